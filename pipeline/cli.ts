@@ -1,0 +1,135 @@
+/** `whp`: one entry point, one sub-command per stage, plus `run` (all stages), `init` and `inspect`. */
+import { copyFile } from "node:fs/promises";
+import { join } from "node:path";
+import { Command, Option } from "commander";
+import { loadConfig, parseOverride, type ResolvedConfig } from "./config.js";
+import { fileExists, readJson } from "./core/artifacts.js";
+import { EXIT, UserError, formatError } from "./core/errors.js";
+import { createLogger, type Logger } from "./core/log.js";
+import { describeBlock } from "./inspect.js";
+import { packageRoot } from "./paths.js";
+import { createContext, runStage, type StageOutcome } from "./stage.js";
+import { STAGES } from "./stages/index.js";
+import { TOOL } from "./version.js";
+import { z } from "zod";
+
+interface CommonOptions {
+  config: string;
+  set: string[];
+  quiet?: boolean;
+  force?: boolean;
+}
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+function withCommon(cmd: Command): Command {
+  return cmd
+    .option("-c, --config <file>", "run configuration (YAML)", "whp.config.yaml")
+    .option("--set <key=value>", "override one config value, e.g. --set logits.topK=50 (repeatable)", collect, [])
+    .option("-q, --quiet", "print only warnings, errors and the final summary")
+    .option("-f, --force", "re-run even when inputs and config are unchanged");
+}
+
+async function setup(opts: CommonOptions): Promise<{ config: ResolvedConfig; log: Logger }> {
+  const overrides = Object.fromEntries(opts.set.map(parseOverride));
+  const config = await loadConfig(opts.config, overrides);
+  return { config, log: createLogger({ quiet: opts.quiet }) };
+}
+
+async function runAll(opts: CommonOptions): Promise<void> {
+  const t0 = performance.now();
+  const { config, log } = await setup(opts);
+  const ctx = createContext(config, log);
+  const outcomes: StageOutcome[] = [];
+  for (const stage of STAGES) outcomes.push(await runStage(stage, ctx, { force: opts.force }));
+  await printSummary(config, outcomes, (performance.now() - t0) / 1000);
+}
+
+const manifestSummarySchema = z.object({
+  counts: z.object({
+    blocks: z.number(),
+    tokens: z.number(),
+    positions: z.number(),
+    masked: z.number(),
+    changed: z.number(),
+    uncertified: z.array(z.number()),
+    anchorOccurrences: z.number(),
+    unalignedOccurrences: z.number(),
+  }),
+  alphas: z.object({ all: z.array(z.number()) }),
+  topK: z.union([z.number(), z.literal("full")]),
+});
+
+async function printSummary(config: ResolvedConfig, outcomes: StageOutcome[], seconds: number): Promise<void> {
+  const m = await readJson(join(config.runDir, "manifest.json"), manifestSummarySchema, "manifest");
+  const c = m.counts;
+  const pct = (x: number) => `${((100 * x) / Math.max(1, c.positions)).toFixed(1)}%`;
+  const ran = outcomes.filter((o) => !o.skipped).map((o) => `${o.stage} ${o.seconds.toFixed(1)}s`);
+  const lines = [
+    `whp ${TOOL.version}: run "${config.run.name}" -> ${config.runDir}`,
+    `  blocks ${c.blocks}, tokens ${c.tokens}, anchor occurrences ${c.anchorOccurrences} (untranslated ${c.unalignedOccurrences})`,
+    `  positions ${c.positions}: masked ${c.masked} (${pct(c.masked)}), label differs from the original token ${c.changed} (${pct(c.changed)})`,
+    `  uncertified top-${m.topK} labels per alpha ${m.alphas.all.map((a, i) => `${a}: ${c.uncertified[i]}`).join(", ")}`,
+    `  stages run: ${ran.length ? ran.join(", ") : "none (everything up to date)"}`,
+    `  wall time ${seconds.toFixed(1)} s`,
+  ];
+  process.stdout.write(`${lines.join("\n")}\n`);
+}
+
+export function buildCli(): Command {
+  const program = new Command("whp")
+    .description("Builds Who's-Harry-Potter unlearning data: anchor dictionary -> aligned blocks -> generic labels -> fine-tuning JSONL.")
+    .version(TOOL.version)
+    .showHelpAfterError("(run `whp --help` for usage)");
+
+  program
+    .command("init")
+    .description("write a commented configuration file to start from")
+    .argument("[file]", "where to write it", "whp.config.yaml")
+    .action(async (file: string) => {
+      if (await fileExists(file)) throw new UserError(`${file} already exists`, "choose another file name, or delete it first");
+      await copyFile(join(packageRoot(), "templates", "whp.config.yaml"), file);
+      process.stdout.write(`wrote ${file}: edit the paths, then \`whp run --config ${file}\`\n`);
+    });
+
+  withCommon(program.command("run").description("run every stage in order, skipping stages whose inputs are unchanged")).action(runAll);
+
+  withCommon(program.command("check").description("validate the configuration and the files it names, without running anything")).action(async (opts: CommonOptions) => {
+    const { config } = await setup(opts);
+    const missing = [config.tokenizer, config.dictionary].filter(Boolean);
+    for (const f of missing) if (!(await fileExists(f))) throw new UserError(`file not found: ${f}`, "fix the path in the config");
+    process.stdout.write(`${config.configPath}: ok\n`);
+  });
+
+  for (const stage of STAGES) {
+    withCommon(
+      program
+        .command(stage.name)
+        .description(`${stage.summary} (reads: ${stage.reads.join(", ") || "config files"}; writes: ${stage.writes.join(", ")})`),
+    ).action(async (opts: CommonOptions) => {
+      const { config, log } = await setup(opts);
+      const outcome = await runStage(stage, createContext(config, log), { force: opts.force });
+      process.stdout.write(`${stage.name}: ${outcome.skipped ? "up to date" : `done in ${outcome.seconds.toFixed(1)} s`}\n`);
+    });
+  }
+
+  withCommon(program.command("inspect").description("print one block: original text, translated text, and labels decoded side by side"))
+    .argument("<block-id>", 'e.g. "forget/01-chapter.txt#0"')
+    .addOption(new Option("--rows <n>", "how many positions to show").default("60"))
+    .action(async (blockId: string, opts: CommonOptions & { rows: string }) => {
+      const { config, log } = await setup(opts);
+      process.stdout.write(await describeBlock(createContext(config, log), blockId, Number(opts.rows)));
+    });
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  try {
+    await buildCli().parseAsync(argv);
+    return EXIT.ok;
+  } catch (err) {
+    const { text, exitCode } = formatError(err);
+    process.stderr.write(`${text}\n`);
+    return exitCode;
+  }
+}

@@ -1,0 +1,163 @@
+import { readFile } from "node:fs/promises";
+import { dirname, isAbsolute, resolve } from "node:path";
+import { parse as parseYaml, YAMLParseError } from "yaml";
+import { z } from "zod";
+import { UserError } from "./core/errors.js";
+import { LOGIT_PROVIDERS, ngramModelSchema } from "./models/registry.js";
+
+/** Config file format version: bump when a field changes meaning. */
+export const CONFIG_VERSION = 1;
+
+const pathList = z.array(z.string().min(1)).min(1, "list at least one file or directory");
+
+export const configSchema = z
+  .object({
+    version: z.literal(CONFIG_VERSION, { message: `write "version: ${CONFIG_VERSION}"` }),
+    run: z
+      .object({
+        name: z.string().regex(/^[A-Za-z0-9._-]+$/, "use letters, digits, '.', '_' or '-'"),
+        outDir: z.string().optional(),
+      })
+      .strict(),
+    corpus: z
+      .object({
+        forget: pathList,
+        general: z.array(z.string().min(1)).default([]),
+        extensions: z.array(z.string().regex(/^\.[A-Za-z0-9]+$/)).default([".txt"]),
+      })
+      .strict(),
+    tokenizer: z.string().min(1),
+    dictionary: z.string().min(1),
+    blockSize: z.number().int().min(8, "blocks shorter than 8 tokens hold no context").max(1_048_576),
+    seed: z.number().int().min(0).max(2 ** 32 - 1),
+    alpha: z.number().positive(),
+    alphaVariants: z.array(z.number().positive()).optional(),
+    logits: z
+      .object({
+        topK: z.union([z.number().int().min(1), z.literal("full")]).default(20),
+        chunkBlocks: z.number().int().min(1).default(8),
+      })
+      .strict()
+      .default({ topK: 20, chunkBlocks: 8 }),
+    models: z
+      .object({
+        baseline: ngramModelSchema,
+        reinforced: ngramModelSchema,
+        oracle: ngramModelSchema.optional(),
+      })
+      .strict(),
+  })
+  .strict();
+
+export type ConfigInput = z.input<typeof configSchema>;
+export type Config = z.output<typeof configSchema>;
+
+/** The config with every path made absolute, defaults applied, and the derived values fixed. */
+export interface ResolvedConfig extends Config {
+  configPath: string;
+  baseDir: string;
+  runDir: string;
+  alphas: number[];
+}
+
+/** Resolves a path written in the config relative to the config file's folder. */
+export function resolveFrom(baseDir: string, p: string): string {
+  return isAbsolute(p) ? p : resolve(baseDir, p);
+}
+
+export async function loadConfig(path: string, overrides: Record<string, unknown> = {}): Promise<ResolvedConfig> {
+  const configPath = resolve(path);
+  let text: string;
+  try {
+    text = await readFile(configPath, "utf8");
+  } catch {
+    throw new UserError(`config file not found: ${configPath}`, "pass --config <file>, or create one with `whp init`");
+  }
+  let raw: unknown;
+  try {
+    raw = parseYaml(text);
+  } catch (e) {
+    const where = e instanceof YAMLParseError && e.linePos ? ` at line ${e.linePos[0].line}` : "";
+    throw new UserError(`${configPath}${where} is not valid YAML: ${(e as Error).message.split("\n")[0]}`, "fix the YAML syntax");
+  }
+  for (const [key, value] of Object.entries(overrides)) setPath(raw, key, value);
+  return validateConfig(raw, configPath);
+}
+
+export function validateConfig(raw: unknown, configPath: string): ResolvedConfig {
+  const parsed = configSchema.safeParse(raw);
+  if (!parsed.success) {
+    throw new UserError(`${configPath} has errors:\n${z.prettifyError(parsed.error)}`, "correct the fields listed above (see `whp init` for a commented example)");
+  }
+  const cfg = parsed.data;
+  const baseDir = dirname(configPath);
+  const abs = (p: string) => resolveFrom(baseDir, p);
+  return {
+    ...cfg,
+    configPath,
+    baseDir,
+    corpus: { ...cfg.corpus, forget: cfg.corpus.forget.map(abs), general: cfg.corpus.general.map(abs) },
+    tokenizer: abs(cfg.tokenizer),
+    dictionary: abs(cfg.dictionary),
+    runDir: abs(cfg.run.outDir ?? `out/${cfg.run.name}`),
+    alphas: [cfg.alpha, ...(cfg.alphaVariants ?? [cfg.alpha / 2, cfg.alpha * 2])],
+  };
+}
+
+/** Applies a CLI override such as `logits.topK=50` to the raw config before validation. */
+export function setPath(target: unknown, dotted: string, value: unknown): void {
+  if (!target || typeof target !== "object") throw new UserError("the config file is empty", "start from `whp init`");
+  const keys = dotted.split(".");
+  let node = target as Record<string, unknown>;
+  for (const key of keys.slice(0, -1)) {
+    if (!node[key] || typeof node[key] !== "object") node[key] = {};
+    node = node[key] as Record<string, unknown>;
+  }
+  node[keys[keys.length - 1]] = value;
+}
+
+/** Parses `--set a.b=value` strings: numbers and true/false/"full" become typed values. */
+export function parseOverride(text: string): [string, unknown] {
+  const eq = text.indexOf("=");
+  if (eq <= 0) throw new UserError(`--set expects key=value, got "${text}"`, "write e.g. --set logits.topK=50");
+  const key = text.slice(0, eq).trim();
+  const rawValue = text.slice(eq + 1).trim();
+  let value: unknown = rawValue;
+  if (/^-?\d+(\.\d+)?(e-?\d+)?$/i.test(rawValue)) value = Number(rawValue);
+  else if (rawValue === "true" || rawValue === "false") value = rawValue === "true";
+  else if (rawValue.startsWith("[")) {
+    try {
+      value = JSON.parse(rawValue);
+    } catch {
+      throw new UserError(`--set ${key}: "${rawValue}" is not a JSON list`, 'write e.g. --set alphaVariants=[2,8]');
+    }
+  }
+  return [key, value];
+}
+
+/** The config as it goes into manifests: paths relative to the config folder, nothing secret. */
+export function publicConfig(cfg: ResolvedConfig): Record<string, unknown> {
+  const { configPath: _c, baseDir: _b, runDir: _r, ...rest } = cfg;
+  return redactSecrets(JSON.parse(JSON.stringify(rest, (_k, v) => (typeof v === "string" && isAbsolute(v) ? relativeTo(cfg.baseDir, v) : v)))) as Record<string, unknown>;
+}
+
+function relativeTo(base: string, p: string): string {
+  const rel = p.startsWith(base + "/") ? p.slice(base.length + 1) : p;
+  return rel;
+}
+
+// Anchored at the end so "tokenizer" or "maxTokens" stay, while "apiKey" or "hfToken" go.
+const SECRET_KEY = /(api[_-]?key|apikey|token|secret|password|authorization)$/i;
+
+/** Drops every field whose name says it holds a secret, at any depth. */
+export function redactSecrets(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(redactSecrets);
+  if (value && typeof value === "object") {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = SECRET_KEY.test(k) ? "[redacted]" : redactSecrets(v);
+    return out;
+  }
+  return value;
+}
+
+export { LOGIT_PROVIDERS };

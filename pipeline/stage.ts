@@ -1,0 +1,156 @@
+/**
+ * The stage contract and the runner that skips, runs and records stages.
+ *
+ * A stage names the artifacts it reads and writes and the config and files that shape its output. The
+ * runner fingerprints all of that; a stage whose fingerprint and outputs are unchanged since its last
+ * run is skipped, so re-running a finished run does no work and rewrites nothing.
+ */
+import { readdir, rm, stat } from "node:fs/promises";
+import { join, relative } from "node:path";
+import { z } from "zod";
+import type { ResolvedConfig } from "./config.js";
+import { fileExists, fileSha256, readJson, writeJsonAtomic } from "./core/artifacts.js";
+import { UserError } from "./core/errors.js";
+import { hashJson } from "./core/hash.js";
+import type { Logger } from "./core/log.js";
+import { ModelTokenizer } from "./core/tokenizer.js";
+
+/** Every artifact of a run, by name, with its file name under the run directory. */
+export const ARTIFACTS = {
+  documents: "documents.jsonl",
+  generalDocuments: "general-documents.jsonl",
+  blocks: "blocks.jsonl",
+  generalBlocks: "general-blocks.jsonl",
+  dictionary: "dictionary.json",
+  aligned: "aligned.jsonl",
+  labels: "labels.jsonl",
+  labelsMeta: "labels-meta.json",
+  train: "train.jsonl",
+  manifest: "manifest.json",
+} as const;
+export type ArtifactName = keyof typeof ARTIFACTS;
+
+export type StageStats = Record<string, unknown>;
+
+export interface StageContext {
+  readonly config: ResolvedConfig;
+  readonly log: Logger;
+  path(name: ArtifactName): string;
+  /** Scratch space for the running stage's resumable partial work (keyed by its fingerprint). */
+  partsDir(): string;
+  tokenizer(): Promise<ModelTokenizer>;
+}
+
+export interface Stage {
+  readonly name: string;
+  readonly summary: string;
+  /** Bump when the stage's output for the same inputs changes. */
+  readonly version: number;
+  readonly reads: readonly ArtifactName[];
+  readonly writes: readonly ArtifactName[];
+  /** The config values and outside files (corpus, tokenizer, dictionary) that shape the output. */
+  fingerprintInputs(config: ResolvedConfig): Promise<{ config: unknown; files: string[] }>;
+  run(ctx: StageContext): Promise<StageStats>;
+}
+
+const stageRecordSchema = z.object({
+  version: z.literal(1),
+  stage: z.string(),
+  fingerprint: z.string(),
+  outputs: z.record(z.string(), z.string()),
+});
+
+export function createContext(config: ResolvedConfig, log: Logger): StageContext {
+  let tokenizer: Promise<ModelTokenizer> | undefined;
+  return {
+    config,
+    log,
+    path: (name) => join(config.runDir, ARTIFACTS[name]),
+    partsDir: () => join(config.runDir, ".whp", "parts"),
+    tokenizer: () => (tokenizer ??= ModelTokenizer.load(config.tokenizer)),
+  };
+}
+
+async function fingerprint(stage: Stage, ctx: StageContext): Promise<string> {
+  const { config, files } = await stage.fingerprintInputs(ctx.config);
+  const fileHashes: Record<string, string> = {};
+  for (const f of files) fileHashes[relative(ctx.config.baseDir, f)] = (await fileExists(f)) ? await fileSha256(f) : "missing";
+  const inputHashes: Record<string, string> = {};
+  for (const name of stage.reads) {
+    const p = ctx.path(name);
+    if (!(await fileExists(p))) {
+      throw new UserError(`stage "${stage.name}" needs ${ARTIFACTS[name]}, which is not in ${ctx.config.runDir}`, "run the earlier stages first, or `whp run` for all of them");
+    }
+    inputHashes[name] = await fileSha256(p);
+  }
+  return hashJson({ stage: stage.name, version: stage.version, config, files: fileHashes, inputs: inputHashes });
+}
+
+export interface StageOutcome {
+  stage: string;
+  skipped: boolean;
+  seconds: number;
+  stats?: StageStats;
+}
+
+export async function runStage(stage: Stage, ctx: StageContext, opts: { force?: boolean } = {}): Promise<StageOutcome> {
+  const t0 = performance.now();
+  const fp = await fingerprint(stage, ctx);
+  const recordPath = join(ctx.config.runDir, ".whp", `${stage.name}.json`);
+  if (!opts.force && (await isUpToDate(recordPath, fp, stage, ctx))) {
+    ctx.log.info(`${stage.name}: up to date, skipped`);
+    return { stage: stage.name, skipped: true, seconds: (performance.now() - t0) / 1000 };
+  }
+  ctx.log.info(`${stage.name}: ${stage.summary}`);
+  // Partial work is kept under the fingerprint, so a resumed run never mixes in chunks made from
+  // other inputs or another config.
+  const partsRoot = join(ctx.config.runDir, ".whp", `${stage.name}.parts`);
+  await clearStaleParts(partsRoot, fp.slice(0, 16));
+  const stats = await stage.run({ ...ctx, partsDir: () => join(partsRoot, fp.slice(0, 16)) });
+  await rm(partsRoot, { recursive: true, force: true });
+  const outputs: Record<string, string> = {};
+  for (const name of stage.writes) outputs[name] = await fileSha256(ctx.path(name));
+  await writeJsonAtomic(join(ctx.config.runDir, "stats", `${stage.name}.json`), { version: 1, stage: stage.name, ...stats });
+  await writeJsonAtomic(recordPath, { version: 1, stage: stage.name, fingerprint: fp, outputs });
+  return { stage: stage.name, skipped: false, seconds: (performance.now() - t0) / 1000, stats };
+}
+
+async function isUpToDate(recordPath: string, fp: string, stage: Stage, ctx: StageContext): Promise<boolean> {
+  if (!(await fileExists(recordPath))) return false;
+  const record = await readJson(recordPath, stageRecordSchema, "stage record").catch(() => undefined);
+  if (!record || record.fingerprint !== fp) return false;
+  for (const name of stage.writes) {
+    const p = ctx.path(name);
+    if (!(await fileExists(p)) || record.outputs[name] !== (await fileSha256(p))) return false;
+  }
+  return true;
+}
+
+/** Files under the given paths (directories recursively), with the wanted extensions, sorted, so a
+ * corpus is read in the same order on every machine. */
+export async function listFiles(paths: readonly string[], extensions: readonly string[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const p of paths) {
+    let info;
+    try {
+      info = await stat(p);
+    } catch {
+      throw new UserError(`corpus path not found: ${p}`, "fix the path under `corpus:` in the config (paths are relative to the config file)");
+    }
+    if (info.isDirectory()) {
+      const entries = await readdir(p, { recursive: true, withFileTypes: true });
+      for (const e of entries) {
+        const full = join(e.parentPath ?? (e as unknown as { path: string }).path, e.name);
+        if (e.isFile() && extensions.some((x) => e.name.toLowerCase().endsWith(x.toLowerCase()))) out.push(full);
+      }
+    } else {
+      out.push(p);
+    }
+  }
+  return [...new Set(out)].sort();
+}
+
+async function clearStaleParts(dir: string, keep: string): Promise<void> {
+  if (!(await fileExists(dir))) return;
+  for (const name of await readdir(dir)) if (name !== keep) await rm(join(dir, name), { recursive: true, force: true });
+}

@@ -1,0 +1,109 @@
+/** Stage `export`: blocks + labels -> train.jsonl (the fine-tuning dataset) and manifest.json. */
+import { readFile, stat } from "node:fs/promises";
+import { z } from "zod";
+import { publicConfig } from "../config.js";
+import { readJson, readJsonlAll, toJsonlText, writeFileAtomic, writeJsonAtomic } from "../core/artifacts.js";
+import { UserError } from "../core/errors.js";
+import { sha256 } from "../core/hash.js";
+import { ARTIFACTS, type ArtifactName, type Stage, type StageContext } from "../stage.js";
+import { TOOL } from "../version.js";
+import { labelRowSchema, labelsMetaSchema } from "./labels.js";
+import { blockSchema } from "./tokenize.js";
+import { alignedSchema } from "./translate.js";
+
+export const MANIFEST_VERSION = 1;
+
+/** Column name of the labels for one alpha: the main alpha is plain `labels`. */
+export function labelsColumn(alpha: number, main: number): string {
+  return alpha === main ? "labels" : `labels_alpha_${alpha}`;
+}
+
+export const trainRowCounts = z.object({ masked: z.number().int(), changed: z.number().int(), uncertified: z.number().int() });
+
+/** Per-row counts: masked = positions (after the first) with no label; changed = labelled positions
+ * whose label differs from the original next token. */
+export function countRow(inputIds: readonly number[], labels: readonly number[]): { masked: number; changed: number } {
+  let masked = 0;
+  let changed = 0;
+  for (let t = 1; t < labels.length; t++) {
+    if (labels[t] < 0) masked++;
+    else if (labels[t] !== inputIds[t]) changed++;
+  }
+  return { masked, changed };
+}
+
+const EXPORTED: ArtifactName[] = ["documents", "blocks", "dictionary", "aligned", "labels", "labelsMeta", "train"];
+
+export const exportStage: Stage = {
+  name: "export",
+  summary: "write train.jsonl and manifest.json",
+  version: 1,
+  reads: ["documents", "blocks", "dictionary", "aligned", "labels", "labelsMeta"],
+  writes: ["train", "manifest"],
+  async fingerprintInputs(config) {
+    return { config: publicConfig(config), files: [config.tokenizer] };
+  },
+  async run(ctx: StageContext) {
+    const blocks = await readJsonlAll(ctx.path("blocks"), blockSchema);
+    const labels = await readJsonlAll(ctx.path("labels"), labelRowSchema);
+    const aligned = await readJsonlAll(ctx.path("aligned"), alignedSchema);
+    const meta = await readJson(ctx.path("labelsMeta"), labelsMetaSchema, "labels metadata");
+    if (labels.length !== blocks.length || labels.some((l, i) => l.id !== blocks[i].id)) throw new UserError("labels.jsonl does not match blocks.jsonl", "re-run `whp labels`");
+    const main = meta.alphas[0];
+    const totals = { blocks: blocks.length, tokens: 0, positions: 0, masked: 0, changed: 0, uncertified: meta.alphas.map(() => 0), anchorOccurrences: 0, unalignedOccurrences: 0 };
+    const rows = blocks.map((block, i) => {
+      const row: Record<string, unknown> = {
+        id: block.id,
+        source: block.doc,
+        span: block.span,
+        input_ids: block.input_ids,
+        attention_mask: block.input_ids.map(() => 1),
+      };
+      meta.alphas.forEach((alpha, a) => {
+        row[labelsColumn(alpha, main)] = labels[i].labels[a];
+        totals.uncertified[a] += labels[i].uncertified[a];
+      });
+      const counts = countRow(block.input_ids, labels[i].labels[0]);
+      row.counts = { ...counts, uncertified: labels[i].uncertified[0] };
+      totals.tokens += block.input_ids.length;
+      totals.positions += block.input_ids.length - 1;
+      totals.masked += counts.masked;
+      totals.changed += counts.changed;
+      totals.anchorOccurrences += aligned[i].occurrences.length;
+      totals.unalignedOccurrences += aligned[i].unaligned.length;
+      return row;
+    });
+    await writeFileAtomic(ctx.path("train"), toJsonlText(rows));
+    const tok = await ctx.tokenizer();
+    const files = [];
+    for (const name of EXPORTED) {
+      const p = ctx.path(name);
+      const bytes = await readFile(p);
+      const isJsonl = ARTIFACTS[name].endsWith(".jsonl");
+      files.push({ path: ARTIFACTS[name], bytes: (await stat(p)).size, sha256: sha256(bytes), ...(isJsonl ? { rows: countLines(bytes) } : {}) });
+    }
+    await writeJsonAtomic(ctx.path("manifest"), {
+      format: "whp-run",
+      version: MANIFEST_VERSION,
+      tool: TOOL,
+      run: ctx.config.run.name,
+      seed: ctx.config.seed,
+      config: publicConfig(ctx.config),
+      tokenizer: { sha256: tok.info.sha256, vocabSize: tok.info.vocabSize, prefixSpecialIds: tok.info.prefixSpecialIds },
+      models: meta.models,
+      alphas: { main, all: meta.alphas, columns: meta.alphas.map((a) => labelsColumn(a, main)) },
+      logitSpace: meta.logitSpace,
+      topK: meta.topK,
+      labelConvention: "huggingface: labels[t] is the target for input_ids[t] (unshifted), -100 = ignored",
+      counts: totals,
+      files,
+    });
+    return totals;
+  },
+};
+
+function countLines(bytes: Buffer): number {
+  let n = 0;
+  for (const b of bytes) if (b === 0x0a) n++;
+  return n;
+}

@@ -1,0 +1,83 @@
+/** Stage `tokenize`: documents -> non-overlapping blocks of `blockSize` tokens, with character offsets. */
+import { z } from "zod";
+import { readJsonl, writeJsonlAtomic } from "../core/artifacts.js";
+import { UserError } from "../core/errors.js";
+import type { EncodedText } from "../core/tokenizer.js";
+import type { Stage, StageContext } from "../stage.js";
+import { documentSchema } from "./ingest.js";
+
+export const blockSchema = z.object({
+  id: z.string(),
+  doc: z.string(),
+  index: z.number().int(),
+  /** Characters of the document this block covers, [start, end). */
+  span: z.tuple([z.number().int(), z.number().int()]),
+  input_ids: z.array(z.number().int()),
+  /** Each token's character span in the document; special tokens have start == end. */
+  starts: z.array(z.number().int()),
+  ends: z.array(z.number().int()),
+});
+export type Block = z.infer<typeof blockSchema>;
+
+export const generalBlockSchema = z.object({ id: z.string(), input_ids: z.array(z.number().int()) });
+
+/**
+ * Splits one document's tokens into blocks. The document is tokenized once (so no word is cut at an
+ * arbitrary character border); each block gets the tokenizer's leading special tokens (BOS) so every
+ * training row reads like a fresh sequence; the short tail block is kept.
+ */
+export function splitIntoBlocks(docId: string, enc: EncodedText, blockSize: number, prefixIds: readonly number[]): Block[] {
+  const perBlock = blockSize - prefixIds.length;
+  if (perBlock < 1) throw new UserError(`blockSize ${blockSize} leaves no room after ${prefixIds.length} special token(s)`, "raise blockSize");
+  const blocks: Block[] = [];
+  for (let from = 0, index = 0; from < enc.ids.length; from += perBlock, index++) {
+    const to = Math.min(from + perBlock, enc.ids.length);
+    const s = enc.starts[from];
+    blocks.push({
+      id: `${docId}#${index}`,
+      doc: docId,
+      index,
+      span: [s, enc.ends[to - 1]],
+      input_ids: [...prefixIds, ...enc.ids.slice(from, to)],
+      starts: [...prefixIds.map(() => s), ...enc.starts.slice(from, to)],
+      ends: [...prefixIds.map(() => s), ...enc.ends.slice(from, to)],
+    });
+  }
+  return blocks;
+}
+
+export const tokenizeStage: Stage = {
+  name: "tokenize",
+  summary: "tokenize each document once and cut it into blocks",
+  version: 1,
+  reads: ["documents", "generalDocuments"],
+  writes: ["blocks", "generalBlocks"],
+  async fingerprintInputs(config) {
+    return { config: { blockSize: config.blockSize }, files: [config.tokenizer] };
+  },
+  async run(ctx: StageContext) {
+    const tok = await ctx.tokenizer();
+    const prefix = tok.info.prefixSpecialIds;
+    const blocks: Block[] = [];
+    let forgetTokens = 0;
+    for await (const doc of readJsonl(ctx.path("documents"), documentSchema)) {
+      const enc = await tok.encodeText(doc.text);
+      forgetTokens += enc.ids.length;
+      blocks.push(...splitIntoBlocks(doc.id, enc, ctx.config.blockSize, prefix));
+    }
+    const general: z.infer<typeof generalBlockSchema>[] = [];
+    let generalTokens = 0;
+    for await (const doc of readJsonl(ctx.path("generalDocuments"), documentSchema)) {
+      const enc = await tok.encodeText(doc.text);
+      generalTokens += enc.ids.length;
+      for (const b of splitIntoBlocks(doc.id, enc, ctx.config.blockSize, prefix)) general.push({ id: b.id, input_ids: b.input_ids });
+    }
+    await writeJsonlAtomic(ctx.path("blocks"), blocks);
+    await writeJsonlAtomic(ctx.path("generalBlocks"), general);
+    return {
+      tokenizer: { sha256: tok.info.sha256, vocabSize: tok.info.vocabSize, prefixSpecialIds: prefix },
+      forget: { tokens: forgetTokens, blocks: blocks.length, tailBlocks: blocks.filter((b) => b.input_ids.length < ctx.config.blockSize).length },
+      general: { tokens: generalTokens, blocks: general.length },
+    };
+  },
+};

@@ -1,0 +1,79 @@
+/** Stage `translate`: blocks + dictionary -> translated token sequences, position maps and the
+ * forbidden-token schedule (the alignment of whp-method.md). */
+import { z } from "zod";
+import { readJson, readJsonl, toJsonlText, writeFileAtomic } from "../core/artifacts.js";
+import { buildTranslation, encodeRequests, planBlock } from "../core/align.js";
+import { type DictionaryEntry, TermMatcher, UNALIGNED_REASONS } from "../core/anchors.js";
+import type { Stage, StageContext } from "../stage.js";
+import { dictionarySchema } from "./dictionary.js";
+import { documentSchema } from "./ingest.js";
+import { blockSchema } from "./tokenize.js";
+
+export const alignedSchema = z.object({
+  id: z.string(),
+  translated_ids: z.array(z.number().int()),
+  /** Original position -> translated position, -1 = masked. */
+  map: z.array(z.number().int()),
+  forbidden: z.array(z.object({ from: z.number().int(), tokens: z.array(z.number().int()) })),
+  occurrences: z.array(
+    z.object({
+      term: z.string(),
+      translation: z.string(),
+      start: z.number().int(),
+      end: z.number().int(),
+      first: z.number().int(),
+      last: z.number().int(),
+      translatedFirst: z.number().int(),
+      translatedLast: z.number().int(),
+    }),
+  ),
+  unaligned: z.array(z.object({ term: z.string(), start: z.number().int(), end: z.number().int(), reason: z.enum(UNALIGNED_REASONS) })),
+});
+export type AlignedBlock = z.infer<typeof alignedSchema>;
+
+export const translateStage: Stage = {
+  name: "translate",
+  summary: "find anchors, draw translations, align positions",
+  version: 1,
+  reads: ["documents", "blocks", "dictionary"],
+  writes: ["aligned"],
+  async fingerprintInputs(config) {
+    return { config: { seed: config.seed }, files: [config.tokenizer] };
+  },
+  async run(ctx: StageContext) {
+    const tok = await ctx.tokenizer();
+    const dict = await readJson(ctx.path("dictionary"), dictionarySchema, "dictionary");
+    const entries = new Map<string, DictionaryEntry>(dict.entries.map((e) => [e.term, e]));
+    const matcher = new TermMatcher([...entries.keys()]);
+    const texts = new Map<string, string>();
+    for await (const doc of readJsonl(ctx.path("documents"), documentSchema)) texts.set(doc.id, doc.text);
+
+    const rows: AlignedBlock[] = [];
+    const perTerm = new Map<string, number>();
+    const unalignedByReason: Record<string, number> = Object.fromEntries(UNALIGNED_REASONS.map((r) => [r, 0]));
+    let longestTranslated = 0;
+    for await (const block of readJsonl(ctx.path("blocks"), blockSchema)) {
+      const view = { ids: block.input_ids, starts: block.starts, ends: block.ends, text: texts.get(block.doc) ?? "" };
+      const plan = planBlock(view, matcher, entries, ctx.config.seed, block.id);
+      const encode = await tok.contextEncoder(encodeRequests(plan));
+      const t = buildTranslation(view, plan, encode);
+      for (const o of t.occurrences) perTerm.set(o.term, (perTerm.get(o.term) ?? 0) + 1);
+      for (const u of t.unaligned) unalignedByReason[u.reason]++;
+      longestTranslated = Math.max(longestTranslated, t.translatedIds.length);
+      rows.push({ id: block.id, translated_ids: t.translatedIds, map: Array.from(t.map), forbidden: t.forbidden.map((f) => ({ from: f.from, tokens: [...f.tokens] })), occurrences: t.occurrences, unaligned: t.unaligned });
+    }
+    await writeFileAtomic(ctx.path("aligned"), toJsonlText(rows));
+    const occurrences = [...perTerm.values()].reduce((a, b) => a + b, 0);
+    for (const [reason, count] of Object.entries(unalignedByReason)) if (count) ctx.log.warn(`${count} anchor occurrence(s) left untranslated: ${reason}`);
+    return {
+      blocks: rows.length,
+      blocksWithAnchors: rows.filter((r) => r.occurrences.length > 0).length,
+      occurrences,
+      termsFound: perTerm.size,
+      termsNeverFound: dict.entries.filter((e) => !perTerm.has(e.term)).map((e) => e.term),
+      unaligned: unalignedByReason,
+      longestTranslatedBlock: longestTranslated,
+      perTerm: Object.fromEntries([...perTerm.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))),
+    };
+  },
+};
