@@ -20,9 +20,9 @@ export function decodeCorpusBytes(bytes: Uint8Array): DecodeResult {
       fix: "re-encode it as UTF-8, e.g. `iconv -f latin1 -t utf-8 in.txt > out.txt`",
     };
   }
+  // TextDecoder drops a leading BOM itself, so look for it in the bytes.
+  const hadBom = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf;
   let text = new TextDecoder("utf-8").decode(bytes);
-  const hadBom = text.charCodeAt(0) === 0xfeff;
-  if (hadBom) text = text.slice(1);
   let crlf = 0;
   text = text.replace(/\r\n?/g, () => {
     crlf++;

@@ -1,0 +1,46 @@
+import { describe, expect, it } from "vitest";
+import { UserError } from "../pipeline/core/errors.js";
+import { parseDictionaryCsv } from "../pipeline/stages/dictionary.js";
+
+function problem(text: string): UserError {
+  try {
+    parseDictionaryCsv(text, "anchors/x.csv");
+  } catch (e) {
+    if (e instanceof UserError) return e;
+    throw e;
+  }
+  throw new Error("expected a UserError");
+}
+
+describe("dictionary CSV", () => {
+  it("splits candidates, drops duplicates among them, keeps only approved rows, sorts terms", () => {
+    const parsed = parseDictionaryCsv(
+      'term,translations,category,notes,status\nVellmarrow,"the city | Riverton|Riverton",place,,approved\nTamsin,Emma,person,"heroine, 12",\nFitch,bird,creature,,pending\n',
+      "x.csv",
+    );
+    expect(parsed.entries).toEqual([
+      { term: "Tamsin", translations: ["Emma"], category: "person" },
+      { term: "Vellmarrow", translations: ["the city", "Riverton"], category: "place" },
+    ]);
+    expect(parsed.notApproved).toEqual([{ term: "Fitch", status: "pending", line: 4 }]);
+  });
+
+  it("names a missing column and the header it found", () => {
+    const e = problem("term,translation,category\nTamsin,Emma,person\n");
+    expect(e.message).toBe('anchors/x.csv is missing column(s) "translations", "notes" (found: "term", "translation", "category")');
+    expect(e.fix).toContain("term, translations, category, notes");
+  });
+
+  it("reports every bad row at once with its line: duplicates, empty translations, bad status", () => {
+    const e = problem("term,translations,category,notes,status\nTamsin,Emma,person,,\nOrrin,,person,,\nTamsin,Lucy,person,,\nFitch,bird,creature,,maybe\n");
+    expect(e.message).toContain("line 3: \"Orrin\" has no translation");
+    expect(e.message).toContain('line 4: duplicate term "Tamsin" (first on line 2)');
+    expect(e.message).toContain('line 5: status "maybe"');
+    expect(e.message).toContain("3 problem(s)");
+  });
+
+  it("rejects malformed CSV with the parser's position", () => {
+    const e = problem('term,translations,category,notes\n"Tamsin,Emma,person,\n');
+    expect(e.message).toMatch(/^anchors\/x.csv is not valid CSV/);
+  });
+});
