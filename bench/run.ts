@@ -1,0 +1,39 @@
+/**
+ * `npm run bench`: the figures issue #2 names.
+ * - the combination step alone: positions/s for top-k = 20 rows over a 32k vocabulary (target: at
+ *   least 1,000,000 positions/s on one core);
+ * - the whole labels stage on the demo (model training + logits + combination), positions/s.
+ */
+import { mkdtemp } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { loadConfig } from "../pipeline/config.js";
+import { createLogger } from "../pipeline/core/log.js";
+import { createContext, runStage } from "../pipeline/stage.js";
+import { STAGES } from "../pipeline/stages/index.js";
+import { benchCombine } from "./combine.bench.js";
+
+async function benchLabelsStage(): Promise<void> {
+  const outDir = await mkdtemp(join(tmpdir(), "whp-bench-"));
+  const config = await loadConfig(resolve(import.meta.dirname, "..", "demo", "whp.config.yaml"), { "run.outDir": outDir });
+  const ctx = createContext(config, createLogger({ quiet: true }));
+  for (const stage of STAGES) {
+    if (stage.name === "labels") break;
+    await runStage(stage, ctx);
+  }
+  const labels = STAGES.find((s) => s.name === "labels");
+  if (!labels) throw new Error("no labels stage");
+  const t0 = performance.now();
+  await runStage(labels, ctx, { force: true });
+  const seconds = (performance.now() - t0) / 1000;
+  const { readFile } = await import("node:fs/promises");
+  const positions = (await readFile(ctx.path("blocks"), "utf8"))
+    .trim()
+    .split("\n")
+    .reduce((n, line) => n + (JSON.parse(line).input_ids.length as number), 0);
+  console.log(`labels stage on the demo: ${positions} positions in ${seconds.toFixed(2)} s = ${Math.round(positions / seconds).toLocaleString("en-US")} positions/s (top-k ${config.logits.topK}, n-gram order ${config.models.baseline.order}, includes training both models)`);
+}
+
+const combine = await benchCombine();
+console.log(`combination step: ${Math.round(combine.positionsPerSecond).toLocaleString("en-US")} positions/s (top-k 20, vocabulary 32,000, 3 alphas, one core; target >= 1,000,000)`);
+await benchLabelsStage();
