@@ -83,7 +83,12 @@ async function fingerprint(stage: Stage, ctx: StageContext): Promise<string> {
     }
     inputHashes[name] = await fileSha256(p);
   }
-  return hashJson({ stage: stage.name, version: stage.version, config, files: fileHashes, inputs: inputHashes });
+  // Paths are hashed relative to the config file, so a run folder stays valid when the project moves.
+  return hashJson({ stage: stage.name, version: stage.version, config: relativePaths(config, ctx.config.baseDir), files: fileHashes, inputs: inputHashes });
+}
+
+function relativePaths(value: unknown, base: string): unknown {
+  return JSON.parse(JSON.stringify(value ?? null, (_k, v) => (typeof v === "string" && v.startsWith(`${base}/`) ? relative(base, v) : v)));
 }
 
 export interface StageOutcome {

@@ -38,7 +38,7 @@ describe("config", () => {
     expect(e.message).toContain("blockSize");
     expect(e.message).toContain("alpha");
     expect(e.message).toContain("seed");
-    expect(e.message).toMatch(/models\.baseline\.provider[\s\S]*known providers: ngram/);
+    expect(e.message).toMatch(/known providers: ngram\s*→ at models\.baseline\.provider/);
   });
 
   it("rejects unknown fields instead of ignoring a typo", async () => {
