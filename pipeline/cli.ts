@@ -1,7 +1,7 @@
 /** `whp`: one entry point, one sub-command per stage, plus `run` (all stages), `init` and `inspect`. */
 import { copyFile } from "node:fs/promises";
 import { join } from "node:path";
-import { Command, Option } from "commander";
+import { Command, CommanderError, Option } from "commander";
 import { loadConfig, parseOverride, type ResolvedConfig } from "./config.js";
 import { fileExists, readJson } from "./core/artifacts.js";
 import { EXIT, UserError, formatError } from "./core/errors.js";
@@ -125,9 +125,17 @@ export function buildCli(): Command {
 
 export async function main(argv: string[]): Promise<number> {
   try {
-    await buildCli().parseAsync(argv);
+    const program = buildCli();
+    // Commander would call process.exit itself; let its errors come back here instead.
+    program.exitOverride();
+    for (const cmd of program.commands) cmd.exitOverride();
+    await program.parseAsync(argv);
     return EXIT.ok;
   } catch (err) {
+    if (err instanceof CommanderError) {
+      // Help and --version end with code 0; a bad option or command is a user error.
+      return err.exitCode === 0 ? EXIT.ok : EXIT.userError;
+    }
     const { text, exitCode } = formatError(err);
     process.stderr.write(`${text}\n`);
     return exitCode;

@@ -286,21 +286,9 @@ function gather(s: Scratch, j: number, forbidNow: boolean, meanUB: number, out: 
  * generic[i] and returns whether it is certified. */
 function decide(s: Scratch, n: number, alpha: number, exact: boolean, meanUB: number, outside: Outside, generic: Int32Array, i: number): boolean {
   const { cId, bLo, bHi, lbExcess, ubExcess, tally } = s;
-  let { best, bestLB, ub1, ub1Id, ub2 } = s.fixed;
-  for (let k = 0; k < n; k++) {
-    const t = cId[k];
-    const lb = bLo[k] - alpha * lbExcess[k];
-    const ub = bHi[k] - alpha * ubExcess[k];
-    if (lb > bestLB || (lb === bestLB && t < best)) {
-      bestLB = lb;
-      best = t;
-    }
-    if (ub > ub1 || (ub === ub1 && t < ub1Id)) {
-      ub2 = ub1;
-      ub1 = ub;
-      ub1Id = t;
-    } else if (ub > ub2) ub2 = ub;
-  }
+  tally.copy(s.fixed);
+  for (let k = 0; k < n; k++) tally.add(cId[k], bLo[k] - alpha * lbExcess[k], bHi[k] - alpha * ubExcess[k]);
+  const { best, bestLB, ub1, ub1Id, ub2 } = tally;
   if (best < 0) {
     // No candidate has a finite lower bound: fall back to the best upper bound, uncertified.
     generic[i] = ub1Id === NONE ? -1 : ub1Id;
