@@ -13,11 +13,11 @@ import { type CombineInput, combineBlock } from "../pipeline/core/combine.js";
 import type { FullRows, TopKRows } from "../pipeline/core/rows.js";
 
 export interface CombineBenchResult {
-  /** Top-k rows: aligned positions combined per second of wall-clock time (median run). */
+  /** Top-k rows: aligned (unmasked) positions combined per second of wall-clock time (median run). */
   positionsPerSecond: number;
   medianMs: number;
-  /** The same per second of this process's CPU time: steadier than wall-clock time on a machine
-   * shared with other jobs (the work is single-threaded; GC threads count too). */
+  /** The same per second of this process's CPU time, which leaves out time spent waiting for a CPU
+   * on a busy machine (the work is single-threaded; GC threads count too). */
   positionsPerCpuSecond: number;
   runs: number;
   positionsPerRun: number;

@@ -65,6 +65,12 @@ describe("the combination on full rows (hand-computed)", () => {
     expect(out.generic[0][0]).toBe(1);
   });
 
+  it("treats -inf values (impossible tokens) without producing NaN, even at alpha 0", () => {
+    // -inf - 0 * inf would be NaN; v = -inf for both tokens, a tie that goes to token 0.
+    const out = combine({ baseline: full([[-Infinity, -Infinity]]), reinforced: full([[0, 0]]), alphas: [0, 5] });
+    expect(out.generic.map((g) => g[0])).toEqual([0, 0]);
+  });
+
   it("lowers forbidden tokens to the row mean only at translated positions >= from", () => {
     // Row mean is 0: a forbidden token 1 drops from 6 to 0, so token 2 (value 2) wins.
     const baseline = full(repeat(4, [-3, 6, 2, -5]));
@@ -131,6 +137,28 @@ describe("top-k rows (hand-computed)", () => {
     const clear = combine({ baseline: fullToTopK(b1, 2), reinforced: fullToTopK(full([[0, -10, -10]]), 1) });
     expect(clear.generic[0][0]).toBe(0);
     expect(clear.uncertified).toEqual([0]);
+  });
+
+  it("certifies past a listed token once its exact penalty is known", () => {
+    // Both rows list token 0, which rose 1 -> 2: v0 = 1 - 5 * 1 = -4 exactly. Token 1 (LB 0.5)
+    // then beats it and every unlisted token (UB <= floor 0.2).
+    const baseline = fullToTopK(full([[1, 0.5, 0.2, 0, 0]]), 3);
+    const reinforced = fullToTopK(full([[2, 0.5, 0, 0, 0]]), 2);
+    const out = combine({ baseline, reinforced });
+    expect([out.generic[0][0], out.uncertified[0]]).toEqual([1, 0]);
+    // Forbidden, token 0's lowered value is unknown but at most 1, and the penalty applies to it too:
+    // UB = 1 - 5 * (2 - 1) = -4.
+    const forbidden = combine({ baseline, reinforced, forbidden: [{ from: 0, tokens: [0] }] });
+    expect([forbidden.generic[0][0], forbidden.uncertified[0]]).toEqual([1, 0]);
+  });
+
+  it("falls back to the listed baseline token with the largest upper bound when none has a lower bound", () => {
+    // Both listed tokens are forbidden, so their lowered values are unknown (LB = -inf); their
+    // upper bounds tie at 1, and the smaller id wins whatever the listing order.
+    const baseline: TopKRows = { kind: "topk", n: 1, vocabSize: 10, offsets: Int32Array.from([0, 2]), ids: Int32Array.from([5, 3]), values: Float32Array.from([1, 1]), floor: Float32Array.from([1]) };
+    const reinforced = fullToTopK(full([[0, 0, 0, 0, 0, 0, 0, 0, 0, 0]]), 1);
+    const out = combine({ baseline, reinforced, forbidden: [{ from: 0, tokens: [3, 5] }] });
+    expect([out.generic[0][0], out.uncertified[0]]).toEqual([3, 1]);
   });
 
   it("bounds a forbidden token listed only in the reinforced row by the baseline floor", () => {

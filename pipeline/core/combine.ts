@@ -365,7 +365,7 @@ function checkInput({ reinforced, baseline, map, forbidden, alphas }: CombineInp
   }
   for (const rows of [reinforced, baseline]) {
     if (rows.kind === "full") {
-      if (rows.values.length !== rows.n * V) throw new Error(`full rows hold ${rows.values.length} values, expected ${rows.n} x ${V}`);
+      if (rows.values.length < rows.n * V) throw new Error(`full rows hold ${rows.values.length} values, expected ${rows.n} x ${V}`);
       continue;
     }
     if (rows.offsets.length !== rows.n + 1 || rows.floor.length !== rows.n) throw new Error("top-k rows: offsets or floor have the wrong length");
