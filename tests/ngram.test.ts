@@ -1,19 +1,8 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { seededRandom as rng } from "../pipeline/core/hash.js";
 import { type FullRows, fullToTopK, type TopKRows } from "../pipeline/core/rows.js";
 import { type NgramSequence, trainKneserNey } from "../pipeline/models/ngram.js";
-
-/** Small seeded PRNG (mulberry32) so corpora are reproducible. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Sequences of Zipf-ish tokens in 1..maxTok-1, each starting with BOS 0, with some repeated phrases. */
 function corpus(seed: number, nSeq: number, len: number, maxTok: number): NgramSequence[] {
