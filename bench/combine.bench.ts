@@ -8,6 +8,7 @@
  * mostly overlap, rows of 20 or 21 entries (vLLM adds the actual next token), and forbidden events
  * late in each block so that most positions have none and some have a few.
  */
+import { seededRandom } from "../pipeline/core/hash.js";
 import { pathToFileURL } from "node:url";
 import { type CombineInput, combineBlock } from "../pipeline/core/combine.js";
 import type { FullRows, TopKRows } from "../pipeline/core/rows.js";
@@ -35,16 +36,8 @@ const K = 20;
 const ALPHAS = [5, 2.5, 10] as const;
 const BLOCK = 512;
 
-/** mulberry32: deterministic data, so runs are comparable. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic data, so runs are comparable. */
+const rng = seededRandom;
 
 /** A token id skewed towards small ids (frequent tokens), so lists and forbidden tokens overlap. */
 const token = (rand: () => number) => Math.min(V - 1, Math.floor(V * rand() ** 4));
