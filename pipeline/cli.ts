@@ -6,6 +6,7 @@ import { loadConfig, parseOverride, type ResolvedConfig } from "./config.js";
 import { fileExists, readJson } from "./core/artifacts.js";
 import { EXIT, UserError, formatError } from "./core/errors.js";
 import { createLogger, type Logger } from "./core/log.js";
+import { EXTRA_COMMANDS } from "./commands/index.js";
 import { describeBlock } from "./inspect.js";
 import { packageRoot } from "./paths.js";
 import { createContext, runStage, type StageOutcome } from "./stage.js";
@@ -120,6 +121,7 @@ export function buildCli(): Command {
       const { config, log } = await setup(opts);
       process.stdout.write(await describeBlock(createContext(config, log), blockId, Number(opts.rows)));
     });
+  for (const register of EXTRA_COMMANDS) register(program);
   return program;
 }
 

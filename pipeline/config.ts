@@ -3,7 +3,9 @@ import { dirname, isAbsolute, resolve } from "node:path";
 import { parse as parseYaml, YAMLParseError } from "yaml";
 import { z } from "zod";
 import { UserError } from "./core/errors.js";
-import { LOGIT_PROVIDERS, ngramModelSchema } from "./models/registry.js";
+import { exportConfigSchema } from "./export/config.js";
+import { llmConfigSchema } from "./llm/config.js";
+import { LOGIT_PROVIDERS, modelSpecSchema } from "./models/registry.js";
 
 /** Config file format version: bump when a field changes meaning. */
 export const CONFIG_VERSION = 1;
@@ -41,11 +43,13 @@ export const configSchema = z
       .default({ topK: 20, chunkBlocks: 8 }),
     models: z
       .object({
-        baseline: ngramModelSchema,
-        reinforced: ngramModelSchema,
-        oracle: ngramModelSchema.optional(),
+        baseline: modelSpecSchema,
+        reinforced: modelSpecSchema,
+        oracle: modelSpecSchema.optional(),
       })
       .strict(),
+    llm: llmConfigSchema.optional(),
+    export: exportConfigSchema,
   })
   .strict();
 

@@ -28,7 +28,10 @@ export const ngramModelSchema = z
   .strict();
 
 export type NgramModelSpec = z.output<typeof ngramModelSchema>;
-export type ModelSpec = NgramModelSpec;
+
+/** Any model entry under `models:` in the config; becomes a union as providers are added. */
+export const modelSpecSchema = ngramModelSchema;
+export type ModelSpec = z.output<typeof modelSpecSchema>;
 
 /** What providers may draw on to build themselves. The embedded n-gram trains on the run's own token
  * blocks; network providers (added later) ignore these. */
