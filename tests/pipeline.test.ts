@@ -113,6 +113,32 @@ describe("the whole pipeline on a small run", () => {
   });
 });
 
+describe("top-k rows against full rows, end to end", () => {
+  it("top-k labels differ from full-row labels only at positions counted as uncertified", async () => {
+    const small = { forgetChars: 1200, generalChars: 20000 };
+    const [full, k5] = await Promise.all([makeFixture({ logits: { topK: "full", chunkBlocks: 4 } }, small), makeFixture({ logits: { topK: 5, chunkBlocks: 4 } }, small)]);
+    expect(await run(full)).toBe(0);
+    expect(await run(k5)).toBe(0);
+    const a = await jsonl(join(full.runDir, "labels.jsonl"));
+    const b = await jsonl(join(k5.runDir, "labels.jsonl"));
+    let differing = 0;
+    let uncertified = 0;
+    let compared = 0;
+    b.forEach((row, i) => {
+      const [fullLabels, topkLabels] = [(a[i].labels as number[][])[0], (row.labels as number[][])[0]];
+      for (let t = 0; t < fullLabels.length; t++) {
+        if (fullLabels[t] !== topkLabels[t]) differing++;
+        if (fullLabels[t] >= 0) compared++;
+      }
+      uncertified += (row.uncertified as number[])[0];
+      expect((a[i].uncertified as number[])[0]).toBe(0); // full rows are exact
+    });
+    expect(compared).toBeGreaterThan(500);
+    expect(uncertified).toBeGreaterThan(0); // k = 5 is small enough to leave some unproven
+    expect(differing).toBeLessThanOrEqual(uncertified);
+  });
+});
+
 describe("bad input: a clear error (exit 2) and no partial output", () => {
   async function expectRefused(fx: Fixture, expected: RegExp): Promise<void> {
     const lines: string[] = [];
