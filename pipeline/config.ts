@@ -89,7 +89,14 @@ export async function loadConfig(path: string, overrides: Record<string, unknown
 }
 
 export function validateConfig(raw: unknown, configPath: string): ResolvedConfig {
-  const parsed = configSchema.safeParse(raw);
+  const parsed = configSchema.safeParse(raw, {
+    // A missing field is the most common mistake: say so and say what to add, instead of zod's
+    // "expected number, received undefined".
+    error: (issue) =>
+      issue.code === "invalid_type" && issue.input === undefined
+        ? `required: add it (${issue.expected}); \`whp init\` writes a commented example`
+        : undefined,
+  });
   if (!parsed.success) {
     throw new UserError(`${configPath} has errors:\n${z.prettifyError(parsed.error)}`, "correct the fields listed above (see `whp init` for a commented example)");
   }

@@ -37,7 +37,7 @@ describe("config", () => {
     const e = errorOf(() => validateConfig(raw, "c.yaml"));
     expect(e.message).toContain("blockSize");
     expect(e.message).toContain("alpha");
-    expect(e.message).toContain("seed");
+    expect(e.message).toMatch(/required: add it \(number\)[^\n]*\n\s*→ at seed/);
     expect(e.message).toMatch(/known providers: ngram\s*→ at models\.baseline\.provider/);
   });
 
