@@ -1,0 +1,99 @@
+/**
+ * Statistical checks that point the reviewer at doubtful rows. Pure; they flag, never decide.
+ * - absent: the term never occurs in the forget corpus (misspelt, or invented by the model);
+ * - common-word: a one-word term that is frequent in everyday English (SUBTLEX-US), so replacing it
+ *   also rewrites ordinary text;
+ * - translation-in-corpus: a name-like (capitalised) candidate that itself occurs in the forget
+ *   corpus, so the "generic" text is not generic there (lower-case descriptions such as "the city"
+ *   are expected to occur and are not flagged);
+ * - translation-is-term: a candidate that is the term itself or another term of the dictionary;
+ * - kind-mismatch: a candidate of another kind than its term, decided simply and visibly: a person's
+ *   candidate that is a place description ("the harbour": lower-case, ending in a place noun), a
+ *   place's candidate that starts with a common first name ("Emma Carter"), or a candidate that the
+ *   dictionary also uses for a term of another category. Single words such as "Hill" stay unflagged:
+ *   they are surnames as often as places.
+ */
+import { englishCount, type CorpusIndex } from "./corpus-stats.js";
+import { FIRST_NAMES as SHIPPED_FIRST_NAMES } from "./heuristic.js";
+
+export const FLAG_KINDS = ["absent", "common-word", "translation-in-corpus", "translation-is-term", "kind-mismatch"] as const;
+export type FlagKind = (typeof FLAG_KINDS)[number];
+
+export interface CheckedEntry {
+  term: string;
+  translations: string[];
+  category: string;
+  /** Line in the review file, when the entry comes from one. */
+  line?: number;
+}
+
+export interface Flag {
+  term: string;
+  line?: number;
+  kind: FlagKind;
+  message: string;
+}
+
+export interface CheckOptions {
+  /** SUBTLEX count (of 51M words) from which a one-word term counts as common English. */
+  commonWordCount: number;
+}
+
+export const DEFAULT_CHECKS: CheckOptions = { commonWordCount: 100 };
+
+/** Common first names: the shipped list and a few more, enough to notice "Emma Carter" for a place. */
+const FIRST_NAMES = new Set([...SHIPPED_FIRST_NAMES, "James", "John", "Mary", "Sarah", "Lucy", "Tom", "Michael", "Elizabeth", "Robert", "Jane", "Margaret", "Richard", "William", "George", "Alice", "Helen"]);
+const PLACE_NOUNS = new Set(
+  "city town village river street road lane hall castle forest wood woods lake sea island isles harbour harbor market school academy house manor tower bridge valley mountain hill bay port library park square church inn county shire farm field marsh moor cove abbey".split(" "),
+);
+const isNameLike = (s: string) => /^\p{Lu}/u.test(s);
+
+function kindProblem(category: string, candidate: string): string | undefined {
+  const words = candidate.split(/\s+/);
+  const last = (words.at(-1) ?? "").toLowerCase().replace(/[^a-z]/g, "");
+  if (category === "person" && /^\p{Ll}/u.test(candidate) && PLACE_NOUNS.has(last)) return `describes a place ("${words.at(-1)}")`;
+  if (category === "place" && FIRST_NAMES.has(words[0])) return `starts with the first name "${words[0]}"`;
+  return undefined;
+}
+
+export function checkEntries(entries: readonly CheckedEntry[], corpus: CorpusIndex, freq: ReadonlyMap<string, number>, opts: CheckOptions = DEFAULT_CHECKS): Flag[] {
+  const flags: Flag[] = [];
+  const terms = new Set(entries.map((e) => e.term));
+  // Candidate -> the categories of the terms that use it, for the cross-category check.
+  const usedFor = new Map<string, Map<string, string>>();
+  for (const e of entries) {
+    for (const c of e.translations) {
+      const m = usedFor.get(c) ?? new Map<string, string>();
+      if (!m.has(e.category)) m.set(e.category, e.term);
+      usedFor.set(c, m);
+    }
+  }
+  const countCache = new Map<string, number>();
+  const count = (s: string) => {
+    let n = countCache.get(s);
+    if (n === undefined) countCache.set(s, (n = corpus.count(s)));
+    return n;
+  };
+  for (const e of entries) {
+    const flag = (kind: FlagKind, message: string) => flags.push({ term: e.term, line: e.line, kind, message });
+    if (count(e.term) === 0) flag("absent", `"${e.term}" never occurs in the forget corpus`);
+    if (!/\s/.test(e.term)) {
+      const n = englishCount(freq, e.term);
+      if (n >= opts.commonWordCount) flag("common-word", `"${e.term}" is common English (SUBTLEX count ${n}); replacing it also rewrites ordinary text`);
+    }
+    for (const c of e.translations) {
+      if (c === e.term) flag("translation-is-term", `candidate "${c}" is the term itself`);
+      else if (terms.has(c)) flag("translation-is-term", `candidate "${c}" is also a term of the dictionary`);
+      if (isNameLike(c) && c !== e.term) {
+        const n = count(c);
+        if (n > 0) flag("translation-in-corpus", `candidate "${c}" occurs ${n} time(s) in the forget corpus`);
+      }
+      const problem = kindProblem(e.category, c);
+      if (problem) flag("kind-mismatch", `${e.category} "${e.term}" has candidate "${c}", which ${problem}`);
+      for (const [category, other] of usedFor.get(c) ?? []) {
+        if (category !== e.category && e.category && category) flag("kind-mismatch", `candidate "${c}" is also used for ${category} "${other}", but "${e.term}" is ${e.category}`);
+      }
+    }
+  }
+  return flags;
+}

