@@ -116,12 +116,14 @@ interface RawCounts {
   tokens: number;
 }
 
-function countNgrams(sequences: readonly NgramSequence[], order: number, V: number): RawCounts {
+function countNgrams(sequences: readonly NgramTargetSequence[], order: number, V: number): RawCounts {
   const c: RawCounts = { nodes: new PairIndex(), nodeDepth: [0], entries: new PairIndex(), raw: [], start: [], lower: [], tokens: 0 };
-  for (const { tokens: seq, weight: w } of sequences) {
+  for (const { tokens: seq, weight: w, targets } of sequences) {
     if (!Number.isInteger(w) || w < 1) throw new RangeError(`sequence weights must be positive integers, got ${w}`);
+    if (targets && targets.length !== seq.length) throw new RangeError(`targets must be as long as the sequence (${seq.length}), got ${targets.length}`);
     for (let p = 0; p < seq.length; p++) {
-      const t = checkToken(seq[p], V);
+      // A target override (>= 0) replaces the token counted at p; the contexts still read the sequence.
+      const t = checkToken(targets && targets[p] >= 0 ? targets[p] : seq[p], V);
       let node = 0;
       let lower = -1;
       for (let d = 0; d < order && d <= p; d++) {
@@ -281,6 +283,20 @@ export class NgramModel implements LogitSource {
       ngrams: f.scanTok.length,
       discounts: f.discounts.map((d) => d.toFixed(4)).join(","),
     });
+  }
+
+  /** The whole next-token distribution after `history` (probabilities, summing to 1), for evaluation
+   * code that needs every token (KL divergence, greedy decoding) without materialising log rows. */
+  distribution(history: readonly number[]): Float64Array {
+    const { entryStart, lookTok, lookAlpha } = this.f;
+    const chain = new Chain(this.f.order);
+    this.walk(history, history.length - 1, chain);
+    const p = new Float64Array(this.f.V).fill(chain.base);
+    for (let d = 0; d <= chain.m; d++) {
+      const node = chain.nodes[d];
+      for (let j = entryStart[node]; j < entryStart[node + 1]; j++) p[lookTok[j]] += chain.B[d] * lookAlpha[j];
+    }
+    return p;
   }
 
   /** Natural-log probability of `token` after `history` (only its last order - 1 tokens matter). */
@@ -488,4 +504,23 @@ class TopHeap {
     this.set(a, this.ids[b], this.vals[b]);
     this.set(b, id, v);
   }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Training with target overrides (the sandbox "fine-tune")
+
+/** A sequence whose counted next token can be overridden per position: targets[p] >= 0 is counted at p
+ * instead of tokens[p] (contexts still read `tokens`); a negative target (e.g. -100) keeps tokens[p]. */
+export interface NgramTargetSequence extends NgramSequence {
+  readonly targets?: ArrayLike<number>;
+}
+
+/**
+ * Kneser-Ney over sequences with per-position target overrides. Applying a fine-tuning dataset in the
+ * Hugging Face convention (labels[p] = the target for token p, -100 = untouched) to an n-gram means
+ * moving each labelled occurrence's count from the original token to the label, which is exactly
+ * counting with targets = labels. Without targets this equals trainKneserNey.
+ */
+export function trainKneserNeyWithTargets(sequences: readonly NgramTargetSequence[], opts: NgramOptions): NgramModel {
+  return trainKneserNey(sequences, opts);
 }

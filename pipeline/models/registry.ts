@@ -5,9 +5,12 @@
 import { z } from "zod";
 import { UserError } from "../core/errors.js";
 import type { LogitSource } from "../core/rows.js";
+import { RowsCache } from "./cache.js";
 import { trainKneserNey } from "./ngram.js";
+import { SglangSource, sglangModelSchema } from "./sglang.js";
+import { VllmSource, vllmModelSchema } from "./vllm.js";
 
-export const LOGIT_PROVIDERS = ["ngram"] as const;
+export const LOGIT_PROVIDERS = ["ngram", "vllm", "sglang"] as const;
 export type LogitProviderName = (typeof LOGIT_PROVIDERS)[number];
 
 /** The three roles a model plays in the method. */
@@ -16,7 +19,7 @@ export type ModelRole = (typeof MODEL_ROLES)[number];
 
 export const ngramModelSchema = z
   .object({
-    provider: z.literal("ngram", { message: `unknown provider; known providers: ${LOGIT_PROVIDERS.join(", ")}` }),
+    provider: z.literal("ngram"),
     order: z.number().int().min(1).max(8).default(4),
     /** How many times the general corpus counts (0 leaves it out). */
     generalWeight: z.number().int().min(0).default(1),
@@ -29,8 +32,10 @@ export const ngramModelSchema = z
 
 export type NgramModelSpec = z.output<typeof ngramModelSchema>;
 
-/** Any model entry under `models:` in the config; becomes a union as providers are added. */
-export const modelSpecSchema = ngramModelSchema;
+/** Any model entry under `models:` in the config, told apart by `provider`. */
+export const modelSpecSchema = z.discriminatedUnion("provider", [ngramModelSchema, vllmModelSchema, sglangModelSchema], {
+  error: (issue) => (issue.code === "invalid_union" ? `unknown provider; known providers: ${LOGIT_PROVIDERS.join(", ")}` : undefined),
+});
 export type ModelSpec = z.output<typeof modelSpecSchema>;
 
 /** What providers may draw on to build themselves. The embedded n-gram trains on the run's own token
@@ -43,6 +48,9 @@ export interface ProviderEnv {
   forgetBlocks: () => Promise<readonly (readonly number[])[]>;
   /** Hash of the training data, for the model's identity. */
   dataHash: string;
+  /** Where served providers cache responses (absent: no cache). */
+  cacheDir?: string;
+  warn?: (message: string) => void;
 }
 
 interface ProviderImpl<S> {
@@ -66,10 +74,25 @@ const providers: { [K in LogitProviderName]: ProviderImpl<Extract<ModelSpec, { p
       });
     },
   },
+  vllm: {
+    async create(spec, env) {
+      return new VllmSource(spec, servedDeps(spec.provider, env));
+    },
+  },
+  sglang: {
+    async create(spec, env) {
+      return new SglangSource(spec, servedDeps(spec.provider, env));
+    },
+  },
 };
+
+function servedDeps(provider: string, env: ProviderEnv) {
+  const cache = env.cacheDir ? new RowsCache(`${env.cacheDir}/${provider}`, env.warn) : undefined;
+  return { vocabSize: env.vocabSize, role: env.role, cache, warn: env.warn };
+}
 
 export async function createLogitSource(spec: ModelSpec, env: ProviderEnv): Promise<LogitSource> {
   const impl = providers[spec.provider as LogitProviderName];
   if (!impl) throw new UserError(`models.${env.role}.provider: unknown provider "${spec.provider}"`, `use one of: ${LOGIT_PROVIDERS.join(", ")}`);
-  return impl.create(spec, env);
+  return (impl as ProviderImpl<ModelSpec>).create(spec, env);
 }

@@ -1,14 +1,18 @@
 /** Stage `labels`: reinforced logits on the original blocks + baseline logits on the translated blocks
  * -> generic next-token labels for every alpha. Resumable: blocks are processed in chunks, each chunk
- * written atomically, and a restarted run skips the chunks already on disk. */
-import { mkdir } from "node:fs/promises";
-import { join } from "node:path";
+ * written atomically, and a restarted run skips the chunks already on disk (served models also cache
+ * every response, see models/cache.ts). Shardable: `--shard i/n` runs write chunk c when c % n === i to
+ * a shard folder, and `whp merge` assembles them into the same bytes an unsharded run writes. */
+import { mkdir, readdir } from "node:fs/promises";
+import { join, relative } from "node:path";
+import pLimit, { type LimitFunction } from "p-limit";
 import { z } from "zod";
-import { fileExists, fileSha256, readJsonlAll, toJsonlText, writeFileAtomic, writeJsonAtomic } from "../core/artifacts.js";
+import { fileExists, fileSha256, readJson, readJsonlAll, toJsonlText, writeFileAtomic, writeJsonAtomic } from "../core/artifacts.js";
 import { combineBlock, toHfLabels } from "../core/combine.js";
 import { UserError } from "../core/errors.js";
-import { hashJson } from "../core/hash.js";
-import type { LogitSource } from "../core/rows.js";
+import { canonicalJson, hashJson } from "../core/hash.js";
+import type { LogitSource, ModelIdentity } from "../core/rows.js";
+import { isServed, type TokenizerSample } from "../models/preflight.js";
 import { createLogitSource, type ModelRole } from "../models/registry.js";
 import type { Stage, StageContext } from "../stage.js";
 import { alignedSchema } from "./translate.js";
@@ -30,7 +34,7 @@ export const labelsMetaSchema = z.object({
   models: z.record(z.string(), z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]))),
 });
 
-async function loadSources(ctx: StageContext, roles: readonly ModelRole[]): Promise<Record<string, LogitSource>> {
+export async function loadSources(ctx: StageContext, roles: readonly ModelRole[]): Promise<Record<string, LogitSource>> {
   const tok = await ctx.tokenizer();
   const read = async (name: "blocks" | "generalBlocks") => (await readJsonlAll(ctx.path(name), name === "blocks" ? blockSchema : generalBlockSchema)).map((b) => b.input_ids);
   let forget: Promise<number[][]> | undefined;
@@ -45,6 +49,9 @@ async function loadSources(ctx: StageContext, roles: readonly ModelRole[]): Prom
       forgetBlocks: () => (forget ??= read("blocks")),
       generalBlocks: () => (general ??= read("generalBlocks")),
       dataHash,
+      // Outside the stage's parts folder: responses stay valid when alphas or chunking change.
+      cacheDir: join(ctx.config.runDir, ".whp", "cache"),
+      warn: (m) => ctx.log.warn(m),
     });
   }
   return out;
@@ -63,6 +70,231 @@ function checkLengths(sources: Record<string, LogitSource>, longestOriginal: num
   }
 }
 
+export interface LabelsOptions {
+  /** Process only the chunks of this shard (chunk c belongs to shard c % count) into the shard folder. */
+  shard?: { index: number; count: number };
+  /** Build the outputs from finished chunks and shard folders only; a missing chunk is an error. */
+  mergeOnly?: boolean;
+}
+
+export const shardMetaSchema = z.object({
+  version: z.literal(1),
+  index: z.number().int(),
+  count: z.number().int(),
+  chunks: z.number().int(),
+  logitSpace: z.enum(["logprobs", "logits"]),
+  models: labelsMetaSchema.shape.models,
+});
+
+/** Parses "i/n" (0-based i). */
+export function parseShard(text: string): { index: number; count: number } {
+  const m = /^(\d+)\/(\d+)$/.exec(text.trim());
+  const index = m ? Number(m[1]) : NaN;
+  const count = m ? Number(m[2]) : NaN;
+  if (!m || count < 1 || index >= count) throw new UserError(`--shard expects i/n with 0 <= i < n, got "${text}"`, "write e.g. --shard 0/4 (shards are numbered from 0)");
+  return { index, count };
+}
+
+/** The folder shard runs write to: keyed by everything that shapes the chunks, so shards made from
+ * other inputs or another config are never merged. */
+async function shardDir(ctx: StageContext): Promise<string> {
+  const c = ctx.config;
+  const key = hashJson({
+    version: labelsStage.version,
+    blocks: await fileSha256(ctx.path("blocks")),
+    generalBlocks: await fileSha256(ctx.path("generalBlocks")),
+    aligned: await fileSha256(ctx.path("aligned")),
+    models: { baseline: c.models.baseline, reinforced: c.models.reinforced },
+    alphas: c.alphas,
+    topK: c.logits.topK,
+    chunkBlocks: c.logits.chunkBlocks,
+  });
+  return join(c.runDir, "shards", `labels-${key.slice(0, 16)}`);
+}
+
+const chunkName = (c: number) => `chunk-${String(c).padStart(6, "0")}.jsonl`;
+
+/** Local tokenization of a few corpus samples (first, middle and last block), for the servers' check. */
+async function tokenizerSamples(ctx: StageContext, blocks: readonly { input_ids: number[] }[]): Promise<TokenizerSample[]> {
+  const tok = await ctx.tokenizer();
+  const prefix = tok.info.prefixSpecialIds;
+  const picks = [...new Set([0, blocks.length >> 1, blocks.length - 1])].filter((i) => i >= 0 && i < blocks.length);
+  const out: TokenizerSample[] = [];
+  for (const i of picks) {
+    const text = await tok.decode(blocks[i].input_ids.slice(prefix.length, prefix.length + 96));
+    if (text.trim()) out.push({ text, ids: [...prefix, ...(await tok.encodeIds(text))] });
+  }
+  return out;
+}
+
+async function runLabels(ctx: StageContext, opts: LabelsOptions = {}) {
+  const { alphas } = ctx.config;
+  const topK = ctx.config.logits.topK;
+  const blocks = await readJsonlAll(ctx.path("blocks"), blockSchema);
+  const aligned = await readJsonlAll(ctx.path("aligned"), alignedSchema);
+  if (aligned.length !== blocks.length || aligned.some((a, i) => a.id !== blocks[i].id)) {
+    throw new UserError("aligned.jsonl does not match blocks.jsonl", "re-run `whp translate`");
+  }
+  const chunkSize = ctx.config.logits.chunkBlocks;
+  const chunks = Math.ceil(blocks.length / chunkSize);
+  const shards = await shardDir(ctx);
+  const outDir = opts.shard ? shards : ctx.partsDir();
+  await mkdir(outDir, { recursive: true });
+  const chunkIds = (c: number) => blocks.slice(c * chunkSize, (c + 1) * chunkSize).map((b) => b.id);
+
+  // Chunks already done: this run's own parts, or (when merging) a shard's.
+  const done = new Map<number, string>();
+  const todo: number[] = [];
+  for (let c = 0; c < chunks; c++) {
+    if (opts.shard && c % opts.shard.count !== opts.shard.index) continue;
+    const own = join(outDir, chunkName(c));
+    if (await validChunk(own, chunkIds(c))) done.set(c, own);
+    else if (!opts.shard && (await validChunk(join(shards, chunkName(c)), chunkIds(c)))) done.set(c, join(shards, chunkName(c)));
+    else todo.push(c);
+  }
+  if (opts.mergeOnly && todo.length) {
+    const count = await shardCount(shards);
+    throw new UserError(
+      `cannot merge: ${todo.length} of ${chunks} label chunk(s) are missing (first: chunk ${todo[0]}${count ? `, from shard ${todo[0] % count}/${count}` : ""})`,
+      `run the missing shards (\`whp labels --shard i/n\`) and copy their ${relative(ctx.config.runDir, shards)} folders into ${ctx.config.runDir}`,
+    );
+  }
+
+  let meta: { logitSpace: "logprobs" | "logits"; models: Record<string, ModelIdentity> };
+  let cacheInfo = { hits: 0, corrupt: 0 };
+  if (opts.mergeOnly) {
+    meta = await readShardMeta(shards);
+  } else {
+    const sources = await loadSources(ctx, ["baseline", "reinforced"]);
+    const { baseline, reinforced } = sources;
+    if (baseline.logitSpace !== reinforced.logitSpace) {
+      throw new UserError(`the baseline returns ${baseline.logitSpace} but the reinforced model returns ${reinforced.logitSpace}`, "serve both in the same space (vLLM: the same --logprobs-mode)");
+    }
+    const served = Object.values(sources).filter(isServed);
+    if (served.length && todo.length) {
+      const samples = await tokenizerSamples(ctx, blocks);
+      await Promise.all(served.map((s) => s.preflight({ topK, samples })));
+    }
+    checkLengths(sources, Math.max(...blocks.map((b) => b.input_ids.length)), Math.max(...aligned.map((a) => a.translated_ids.length)));
+    meta = { logitSpace: baseline.logitSpace, models: { baseline: baseline.identity, reinforced: reinforced.identity } };
+    // Blocks in flight: enough to keep every replica of the busier model busy; 1 for embedded models,
+    // which compute synchronously anyway.
+    const inFlight = Math.max(1, ...served.map((s) => s.capacity));
+    const progress = new Progress(ctx, todo.reduce((sum, c) => sum + chunkIds(c).length, 0), blocks.length - todo.reduce((sum, c) => sum + chunkIds(c).length, 0));
+    await processChunks(todo, inFlight, async (c, limit) => {
+      const first = c * chunkSize;
+      const last = Math.min(blocks.length, first + chunkSize);
+      const rows = await Promise.all(
+        Array.from({ length: last - first }, (_, j) =>
+          limit(async (): Promise<LabelRow> => {
+            const i = first + j;
+            // The two models are asked at the same time: they are usually different servers.
+            const [r, b] = await Promise.all([reinforced.rows(blocks[i].input_ids, { topK }), baseline.rows(aligned[i].translated_ids, { topK })]);
+            const out = combineBlock({ reinforced: r, baseline: b, map: Int32Array.from(aligned[i].map), forbidden: aligned[i].forbidden, alphas, logitSpace: baseline.logitSpace });
+            progress.block(blocks[i].input_ids.length + aligned[i].translated_ids.length);
+            return { id: blocks[i].id, labels: out.generic.map((g) => Array.from(toHfLabels(g))), uncertified: out.uncertified };
+          }),
+        ),
+      );
+      await writeFileAtomic(join(outDir, chunkName(c)), toJsonlText(rows));
+      done.set(c, join(outDir, chunkName(c)));
+      progress.chunkDone();
+    });
+    for (const s of served) {
+      const st = s.cacheStats();
+      cacheInfo = { hits: cacheInfo.hits + st.hits, corrupt: cacheInfo.corrupt + st.corrupt };
+    }
+  }
+  const resumed = chunks - todo.length;
+  if (resumed && !opts.mergeOnly && !opts.shard) ctx.log.info(`labels: resumed, ${resumed} of ${chunks} chunk(s) were already done`);
+
+  if (opts.shard) {
+    const { index, count } = opts.shard;
+    await writeJsonAtomic(join(shards, `shard-${index}-of-${count}.json`), { version: 1, index, count, chunks, ...meta });
+    ctx.log.info(`labels: shard ${index}/${count} done (${done.size} chunk(s) in ${relative(ctx.config.runDir, shards)}); run \`whp merge\` once every shard is there`);
+    return { blocks: blocks.length, chunks, shard: `${index}/${count}` };
+  }
+
+  let text = "";
+  for (let c = 0; c < chunks; c++) text += toJsonlText(await readJsonlAll(done.get(c)!, labelRowSchema));
+  await writeFileAtomic(ctx.path("labels"), text);
+  await writeJsonAtomic(ctx.path("labelsMeta"), { version: 1, alphas, topK, logitSpace: meta.logitSpace, models: meta.models });
+  // How many chunks a resumed run found done, cache hits and timings are logged, not recorded: a
+  // resumed run must leave the same bytes as an uninterrupted one.
+  if (cacheInfo.hits || cacheInfo.corrupt) ctx.log.info(`labels: ${cacheInfo.hits} response(s) from the cache, ${cacheInfo.corrupt} corrupt cache entr(ies) refetched`);
+  return { blocks: blocks.length, chunks, topK, logitSpace: meta.logitSpace };
+}
+
+/** Runs chunk tasks with at most `inFlight` blocks running at once across all chunks, so a slow block
+ * in one chunk does not leave the servers idle. */
+async function processChunks(todo: readonly number[], inFlight: number, task: (c: number, limit: LimitFunction) => Promise<void>): Promise<void> {
+  const limit = pLimit(inFlight);
+  let failed = false;
+  const guarded: LimitFunction = ((fn: () => Promise<unknown>) => limit(() => (failed ? Promise.reject(new Error("labels stage stopped")) : fn()))) as LimitFunction;
+  // Chunks are started a window at a time: memory holds only the rows of the chunks in flight.
+  const window = Math.max(2, Math.ceil(inFlight / 4));
+  const queue = [...todo];
+  const workers = Array.from({ length: Math.min(window, queue.length) }, async () => {
+    for (let c = queue.shift(); c !== undefined; c = queue.shift()) {
+      try {
+        await task(c, guarded);
+      } catch (e) {
+        failed = true;
+        throw e;
+      }
+    }
+  });
+  await Promise.all(workers);
+}
+
+async function shardCount(dir: string): Promise<number> {
+  if (!(await fileExists(dir))) return 0;
+  const names = (await readdir(dir)).filter((n) => /^shard-\d+-of-\d+\.json$/.test(n));
+  return names.length ? Number(/-of-(\d+)/.exec(names[0])![1]) : 0;
+}
+
+/** The shards' model identities and logit space, which must all agree. */
+async function readShardMeta(dir: string): Promise<{ logitSpace: "logprobs" | "logits"; models: Record<string, ModelIdentity> }> {
+  const names = (await readdir(dir).catch(() => [] as string[])).filter((n) => /^shard-\d+-of-\d+\.json$/.test(n)).sort();
+  if (!names.length) throw new UserError(`no finished shard in ${dir}`, "run `whp labels --shard i/n` for every shard first");
+  const metas = await Promise.all(names.map((n) => readJson(join(dir, n), shardMetaSchema, "shard record")));
+  const first = metas[0];
+  for (const m of metas) {
+    if (m.count !== first.count || canonicalJson(m.models) !== canonicalJson(first.models) || m.logitSpace !== first.logitSpace) {
+      throw new UserError(`shard records in ${dir} disagree (shard ${m.index}/${m.count} vs ${first.index}/${first.count}: models or shard count differ)`, "re-run the shards with the same config and servers");
+    }
+  }
+  return { logitSpace: first.logitSpace, models: first.models };
+}
+
+/** Progress lines with tokens/s and ETA (plain lines: they read the same in a log file and a TTY). */
+class Progress {
+  private readonly t0 = performance.now();
+  private blocks = 0;
+  private tokens = 0;
+  private lastLog = 0;
+  private loggedBlocks = -1;
+  constructor(
+    private readonly ctx: StageContext,
+    private readonly total: number,
+    private readonly already: number,
+  ) {}
+  block(tokens: number): void {
+    this.blocks++;
+    this.tokens += tokens;
+  }
+  chunkDone(): void {
+    const now = performance.now();
+    if ((now - this.lastLog < 2000 && this.blocks < this.total) || this.blocks === this.loggedBlocks) return;
+    this.lastLog = now;
+    this.loggedBlocks = this.blocks;
+    const s = (now - this.t0) / 1000;
+    const rate = this.tokens / Math.max(s, 1e-3);
+    const eta = this.blocks ? ((this.total - this.blocks) * s) / this.blocks : 0;
+    this.ctx.log.info(`labels: ${this.already + this.blocks}/${this.already + this.total} blocks, ${Math.round(rate).toLocaleString("en-US")} tokens/s, ETA ${Math.ceil(eta)} s`);
+  }
+}
+
 export const labelsStage: Stage = {
   name: "labels",
   summary: "query the reinforced and baseline models and combine their logits into generic labels",
@@ -72,58 +304,20 @@ export const labelsStage: Stage = {
   async fingerprintInputs(config) {
     return { config: { models: { baseline: config.models.baseline, reinforced: config.models.reinforced }, alphas: config.alphas, topK: config.logits.topK }, files: [] };
   },
-  async run(ctx: StageContext) {
-    const { alphas } = ctx.config;
-    const topK = ctx.config.logits.topK;
-    const blocks = await readJsonlAll(ctx.path("blocks"), blockSchema);
-    const aligned = await readJsonlAll(ctx.path("aligned"), alignedSchema);
-    if (aligned.length !== blocks.length || aligned.some((a, i) => a.id !== blocks[i].id)) {
-      throw new UserError("aligned.jsonl does not match blocks.jsonl", "re-run `whp translate`");
-    }
-    const sources = await loadSources(ctx, ["baseline", "reinforced"]);
-    const { baseline, reinforced } = sources;
-    if (baseline.logitSpace !== reinforced.logitSpace) {
-      throw new UserError(`the baseline returns ${baseline.logitSpace} but the reinforced model returns ${reinforced.logitSpace}`, "serve both in the same space (vLLM: the same --logprobs-mode)");
-    }
-    checkLengths(sources, Math.max(...blocks.map((b) => b.input_ids.length)), Math.max(...aligned.map((a) => a.translated_ids.length)));
-
-    const partsDir = ctx.partsDir();
-    await mkdir(partsDir, { recursive: true });
-    const chunkSize = ctx.config.logits.chunkBlocks;
-    const chunks = Math.ceil(blocks.length / chunkSize);
-    let resumed = 0;
-    for (let c = 0; c < chunks; c++) {
-      const file = join(partsDir, `chunk-${String(c).padStart(6, "0")}.jsonl`);
-      if (await validChunk(file, blocks.slice(c * chunkSize, (c + 1) * chunkSize).map((b) => b.id))) {
-        resumed++;
-        continue;
-      }
-      const rows: LabelRow[] = [];
-      for (let i = c * chunkSize; i < Math.min(blocks.length, (c + 1) * chunkSize); i++) {
-        const [r, b] = await Promise.all([reinforced.rows(blocks[i].input_ids, { topK }), baseline.rows(aligned[i].translated_ids, { topK })]);
-        const out = combineBlock({ reinforced: r, baseline: b, map: Int32Array.from(aligned[i].map), forbidden: aligned[i].forbidden, alphas, logitSpace: baseline.logitSpace });
-        rows.push({ id: blocks[i].id, labels: out.generic.map((g) => Array.from(toHfLabels(g))), uncertified: out.uncertified });
-      }
-      await writeFileAtomic(file, toJsonlText(rows));
-      ctx.log.info(`labels: ${Math.min(blocks.length, (c + 1) * chunkSize)}/${blocks.length} blocks`);
-    }
-    if (resumed) ctx.log.info(`labels: resumed, ${resumed} of ${chunks} chunk(s) were already done`);
-
-    let text = "";
-    for (let c = 0; c < chunks; c++) text += toJsonlText(await readJsonlAll(join(partsDir, `chunk-${String(c).padStart(6, "0")}.jsonl`), labelRowSchema));
-    await writeFileAtomic(ctx.path("labels"), text);
-    await writeJsonAtomic(ctx.path("labelsMeta"), {
-      version: 1,
-      alphas,
-      topK,
-      logitSpace: baseline.logitSpace,
-      models: { baseline: baseline.identity, reinforced: reinforced.identity },
-    });
-    // How many chunks a resumed run found done is logged, not recorded: a resumed run must leave the
-    // same bytes as an uninterrupted one.
-    return { blocks: blocks.length, chunks, topK, logitSpace: baseline.logitSpace };
-  },
+  run: (ctx) => runLabels(ctx),
 };
+
+/** Same stage (same name, version and fingerprint), but it only assembles finished shard chunks: what
+ * `whp merge` runs, so the stage record it leaves lets later `whp run`s skip the labels stage. */
+export const labelsMergeStage: Stage = { ...labelsStage, run: (ctx) => runLabels(ctx, { mergeOnly: true }) };
+
+/** A shard run: outside the stage runner, since it writes no stage outputs and no stage record. */
+export async function runLabelsShard(ctx: StageContext, shard: { index: number; count: number }) {
+  for (const name of labelsStage.reads) {
+    if (!(await fileExists(ctx.path(name)))) throw new UserError(`--shard needs ${ctx.path(name)}`, "run the earlier stages first: whp ingest, tokenize, dictionary, translate");
+  }
+  return runLabels(ctx, { shard });
+}
 
 /** A chunk left by an interrupted run counts only if it parses and holds exactly the expected blocks. */
 async function validChunk(file: string, ids: string[]): Promise<boolean> {

@@ -1,0 +1,114 @@
+/**
+ * Commands for model servers:
+ * - `whp serve`: the reference server (vLLM and SGLang protocol subsets) over the config's embedded
+ *   n-gram models, so the pipeline can be run and tested over real HTTP without a GPU.
+ * - `whp labels --shard i/n`: one machine's share of the labels stage.
+ * - `whp merge`: assembles every shard's chunks into the labels stage's outputs (the same bytes an
+ *   unsharded run writes) and records the stage as done.
+ */
+import { Command, Option } from "commander";
+import { loadConfig, parseOverride } from "../config.js";
+import { UserError } from "../core/errors.js";
+import { createLogger } from "../core/log.js";
+import { NgramModel } from "../models/ngram.js";
+import { startReferenceServer, type ServedModel } from "../models/reference-server.js";
+import { MODEL_ROLES } from "../models/registry.js";
+import { createContext, runStage } from "../stage.js";
+import { STAGES } from "../stages/index.js";
+import { labelsMergeStage, loadSources, parseShard, runLabelsShard } from "../stages/labels.js";
+
+interface Common {
+  config: string;
+  set: string[];
+  quiet?: boolean;
+  force?: boolean;
+}
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+function common(cmd: Command): Command {
+  return cmd
+    .option("-c, --config <file>", "run configuration (YAML)", "whp.config.yaml")
+    .option("--set <key=value>", "override one config value (repeatable)", collect, [])
+    .option("-q, --quiet", "print only warnings, errors and the final summary");
+}
+
+async function setup(opts: Common) {
+  const config = await loadConfig(opts.config, Object.fromEntries(opts.set.map(parseOverride)));
+  const log = createLogger({ quiet: opts.quiet });
+  return { config, log, ctx: createContext(config, log) };
+}
+
+function registerServe(program: Command): void {
+  common(program.command("serve").description("serve the config's embedded n-gram models over HTTP, speaking the vLLM (/v1/completions, /tokenize) and SGLang (/generate) subsets whp uses"))
+    .addOption(new Option("--host <host>", "address to listen on").default("127.0.0.1"))
+    .addOption(new Option("--port <port>", "port (0 = any free one)").default("8000"))
+    .addOption(new Option("--max-logprobs <k>", "like vLLM's --max-logprobs (-1 = no limit)").default("20"))
+    .addOption(new Option("--max-model-len <n>", "like vLLM's --max-model-len").default("4096"))
+    .action(async (opts: Common & { host: string; port: string; maxLogprobs: string; maxModelLen: string }) => {
+      const { config, ctx } = await setup(opts);
+      // The models train on the run's token blocks, so the stages that make them run first.
+      for (const stage of STAGES.slice(0, STAGES.findIndex((s) => s.name === "tokenize") + 1)) await runStage(stage, ctx);
+      const roles = MODEL_ROLES.filter((r) => config.models[r]?.provider === "ngram");
+      if (!roles.length) throw new UserError("`whp serve` serves the config's embedded n-gram models, and this config has none", "use a config whose models have provider: ngram (e.g. demo/whp.config.yaml)");
+      const sources = await loadSources(ctx, roles);
+      const tok = await ctx.tokenizer();
+      const models: Record<string, ServedModel> = {};
+      for (const role of roles) {
+        const src = sources[role] as NgramModel;
+        models[role] = { source: src, logProb: (h, t) => src.logProb(h, t) };
+      }
+      const server = await startReferenceServer({
+        models,
+        tokenizer: { encodeWithSpecial: async (text) => [...tok.info.prefixSpecialIds, ...(await tok.encodeIds(text))] },
+        maxLogprobs: Number(opts.maxLogprobs),
+        maxModelLen: Number(opts.maxModelLen),
+        host: opts.host,
+        port: Number(opts.port),
+      });
+      process.stdout.write(
+        `serving ${roles.join(", ")} at ${server.url} (vLLM: /v1/models, /tokenize, /v1/completions; SGLang: /generate serves "${roles[0]}")\n` +
+          `use it with e.g.  models: { baseline: { provider: vllm, model: baseline, urls: ["${server.url}"] }, reinforced: { provider: vllm, model: reinforced, urls: ["${server.url}"] } }\n`,
+      );
+      await new Promise<void>((resolve) => {
+        const stop = () => void server.close().then(resolve);
+        process.once("SIGINT", stop);
+        process.once("SIGTERM", stop);
+      });
+    });
+}
+
+/** Adds --shard to the existing `labels` command: without it the command behaves as before. */
+function registerShard(program: Command): void {
+  const labels = program.commands.find((c) => c.name() === "labels");
+  if (!labels) return;
+  labels.addOption(new Option("--shard <i/n>", "process only shard i of n (0-based; chunk c belongs to shard c % n), then `whp merge`"));
+  labels.action(async (opts: Common & { shard?: string }) => {
+    const { ctx } = await setup(opts);
+    if (opts.shard) {
+      const shard = parseShard(opts.shard);
+      await runLabelsShard(ctx, shard);
+      process.stdout.write(`labels: shard ${shard.index}/${shard.count} done\n`);
+      return;
+    }
+    const stage = STAGES.find((s) => s.name === "labels")!;
+    const outcome = await runStage(stage, ctx, { force: opts.force });
+    process.stdout.write(`labels: ${outcome.skipped ? "up to date" : `done in ${outcome.seconds.toFixed(1)} s`}\n`);
+  });
+}
+
+function registerMerge(program: Command): void {
+  common(program.command("merge").description("combine the finished `whp labels --shard i/n` outputs into labels.jsonl (the same bytes as an unsharded run)"))
+    .option("-f, --force", "merge even when the labels stage is recorded as up to date")
+    .action(async (opts: Common) => {
+      const { ctx } = await setup(opts);
+      const outcome = await runStage(labelsMergeStage, ctx, { force: opts.force });
+      process.stdout.write(`merge: ${outcome.skipped ? "labels already up to date" : `labels.jsonl written in ${outcome.seconds.toFixed(1)} s`}\n`);
+    });
+}
+
+export function register(program: Command): void {
+  registerServe(program);
+  registerShard(program);
+  registerMerge(program);
+}

@@ -1,0 +1,134 @@
+/**
+ * Response cache for model servers: every parsed response is stored under a hash of the canonical
+ * request (model identity, token ids, k), so a killed or repeated run never pays for a request twice.
+ *
+ * Entries are binary (parsing JSON again would cost more than the request's bookkeeping) and
+ * self-checking: the file ends with the SHA-256 of everything before it, and the header repeats the
+ * key. A truncated, garbled or misplaced entry fails the check and is refetched, never trusted.
+ * Layout: "WHPR" | u32 version | 32-byte key | u32 n | u32 vocabSize | u32 entries |
+ *         i32 offsets[n+1] | i32 ids[entries] | f32 values[entries] | f32 floor[n] | 32-byte sha256.
+ */
+import { createHash } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { writeFileAtomic } from "../core/artifacts.js";
+import { hashJson } from "../core/hash.js";
+import type { TopKRows } from "../core/rows.js";
+
+const MAGIC = 0x52504857; // "WHPR" little-endian
+const VERSION = 1;
+const HEADER = 4 + 4 + 32 + 12;
+
+export function cacheKey(request: unknown): string {
+  return hashJson(request);
+}
+
+export function encodeRows(key: string, rows: TopKRows): Buffer {
+  const entries = rows.offsets[rows.n];
+  const size = HEADER + 4 * (rows.n + 1) + 8 * entries + 4 * rows.n;
+  const buf = Buffer.alloc(size + 32);
+  buf.writeUInt32LE(MAGIC, 0);
+  buf.writeUInt32LE(VERSION, 4);
+  Buffer.from(key, "hex").copy(buf, 8);
+  buf.writeUInt32LE(rows.n, 40);
+  buf.writeUInt32LE(rows.vocabSize, 44);
+  buf.writeUInt32LE(entries, 48);
+  let at = HEADER;
+  const put = (a: Int32Array | Float32Array, count: number) => {
+    Buffer.from(a.buffer, a.byteOffset, count * 4).copy(buf, at);
+    at += count * 4;
+  };
+  put(rows.offsets, rows.n + 1);
+  put(rows.ids, entries);
+  put(rows.values, entries);
+  put(rows.floor, rows.n);
+  createHash("sha256").update(buf.subarray(0, size)).digest().copy(buf, size);
+  return buf;
+}
+
+/** The rows in `buf`, or a reason it cannot be trusted. */
+export function decodeRows(key: string, buf: Buffer): TopKRows | string {
+  if (buf.length < HEADER + 32) return "too short";
+  const body = buf.subarray(0, buf.length - 32);
+  if (!createHash("sha256").update(body).digest().equals(buf.subarray(buf.length - 32))) return "checksum mismatch";
+  if (buf.readUInt32LE(0) !== MAGIC || buf.readUInt32LE(4) !== VERSION) return `expected format WHPR v${VERSION}`;
+  if (buf.subarray(8, 40).toString("hex") !== key) return "entry belongs to another request";
+  const n = buf.readUInt32LE(40);
+  const vocabSize = buf.readUInt32LE(44);
+  const entries = buf.readUInt32LE(48);
+  if (body.length !== HEADER + 4 * (n + 1) + 8 * entries + 4 * n) return "length does not match its header";
+  let at = HEADER;
+  // Copies (not views) keep each array 4-byte aligned whatever the Buffer pool offset is.
+  const take = <T extends Int32Array | Float32Array>(Ctor: new (b: ArrayBuffer) => T, count: number): T => {
+    const out = new Ctor(new ArrayBuffer(count * 4));
+    Buffer.from(out.buffer).set(buf.subarray(at, at + count * 4));
+    at += count * 4;
+    return out;
+  };
+  const offsets = take(Int32Array, n + 1);
+  const ids = take(Int32Array, entries);
+  const values = take(Float32Array, entries);
+  const floor = take(Float32Array, n);
+  if (offsets[n] !== entries) return "offsets do not match the entry count";
+  return { kind: "topk", n, vocabSize, offsets, ids, values, floor };
+}
+
+export class RowsCache {
+  /** Entries found corrupt and refetched, for the stage's stats and tests. */
+  corrupt = 0;
+  hits = 0;
+  /** Requests being fetched: a duplicate block waits for the first fetch (and the temp file of an
+   * atomic write is never shared by two writers). */
+  readonly inflight = new Map<string, Promise<TopKRows>>();
+
+  constructor(
+    readonly dir: string,
+    private readonly warn: (message: string) => void = () => {},
+  ) {}
+
+  private file(key: string): string {
+    return join(this.dir, key.slice(0, 2), `${key}.rows`);
+  }
+
+  async get(key: string): Promise<TopKRows | undefined> {
+    let buf: Buffer;
+    try {
+      buf = await readFile(this.file(key));
+    } catch {
+      return undefined;
+    }
+    const rows = decodeRows(key, buf);
+    if (typeof rows === "string") {
+      this.corrupt++;
+      this.warn(`cache entry ${key.slice(0, 12)} is corrupt (${rows}); fetching it again`);
+      return undefined;
+    }
+    this.hits++;
+    return rows;
+  }
+
+  async put(key: string, rows: TopKRows): Promise<void> {
+    await writeFileAtomic(this.file(key), encodeRows(key, rows));
+  }
+}
+
+/** Cache in front of a fetch: returns the cached rows or fetches, stores and returns them. */
+export async function cached(cache: RowsCache | undefined, request: unknown, fetchRows: () => Promise<TopKRows>): Promise<TopKRows> {
+  if (!cache) return fetchRows();
+  const key = cacheKey(request);
+  const running = cache.inflight.get(key);
+  if (running) return running;
+  const task = (async () => {
+    const hit = await cache.get(key);
+    if (hit) return hit;
+    const rows = await fetchRows();
+    await cache.put(key, rows);
+    return rows;
+  })();
+  cache.inflight.set(key, task);
+  try {
+    return await task;
+  } finally {
+    cache.inflight.delete(key);
+  }
+}

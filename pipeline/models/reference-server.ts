@@ -1,0 +1,281 @@
+/**
+ * A reference model server for tests and demos (node:http, no dependencies): speaks the subset of the
+ * vLLM OpenAI-compatible protocol and of SGLang's native protocol that the vllm and sglang providers
+ * use, answering from in-process logit sources (the embedded n-grams). With it the whole pipeline runs
+ * over real HTTP with the real clients. Faults can be injected per request for failure tests.
+ *
+ * vLLM subset: GET /v1/models, POST /tokenize, POST /v1/completions (token-id prompt, prompt_logprobs,
+ * logprobs, return_tokens_as_token_ids, max_tokens >= 1). SGLang subset: GET /get_server_info,
+ * GET /get_model_info, POST /generate (input_ids or text, return_logprob, logprob_start_len 0,
+ * top_logprobs_num).
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { LogitSource, Rows } from "../core/rows.js";
+
+/** What the server needs from a model: its rows, and optionally the log-prob of any one token (to
+ * list the prompt's actual token when it is outside the top k, as vLLM does). */
+export interface ServedModel {
+  source: LogitSource;
+  logProb?(history: readonly number[], token: number): number;
+}
+
+export interface ServerTokenizer {
+  /** Ids for `text` with the special tokens a model's tokenizer adds (BOS). */
+  encodeWithSpecial(text: string): Promise<number[]>;
+}
+
+/** One injected fault; `undefined` = answer normally. */
+export type Fault =
+  | { kind: "status"; status: number; retryAfter?: string; body?: string }
+  | { kind: "drop-mid-body" }
+  | { kind: "delay"; ms: number }
+  | { kind: "malformed" }
+  | { kind: "wrong-positions" };
+
+export interface RequestInfo {
+  path: string;
+  /** 1-based count of requests to this path so far, this one included. */
+  count: number;
+}
+
+export interface ReferenceServerOptions {
+  models: Record<string, ServedModel>;
+  tokenizer?: ServerTokenizer;
+  /** vLLM's --max-logprobs. */
+  maxLogprobs?: number;
+  /** vLLM's --max-model-len. */
+  maxModelLen?: number;
+  /** The model /generate (SGLang) answers for; default: the first one. */
+  sglangModel?: string;
+  /** When set, requests must carry `Authorization: Bearer <apiKey>`. */
+  apiKey?: string;
+  /** Added before every model answer (for throughput tests). */
+  delayMs?: number;
+  faults?: (req: RequestInfo) => Fault | undefined;
+  host?: string;
+  port?: number;
+}
+
+export interface ReferenceServer {
+  url: string;
+  server: Server;
+  stats: { requests: Record<string, number>; active: number; maxActive: number };
+  close(): Promise<void>;
+}
+
+const MINUS_INF = -9999; // vLLM's JSON stand-in for -inf
+
+class BadRequest extends Error {}
+
+const toJsonNumber = (v: number) => (v === -Infinity ? MINUS_INF : v);
+
+/** Per row: [ids, values] best first. */
+function rowEntries(rows: Rows, i: number): { ids: number[]; values: number[] } {
+  if (rows.kind === "full") {
+    const V = rows.vocabSize;
+    const ids = Array.from({ length: V }, (_, t) => t);
+    const values = Array.from(rows.values.subarray(i * V, (i + 1) * V));
+    ids.sort((a, b) => values[b] - values[a] || a - b);
+    return { ids, values: ids.map((t) => values[t]) };
+  }
+  const s = rows.offsets[i];
+  const e = rows.offsets[i + 1];
+  return { ids: Array.from(rows.ids.subarray(s, e)), values: Array.from(rows.values.subarray(s, e)) };
+}
+
+async function modelRows(m: ServedModel, tokens: number[], k: number): Promise<Rows> {
+  return m.source.rows(tokens, { topK: k === -1 ? "full" : k });
+}
+
+export async function startReferenceServer(opts: ReferenceServerOptions): Promise<ReferenceServer> {
+  const names = Object.keys(opts.models);
+  if (names.length === 0) throw new Error("the reference server needs at least one model");
+  const maxLogprobs = opts.maxLogprobs ?? 20;
+  const maxModelLen = opts.maxModelLen ?? 4096;
+  const stats = { requests: {} as Record<string, number>, active: 0, maxActive: 0 };
+
+  const model = (name: unknown): ServedModel => {
+    const m = typeof name === "string" ? opts.models[name] : undefined;
+    if (!m) throw new BadRequest(`The model \`${String(name)}\` does not exist.`);
+    return m;
+  };
+  const checkTokens = (m: ServedModel, ids: unknown): number[] => {
+    if (!Array.isArray(ids) || ids.length === 0 || !ids.every((t) => Number.isInteger(t) && t >= 0 && t < m.source.vocabSize)) throw new BadRequest("prompt must be a non-empty list of valid token ids");
+    if (ids.length + 1 > maxModelLen) throw new BadRequest(`This model's maximum context length is ${maxModelLen} tokens. However, you requested ${ids.length + 1} tokens.`);
+    return ids as number[];
+  };
+  const checkK = (k: unknown, what: string): number => {
+    if (!Number.isInteger(k) || (k as number) < -1 || k === 0) throw new BadRequest(`${what} must be a positive integer or -1`);
+    if (maxLogprobs !== -1 && ((k as number) === -1 || (k as number) > maxLogprobs)) throw new BadRequest(`Requested ${what} of ${k}, which is greater than max allowed: ${maxLogprobs}`);
+    return k as number;
+  };
+
+  async function completions(body: Record<string, unknown>, fault?: Fault): Promise<unknown> {
+    const m = model(body.model);
+    const tokens = checkTokens(m, body.prompt);
+    if (!(Number.isInteger(body.max_tokens) && (body.max_tokens as number) >= 1)) throw new BadRequest("max_tokens must be at least 1");
+    const pk = body.prompt_logprobs === undefined || body.prompt_logprobs === null ? undefined : checkK(body.prompt_logprobs, "prompt logprobs");
+    const lk = body.logprobs === undefined || body.logprobs === null ? undefined : checkK(body.logprobs, "logprobs");
+    const k = Math.max(pk ?? 1, lk ?? 1, pk === -1 || lk === -1 ? Infinity : 0);
+    const rows = await modelRows(m, tokens, k === Infinity ? -1 : k);
+    const n = tokens.length;
+    let promptLogprobs: (Record<string, { logprob: number; rank: number }> | null)[] | undefined;
+    if (pk !== undefined) {
+      promptLogprobs = [null];
+      const upto = fault?.kind === "wrong-positions" ? n - 2 : n - 1;
+      for (let i = 0; i < upto; i++) {
+        const { ids, values } = rowEntries(rows, i);
+        const take = pk === -1 ? ids.length : Math.min(pk, ids.length);
+        const dict: Record<string, { logprob: number; rank: number }> = {};
+        for (let j = 0; j < take; j++) dict[ids[j]] = { logprob: toJsonNumber(values[j]), rank: j + 1 };
+        const actual = tokens[i + 1];
+        // vLLM always lists the actual prompt token; its true rank is unknown here, so it gets k + 1.
+        if (!(actual in dict) && m.logProb) dict[actual] = { logprob: toJsonNumber(Math.fround(m.logProb(tokens.slice(0, i + 1), actual))), rank: take + 1 };
+        promptLogprobs.push(dict);
+      }
+    }
+    const last = rowEntries(rows, n - 1);
+    const next = last.ids[0];
+    const asIds = body.return_tokens_as_token_ids === true;
+    const name = (t: number) => (asIds ? `token_id:${t}` : String(t));
+    let logprobs: unknown = null;
+    if (lk !== undefined) {
+      const take = lk === -1 ? last.ids.length : Math.min(lk, last.ids.length);
+      const top: Record<string, number> = {};
+      for (let j = 0; j < take; j++) top[name(last.ids[j])] = toJsonNumber(last.values[j]);
+      logprobs = { text_offset: [0], token_logprobs: [toJsonNumber(last.values[0])], tokens: [name(next)], top_logprobs: [top] };
+    }
+    return {
+      id: `cmpl-ref-${stats.requests["/v1/completions"]}`,
+      object: "text_completion",
+      created: 0,
+      model: body.model,
+      choices: [{ index: 0, text: "", logprobs, finish_reason: "length", stop_reason: null, prompt_logprobs: promptLogprobs ?? null }],
+      usage: { prompt_tokens: n, completion_tokens: 1, total_tokens: n + 1 },
+    };
+  }
+
+  async function generate(body: Record<string, unknown>, fault?: Fault): Promise<unknown> {
+    const m = model(body.model ?? opts.sglangModel ?? names[0]);
+    let tokens: number[];
+    if (typeof body.text === "string") {
+      if (!opts.tokenizer) throw new BadRequest("this server has no tokenizer: send input_ids");
+      tokens = await opts.tokenizer.encodeWithSpecial(body.text);
+    } else tokens = checkTokens(m, body.input_ids);
+    if (body.return_logprob !== true) return { text: "", meta_info: { prompt_tokens: tokens.length, completion_tokens: 1 } };
+    if (body.logprob_start_len !== 0) throw new BadRequest("this reference server supports logprob_start_len 0 only");
+    const num = body.top_logprobs_num === undefined ? 1 : (body.top_logprobs_num as number);
+    if (!Number.isInteger(num) || num < 1) throw new BadRequest("top_logprobs_num must be a positive integer");
+    const rows = await modelRows(m, tokens, num);
+    const n = tokens.length;
+    const triples = (i: number) => {
+      const { ids, values } = rowEntries(rows, i);
+      return ids.slice(0, num).map((t, j) => [values[j], t, null]);
+    };
+    const inputTop: unknown[] = [null];
+    const upto = fault?.kind === "wrong-positions" ? n - 2 : n - 1;
+    for (let i = 0; i < upto; i++) inputTop.push(triples(i));
+    const tokenLp = tokens.map((t, i) => [i === 0 ? null : m.logProb ? m.logProb(tokens.slice(0, i), t) : null, t, null]);
+    const out = triples(n - 1);
+    return {
+      text: "",
+      meta_info: {
+        prompt_tokens: n,
+        completion_tokens: 1,
+        input_token_logprobs: tokenLp,
+        input_top_logprobs: inputTop,
+        output_token_logprobs: [out[0]],
+        output_top_logprobs: [out],
+      },
+    };
+  }
+
+  async function route(req: IncomingMessage, path: string, body: Record<string, unknown>, fault?: Fault): Promise<unknown> {
+    if (req.method === "GET" && path === "/v1/models") {
+      return { object: "list", data: names.map((id) => ({ id, object: "model", created: 0, owned_by: "whp-reference", max_model_len: maxModelLen })) };
+    }
+    if (req.method === "GET" && path === "/get_server_info") return { context_length: maxModelLen, max_top_logprobs_num: maxLogprobs };
+    if (req.method === "GET" && path === "/get_model_info") return { model_path: opts.sglangModel ?? names[0], is_generation: true };
+    if (req.method !== "POST") return undefined;
+    if (path === "/tokenize") {
+      if (!opts.tokenizer) throw new BadRequest("this server has no tokenizer");
+      model(body.model ?? names[0]);
+      if (typeof body.prompt !== "string") throw new BadRequest("prompt must be a string");
+      const tokens = await opts.tokenizer.encodeWithSpecial(body.prompt);
+      return { count: tokens.length, max_model_len: maxModelLen, tokens };
+    }
+    if (path === "/v1/completions") return completions(body, fault);
+    if (path === "/generate") return generate(body, fault);
+    return undefined;
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = (req.url ?? "/").split("?")[0];
+    const count = (stats.requests[path] = (stats.requests[path] ?? 0) + 1);
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    if (opts.apiKey && req.headers.authorization !== `Bearer ${opts.apiKey}`) return send(res, 401, errorBody("Unauthorized", "Unauthorized", 401));
+    const fault = opts.faults?.({ path, count });
+    if (fault?.kind === "status") {
+      res.writeHead(fault.status, { "content-type": "application/json", ...(fault.retryAfter ? { "retry-after": fault.retryAfter } : {}) });
+      res.end(fault.body ?? JSON.stringify(errorBody(`injected ${fault.status}`, "InjectedError", fault.status)));
+      return;
+    }
+    if (fault?.kind === "delay") await new Promise((r) => setTimeout(r, fault.ms));
+    if (opts.delayMs) await new Promise((r) => setTimeout(r, opts.delayMs));
+    let body: Record<string, unknown> = {};
+    try {
+      if (chunks.length) body = JSON.parse(Buffer.concat(chunks).toString("utf8"));
+      const out = await route(req, path, body, fault);
+      if (out === undefined) return send(res, 404, { detail: "Not Found" });
+      const text = JSON.stringify(out);
+      if (fault?.kind === "malformed") return sendText(res, 200, text.slice(0, text.length >> 1).replace(/.$/, "}"));
+      if (fault?.kind === "drop-mid-body") {
+        // Promise a full body, send half, then cut the connection.
+        res.writeHead(200, { "content-type": "application/json", "content-length": String(Buffer.byteLength(text)) });
+        res.write(text.slice(0, text.length >> 1));
+        setTimeout(() => res.socket?.destroy(), 5);
+        return;
+      }
+      sendText(res, 200, text);
+    } catch (e) {
+      if (e instanceof BadRequest || e instanceof SyntaxError) return send(res, 400, errorBody(e.message, "BadRequestError", 400));
+      send(res, 500, errorBody(String((e as Error).message), "InternalServerError", 500));
+    }
+  }
+
+  const server = createServer((req, res) => {
+    stats.active++;
+    stats.maxActive = Math.max(stats.maxActive, stats.active);
+    res.on("close", () => stats.active--);
+    handle(req, res).catch(() => res.destroy());
+  });
+  server.keepAliveTimeout = 30_000;
+  await new Promise<void>((resolve) => server.listen(opts.port ?? 0, opts.host ?? "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://${opts.host ?? "127.0.0.1"}:${port}`,
+    server,
+    stats,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** Current vLLM error bodies: {"error": {message, type, param, code}} (the OpenAI shape). */
+function errorBody(message: string, type: string, code: number) {
+  return { error: { message, type, param: null, code } };
+}
+
+function send(res: ServerResponse, status: number, value: unknown): void {
+  sendText(res, status, JSON.stringify(value));
+}
+
+function sendText(res: ServerResponse, status: number, text: string): void {
+  res.writeHead(status, { "content-type": "application/json", "content-length": String(Buffer.byteLength(text)) });
+  res.end(text);
+}

@@ -1,0 +1,186 @@
+import { readdir, readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { UserError } from "../pipeline/core/errors.js";
+import type { TopKRows } from "../pipeline/core/rows.js";
+import { ResponseShapeError } from "../pipeline/models/http-retry.js";
+import type { ReferenceServer } from "../pipeline/models/reference-server.js";
+import { parseVllmCompletion, VllmSource, vllmModelSchema } from "../pipeline/models/vllm.js";
+import { V, plain, randomTokens, server, tempCache, tinyModel } from "./helpers/served.js";
+
+const base = tinyModel(1, "base");
+const reinf = tinyModel(2, "reinf");
+const open: ReferenceServer[] = [];
+afterEach(async () => {
+  while (open.length) await open.pop()!.close();
+});
+
+async function start(...args: Parameters<typeof server>) {
+  const s = await server(...args);
+  open.push(s);
+  return s;
+}
+
+function source(urls: string[], extra: Record<string, unknown> = {}, cache?: Awaited<ReturnType<typeof tempCache>>, warnings: string[] = []) {
+  const spec = vllmModelSchema.parse({ provider: "vllm", model: "base", urls, timeoutSeconds: 2, ...extra });
+  return new VllmSource(spec, { vocabSize: V, role: "baseline", cache, warn: (m) => warnings.push(m) });
+}
+
+describe("parseVllmCompletion (the response format)", () => {
+  const tokens = [0, 5, 6];
+  const body = (prompt: unknown[], top: Record<string, number>) => ({ choices: [{ prompt_logprobs: prompt, logprobs: { top_logprobs: [top] } }] });
+  const ok = body(
+    [
+      null,
+      { "5": { logprob: -0.5, rank: 1 }, "9": { logprob: -9999.0, rank: 2 } },
+      { "3": { logprob: -0.1, rank: 1 }, "4": { logprob: -2, rank: 2 }, "6": { logprob: -12, rank: 40 } },
+    ],
+    { "token_id:11": -0.2, "token_id:12": -3 },
+  );
+
+  it("row i predicts token i + 1: prompt_logprobs[i + 1], and the last row from the generated token's top list", () => {
+    const rows = parseVllmCompletion(ok, tokens, 2, V, "drop");
+    expect(rows.n).toBe(3);
+    expect(plain(rows)).toEqual({ n: 3, V, offsets: [0, 2, 4, 6], ids: [5, 9, 3, 4, 11, 12], values: [-0.5, -Infinity, Math.fround(-0.1), -2, Math.fround(-0.2), -3], floor: [-Infinity, -2, -3] });
+  });
+
+  it("keeps the actual token beyond the top k when asked (a row k + 1 long, floor still the k-th value)", () => {
+    const rows = parseVllmCompletion(ok, tokens, 2, V, "keep");
+    expect(Array.from(rows.offsets)).toEqual([0, 2, 5, 7]);
+    expect(Array.from(rows.ids.subarray(2, 5))).toEqual([3, 4, 6]);
+    expect(rows.floor[1]).toBe(-2);
+  });
+
+  it("rejects a wrong number of positions, a non-null first position and missing fields as retryable shape errors", () => {
+    expect(() => parseVllmCompletion(ok, [0, 5], 2, V, "drop")).toThrow(ResponseShapeError);
+    expect(() => parseVllmCompletion(body([{}, ...ok.choices[0].prompt_logprobs.slice(1)], {}), tokens, 2, V, "drop")).toThrow(/should be null/);
+    expect(() => parseVllmCompletion({ choices: [{ prompt_logprobs: ok.choices[0].prompt_logprobs, logprobs: null }] }, tokens, 2, V, "drop")).toThrow(/top_logprobs\[0\]/);
+    expect(() => parseVllmCompletion(body(ok.choices[0].prompt_logprobs, { "11": -0.2, "12": -3 }), tokens, 2, V, "drop")).toThrow(/return_tokens_as_token_ids/);
+    expect(() => parseVllmCompletion(body([null, { "5": { logprob: -0.5 } }, ok.choices[0].prompt_logprobs[2]], { "token_id:1": 0, "token_id:2": -1 }), tokens, 2, V, "drop")).toThrow(/at least 2 entries/);
+  });
+
+  it("a token id outside the local vocabulary is a tokenizer mismatch (a UserError), not a retry", () => {
+    const bad = body(ok.choices[0].prompt_logprobs, { [`token_id:${V}`]: -0.1, "token_id:1": -2 });
+    expect(() => parseVllmCompletion(bad, tokens, 2, V, "drop")).toThrow(UserError);
+  });
+});
+
+describe("the vllm provider against the reference server", () => {
+  it("returns exactly the embedded model's top-k rows (same ids, values, floors, position convention)", async () => {
+    const s = await start({ base, reinf });
+    const src = source([s.url]);
+    await src.preflight({ topK: 5, samples: [] });
+    for (const seed of [1, 2, 3]) {
+      const tokens = randomTokens(seed, 30);
+      expect(plain(await src.rows(tokens, { topK: 5 }))).toEqual(plain(await base.rows(tokens, { topK: 5 })));
+    }
+    expect(src.maxModelLen).toBe(4095);
+    expect(src.logitSpace).toBe("logprobs");
+    expect(source([s.url], { logprobsMode: "raw_logits" }).logitSpace).toBe("logits");
+  });
+
+  it("asks for the whole vocabulary with -1 when topK is full and the server allows it", async () => {
+    const s = await start({ base }, { maxLogprobs: -1 });
+    const src = source([s.url], { maxLogprobs: -1 });
+    await src.preflight({ topK: "full", samples: [] });
+    const tokens = randomTokens(4, 12);
+    const rows = (await src.rows(tokens, { topK: "full" })) as TopKRows;
+    expect(rows.offsets[1]).toBe(V);
+    expect(Array.from(rows.floor).every((f) => f === -Infinity)).toBe(true);
+    expect(plain(rows)).toEqual(plain(await base.rows(tokens, { topK: V })));
+  });
+
+  it("a k above the server's --max-logprobs fails with a message naming the flag, before or at the server", async () => {
+    const s = await start({ base }); // --max-logprobs 20
+    await expect(source([s.url]).preflight({ topK: 50, samples: [] })).rejects.toThrow(/--max-logprobs/);
+    const e = await source([s.url], { maxLogprobs: 100 }).rows(randomTokens(1, 8), { topK: 50 }).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(UserError);
+    expect(String((e as UserError).fix)).toContain("--max-logprobs");
+    expect(s.stats.requests["/v1/completions"]).toBe(1); // a 400 is not retried
+  });
+
+  it("stops on a tokenizer mismatch, naming the first differing token", async () => {
+    const s = await start({ base });
+    const src = source([s.url]);
+    await expect(src.preflight({ topK: 5, samples: [{ text: "abc", ids: [0, ...[..."abc"].map((c) => 1 + (c.charCodeAt(0) % (V - 1)))] }] })).resolves.toBeUndefined();
+    await expect(src.preflight({ topK: 5, samples: [{ text: "abc", ids: [1, 2, 3] }] })).rejects.toThrow(/tokenizes differently.*first differs at token 0/);
+    await expect(source([s.url], { model: "nope" }).preflight({ topK: 5, samples: [] })).rejects.toThrow(/does not serve "nope"/);
+  });
+
+  it("sends the API key from the environment variable apiKeyEnv names, and reports a missing variable", async () => {
+    const s = await start({ base }, { apiKey: "sekrit" });
+    process.env.WHP_TEST_KEY = "sekrit";
+    const tokens = randomTokens(5, 10);
+    expect(plain(await source([s.url], { apiKeyEnv: "WHP_TEST_KEY" }).rows(tokens, { topK: 3 }))).toEqual(plain(await base.rows(tokens, { topK: 3 })));
+    delete process.env.WHP_TEST_KEY;
+    expect(() => source([s.url], { apiKeyEnv: "WHP_TEST_KEY" })).toThrow(/WHP_TEST_KEY/);
+  });
+});
+
+describe("failures end in a retry that succeeds or a clear error, never a wrong row", () => {
+  const cases = [
+    { name: "429 with Retry-After", fault: { kind: "status", status: 429, retryAfter: "1" } as const, minMs: 1000 },
+    { name: "503", fault: { kind: "status", status: 503 } as const, minMs: 0 },
+    { name: "a dropped connection mid-body", fault: { kind: "drop-mid-body" } as const, minMs: 0 },
+    { name: "a truncated, unparsable body", fault: { kind: "malformed" } as const, minMs: 0 },
+    { name: "the wrong number of positions", fault: { kind: "wrong-positions" } as const, minMs: 0 },
+    { name: "a response slower than the timeout", fault: { kind: "delay", ms: 2500 } as const, minMs: 2000 },
+  ];
+  for (const c of cases) {
+    it(`${c.name}: retried, then the right rows`, async () => {
+      const s = await start({ base }, { faults: ({ path, count }) => (path === "/v1/completions" && count === 1 ? c.fault : undefined) });
+      const warnings: string[] = [];
+      const src = source([s.url], {}, undefined, warnings);
+      const tokens = randomTokens(6, 40);
+      const t0 = performance.now();
+      const rows = await src.rows(tokens, { topK: 4 });
+      expect(performance.now() - t0).toBeGreaterThanOrEqual(c.minMs - 20);
+      expect(plain(rows)).toEqual(plain(await base.rows(tokens, { topK: 4 })));
+      expect(s.stats.requests["/v1/completions"]).toBe(2);
+      expect(warnings.length).toBe(1);
+    }, 10_000);
+  }
+
+  it("gives up after the configured attempts with the server's error", async () => {
+    const s = await start({ base }, { faults: () => ({ kind: "status", status: 503 }) });
+    await expect(source([s.url], { attempts: 2 }).rows(randomTokens(7, 10), { topK: 4 })).rejects.toThrow(/503.*gave up after 2 attempts/);
+    expect(s.stats.requests["/v1/completions"]).toBe(2);
+  });
+});
+
+describe("replicas, concurrency and the cache", () => {
+  it("spreads requests over every replica and keeps each under its concurrency limit", async () => {
+    const a = await start({ base }, { delayMs: 30 });
+    const b = await start({ base }, { delayMs: 30 });
+    const src = source([a.url, b.url], { concurrency: 3 });
+    const all = await Promise.all(Array.from({ length: 24 }, (_, i) => src.rows(randomTokens(100 + i, 16), { topK: 3 })));
+    expect(all.length).toBe(24);
+    expect(a.stats.requests["/v1/completions"]).toBe(12);
+    expect(b.stats.requests["/v1/completions"]).toBe(12);
+    expect(Math.max(a.stats.maxActive, b.stats.maxActive)).toBeLessThanOrEqual(3);
+    expect(a.stats.maxActive).toBe(3);
+  });
+
+  it("answers a repeated request from the cache, and refetches a corrupt entry instead of trusting it", async () => {
+    const s = await start({ base });
+    const cache = await tempCache();
+    const tokens = randomTokens(8, 20);
+    const first = plain(await source([s.url], {}, cache).rows(tokens, { topK: 4 }));
+    const again = source([s.url], {}, await Promise.resolve(cache));
+    expect(plain(await again.rows(tokens, { topK: 4 }))).toEqual(first);
+    expect(s.stats.requests["/v1/completions"]).toBe(1);
+    expect(cache.hits).toBe(1);
+    // Corrupt the entry: flip one byte of a value.
+    const sub = (await readdir(cache.dir))[0];
+    const file = join(cache.dir, sub, (await readdir(join(cache.dir, sub)))[0]);
+    const bytes = await readFile(file);
+    bytes[bytes.length - 40] ^= 0xff;
+    await writeFile(file, bytes);
+    expect(plain(await again.rows(tokens, { topK: 4 }))).toEqual(first);
+    expect(cache.corrupt).toBe(1);
+    expect(s.stats.requests["/v1/completions"]).toBe(2);
+    // Another k is another request.
+    await again.rows(tokens, { topK: 3 });
+    expect(s.stats.requests["/v1/completions"]).toBe(3);
+  });
+});
