@@ -1,0 +1,101 @@
+/** The evaluation's artifacts under <run>/eval/, each versioned and validated on read. */
+import { join } from "node:path";
+import { z } from "zod";
+
+export const EVAL_VERSION = 1;
+
+export const evalFiles = (runDir: string) => {
+  const dir = join(runDir, "eval");
+  return {
+    dir,
+    evalset: join(dir, "evalset.json"),
+    probability: join(dir, "probability.jsonl"),
+    retain: join(dir, "retain.jsonl"),
+    familiarity: join(dir, "familiarity.jsonl"),
+    scores: (model: string) => join(dir, `scores-${model}.json`),
+    report: join(runDir, "report.html"),
+  };
+};
+
+export const evalParamsSchema = z.object({
+  size: z.number().int().min(1),
+  contextTokens: z.number().int().min(1),
+  retainFraction: z.number().gt(0).lt(1),
+  forgetPositions: z.number().int().min(0),
+  completionTokens: z.number().int().min(1),
+});
+export type EvalParams = z.infer<typeof evalParamsSchema>;
+
+export const evalsetSchema = z.object({
+  format: z.literal("whp-evalset"),
+  version: z.literal(EVAL_VERSION),
+  seed: z.number().int(),
+  params: evalParamsSchema,
+  /** sha256 of the run artifacts the set was mined from, to detect a stale set. */
+  sources: z.record(z.string(), z.string()),
+  stats: z.record(z.string(), z.number()),
+  heldOutGeneral: z.array(z.string()),
+  forgetPositions: z.array(z.object({ block: z.string(), position: z.number().int().min(1) })),
+  references: z.array(z.string()),
+});
+export type EvalSetFile = z.infer<typeof evalsetSchema>;
+
+export const probabilityPromptSchema = z.object({
+  id: z.string(),
+  block: z.string(),
+  position: z.number().int(),
+  context_ids: z.array(z.number().int().min(0)).min(1),
+  tagged: z.array(z.number().int().min(0)).min(1),
+  terms: z.array(z.string()),
+  text: z.string(),
+  tagged_text: z.array(z.string()),
+});
+
+export const retainRowSchema = z.object({ id: z.string(), input_ids: z.array(z.number().int().min(0)) });
+
+const estimateSchema = z.object({ value: z.number(), n: z.number().int(), ci: z.tuple([z.number(), z.number()]) });
+
+export const scoresSchema = z.object({
+  format: z.literal("whp-eval-scores"),
+  version: z.literal(EVAL_VERSION),
+  model: z.string(),
+  identity: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])),
+  /** sha256 of evalset.json: scores from different sets must not be compared. */
+  evalset: z.string(),
+  /** Hash of everything the scores depend on (set, run artifacts, model specs): equal = up to date. */
+  fingerprint: z.string(),
+  scores: z.object({
+    probabilityFamiliarity: estimateSchema,
+    leakRate: estimateSchema,
+    retainPerplexity: estimateSchema,
+    relativePerplexity: estimateSchema.optional(),
+    restorationKL: estimateSchema.optional(),
+    /** Judge LLM on eval/familiarity.jsonl: (5 * n3 + n2) / N. */
+    completionFamiliarity: estimateSchema.optional(),
+  }),
+  /** Details of the judged completion familiarity, when `whp eval --judge` ran. */
+  familiarity: z
+    .object({
+      counts: z.tuple([z.number().int(), z.number().int(), z.number().int(), z.number().int()]),
+      failed: z.number().int(),
+      malformed: z.number().int(),
+      bySubtlety: z.record(z.string(), z.object({ score: z.number(), n: z.number().int() })),
+      judgements: z.array(z.object({ id: z.string(), completion: z.string(), score: z.number().int().nullable() })),
+    })
+    .optional(),
+  items: z.object({
+    probability: z.array(z.number()),
+    retain: z.array(z.object({ nll: z.number(), tokens: z.number().int() })),
+    kl: z.array(z.number()),
+    completions: z.array(z.object({ id: z.string(), completion_ids: z.array(z.number().int()), completion: z.string(), leaked: z.array(z.string()) })),
+  }),
+});
+export type ScoresFile = z.infer<typeof scoresSchema>;
+
+/** The columns of train.jsonl the evaluation reads (other columns are ignored). */
+export const trainRowSchema = z.object({
+  id: z.string(),
+  input_ids: z.array(z.number().int().min(0)),
+  labels: z.array(z.number().int()),
+  counts: z.object({ masked: z.number().int(), changed: z.number().int() }),
+});

@@ -1,0 +1,269 @@
+/**
+ * Completion familiarity with an LLM: writing completion prompts from forget-corpus passages, and
+ * judging completions 0-3. Uses the project's chat client (pipeline/llm/chat.ts: one retry loop for
+ * transport failures, one concurrency limit per endpoint); this file adds what is specific to
+ * evaluation: the templates in prompts/, answer validation, and re-asking on a malformed answer (a
+ * judgement that stays malformed is counted as failed, never as 0).
+ */
+import { mkdir, readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { z } from "zod";
+import { UserError } from "../core/errors.js";
+import { writeJsonAtomic } from "../core/artifacts.js";
+import { hashJson, sha256 } from "../core/hash.js";
+import type { ChatAnswer, ChatRequest } from "../llm/chat.js";
+import type { LlmConfig } from "../llm/config.js";
+import { packageRoot } from "../paths.js";
+import { type FamiliarityPrompt, type JudgeScore, parseJudgement } from "./familiarity.js";
+import { type DistributionModel, greedyContinue } from "./runner.js";
+
+/** What this file needs from a chat model (ChatClient satisfies it). */
+export interface ChatModel {
+  complete(req: ChatRequest): Promise<ChatAnswer>;
+}
+
+export const EVAL_PROMPTS = ["familiarity-generate", "familiarity-judge"] as const;
+export type EvalPromptName = (typeof EVAL_PROMPTS)[number];
+
+const PLACEHOLDERS: Record<EvalPromptName, readonly string[]> = {
+  "familiarity-generate": ["{{passage}}"],
+  "familiarity-judge": ["{{prompt}}", "{{completion}}"],
+};
+
+export interface EvalTemplate {
+  name: EvalPromptName;
+  system: string;
+  user: string;
+  hash: string;
+}
+
+export function parseEvalTemplate(name: EvalPromptName, text: string, file = `prompts/${name}.txt`): EvalTemplate {
+  const m = /^=== user ===$/m.exec(text);
+  if (!m) throw new UserError(`${file} has no "=== user ===" line`, 'put the system message first, then a line "=== user ===", then the user message');
+  const user = text.slice(m.index + m[0].length).trim();
+  for (const p of PLACEHOLDERS[name]) if (!user.includes(p)) throw new UserError(`${file}: the user message has no ${p}`, `put ${p} where the data goes`);
+  return { name, system: text.slice(0, m.index).trim(), user, hash: sha256(text) };
+}
+
+export async function loadEvalTemplate(name: EvalPromptName, dir = join(packageRoot(), "prompts")): Promise<EvalTemplate> {
+  const file = join(dir, `${name}.txt`);
+  const text = await readFile(file, "utf8").catch(() => {
+    throw new UserError(`prompt file not found: ${file}`, "restore it from the whp package");
+  });
+  return parseEvalTemplate(name, text, file);
+}
+
+/** Data must not be able to close its own delimiter block and pose as instructions. */
+function neutralise(data: string): string {
+  return data.replace(/<(\/?)\s*(passage|prompt|references|completion)\b/gi, (_m, slash: string, tag: string) => `[${slash}${tag}`);
+}
+
+function fill(template: string, values: Record<string, string>): string {
+  // One pass, so a value containing "{{x}}" is never substituted again.
+  return template.replace(/\{\{(\w+)\}\}/g, (m, k: string) => (k in values ? values[k] : m));
+}
+
+function request(t: EvalTemplate, values: Record<string, string>, cfg: LlmConfig, schema: { name: string; schema: Record<string, unknown> }, maxTokens: number): ChatRequest {
+  return {
+    model: cfg.model ?? "",
+    messages: [
+      { role: "system", content: fill(t.system, values) },
+      { role: "user", content: fill(t.user, values) },
+    ],
+    temperature: cfg.temperature,
+    maxTokens: Math.min(cfg.maxTokens, maxTokens),
+    ...(cfg.structuredOutput ? { jsonSchema: schema } : {}),
+  };
+}
+
+const JUDGE_SCHEMA = {
+  name: "judgement",
+  schema: { type: "object", additionalProperties: false, required: ["score", "reason"], properties: { score: { type: "integer", enum: [0, 1, 2, 3] }, reason: { type: "string" } } },
+};
+
+const GENERATED_SCHEMA = {
+  name: "prompts",
+  schema: {
+    type: "object",
+    additionalProperties: false,
+    required: ["prompts"],
+    properties: {
+      prompts: {
+        type: "array",
+        items: {
+          type: "object",
+          additionalProperties: false,
+          required: ["prompt", "references", "subtlety"],
+          properties: { prompt: { type: "string" }, references: { type: "array", items: { type: "string" } }, subtlety: { type: "integer", minimum: 1, maximum: 10 } },
+        },
+      },
+    },
+  },
+};
+
+export function judgeRequest(t: EvalTemplate, prompt: FamiliarityPrompt, completion: string, cfg: LlmConfig): ChatRequest {
+  return request(t, { prompt: neutralise(prompt.prompt), references: neutralise(prompt.references.join("\n")), completion: neutralise(completion) }, cfg, JUDGE_SCHEMA, 256);
+}
+
+export function generationRequest(t: EvalTemplate, passage: string, count: number, cfg: LlmConfig): ChatRequest {
+  return request(t, { passage: neutralise(passage), count: String(count) }, cfg, GENERATED_SCHEMA, 4096);
+}
+
+export interface JudgeOutcome {
+  score: JudgeScore | null;
+  /** Answers that could not be parsed (each was re-asked). */
+  malformed: number;
+  answer: string;
+}
+
+/**
+ * Asks the judge up to `tries` times; a malformed answer is asked again, and after the last try the
+ * judgement is failed (score null). Transport failures were already retried inside the chat client
+ * and propagate from here.
+ */
+export async function judge(chat: ChatModel, req: ChatRequest, tries: number): Promise<JudgeOutcome> {
+  let malformed = 0;
+  let answer = "";
+  for (let i = 0; i < tries; i++) {
+    answer = (await chat.complete(req)).text;
+    const score = parseJudgement(answer);
+    if (score !== null) return { score, malformed, answer };
+    malformed++;
+  }
+  return { score: null, malformed, answer };
+}
+
+const generatedSchema = z.object({
+  prompts: z.array(z.object({ prompt: z.string().min(1), references: z.array(z.string()), subtlety: z.number().int().min(1).max(10) })),
+});
+
+/** The prompts in a generation answer, or null when it is not valid JSON in the asked shape. Prompts
+ * that contain one of their own references give the answer away and are dropped (counted). */
+export function parseGenerated(answer: string): { prompts: { prompt: string; references: string[]; subtlety: number }[]; givenAway: number } | null {
+  const start = answer.indexOf("{");
+  const end = answer.lastIndexOf("}");
+  if (start < 0 || end < start) return null;
+  let raw: unknown;
+  try {
+    raw = JSON.parse(answer.slice(start, end + 1));
+  } catch {
+    return null;
+  }
+  const parsed = generatedSchema.safeParse(raw);
+  if (!parsed.success) return null;
+  const keep = parsed.data.prompts.filter((p) => !p.references.some((r) => r.length > 0 && p.prompt.includes(r)));
+  return { prompts: keep, givenAway: parsed.data.prompts.length - keep.length };
+}
+
+export interface GenerationStats {
+  passages: number;
+  failedPassages: number;
+  malformed: number;
+  givenAway: number;
+  duplicates: number;
+}
+
+/** Completion prompts from passages (one request per passage, asked again when malformed), deduplicated
+ * by normalised text, ids in passage order. */
+export async function generateFamiliarityPrompts(
+  chat: ChatModel,
+  t: EvalTemplate,
+  passages: readonly { id: string; text: string }[],
+  opts: { perPassage: number; tries: number; cfg: LlmConfig },
+): Promise<{ prompts: FamiliarityPrompt[]; stats: GenerationStats }> {
+  const stats: GenerationStats = { passages: passages.length, failedPassages: 0, malformed: 0, givenAway: 0, duplicates: 0 };
+  const answers = await Promise.all(
+    passages.map(async (p) => {
+      const req = generationRequest(t, p.text, opts.perPassage, opts.cfg);
+      for (let i = 0; i < opts.tries; i++) {
+        const got = parseGenerated((await chat.complete(req)).text);
+        if (got) return got;
+        stats.malformed++;
+      }
+      stats.failedPassages++;
+      return null;
+    }),
+  );
+  const seen = new Set<string>();
+  const prompts: FamiliarityPrompt[] = [];
+  answers.forEach((a, i) => {
+    if (!a) return;
+    stats.givenAway += a.givenAway;
+    for (const p of a.prompts) {
+      const key = p.prompt.replace(/\s+/g, " ").trim().toLowerCase();
+      if (seen.has(key)) {
+        stats.duplicates++;
+        continue;
+      }
+      seen.add(key);
+      prompts.push({ id: `f${String(prompts.length).padStart(4, "0")}`, prompt: p.prompt, references: p.references, subtlety: p.subtlety, source: passages[i].id });
+    }
+  });
+  return { prompts, stats };
+}
+
+/**
+ * A chat model whose answers are kept on disk under a hash of the canonical request and the attempt
+ * number (the n-th identical request in this process is attempt n), so a crashed or repeated evaluation
+ * pays for no call twice, and a re-ask after a malformed answer is a new call, not the cached one.
+ */
+export class CachedChat implements ChatModel {
+  private readonly attempts = new Map<string, number>();
+  hits = 0;
+  calls = 0;
+  constructor(
+    private readonly inner: ChatModel,
+    private readonly dir: string,
+  ) {}
+
+  async complete(req: ChatRequest): Promise<ChatAnswer> {
+    const base = hashJson(req);
+    const attempt = this.attempts.get(base) ?? 0;
+    this.attempts.set(base, attempt + 1);
+    const file = join(this.dir, `${hashJson([base, attempt])}.json`);
+    const cached = await readFile(file, "utf8").then(
+      (t) => cachedAnswerSchema.safeParse(JSON.parse(t)),
+      () => undefined,
+    ).catch(() => undefined);
+    if (cached?.success) {
+      this.hits++;
+      return cached.data;
+    }
+    const answer = await this.inner.complete(req);
+    this.calls++;
+    await mkdir(this.dir, { recursive: true });
+    await writeJsonAtomic(file, answer);
+    return answer;
+  }
+}
+
+const cachedAnswerSchema = z.object({ text: z.string(), model: z.string(), finishReason: z.string().nullable() });
+
+export interface JudgedCompletion {
+  id: string;
+  completion: string;
+  score: JudgeScore | null;
+}
+
+/** Completes every familiarity prompt with the model (greedy, as in the sandbox) and judges each. */
+export async function judgeCompletions(
+  model: DistributionModel,
+  prompts: readonly FamiliarityPrompt[],
+  io: { encode: (text: string) => Promise<number[]>; decode: (ids: readonly number[]) => Promise<string>; prefix: readonly number[] },
+  judging: { chat: ChatModel; template: EvalTemplate; cfg: LlmConfig; tries: number; completionTokens: number },
+): Promise<{ judged: JudgedCompletion[]; malformed: number }> {
+  const completions: { p: FamiliarityPrompt; text: string }[] = [];
+  for (const p of prompts) {
+    const ids = greedyContinue(model, [...io.prefix, ...(await io.encode(p.prompt))], judging.completionTokens);
+    completions.push({ p, text: await io.decode(ids) });
+  }
+  let malformed = 0;
+  const judged = await Promise.all(
+    completions.map(async ({ p, text }) => {
+      const out = await judge(judging.chat, judgeRequest(judging.template, p, text, judging.cfg), judging.tries);
+      malformed += out.malformed;
+      return { id: p.id, completion: text, score: out.score };
+    }),
+  );
+  return { judged, malformed };
+}

@@ -1,0 +1,65 @@
+/** The LLM side of the evaluation's commands: the chat model from the config, completion-prompt
+ * generation from forget passages, the judge's setup, and reading a user's prompt file. */
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { ResolvedConfig } from "../config.js";
+import { fileExists, fileSha256, readJsonlAll } from "../core/artifacts.js";
+import { UserError } from "../core/errors.js";
+import { deriveSeed } from "../core/hash.js";
+import { ModelTokenizer } from "../core/tokenizer.js";
+import { CHAT_PROVIDERS, ChatClient, isChatProvider } from "../llm/chat.js";
+import type { LlmConfig } from "../llm/config.js";
+import { ARTIFACTS } from "../stage.js";
+import { blockSchema } from "../stages/tokenize.js";
+import { familiarityPromptSchema } from "./familiarity.js";
+import { evalFiles } from "./files.js";
+import { CachedChat, generateFamiliarityPrompts, loadEvalTemplate } from "./judge.js";
+import { seededSample } from "./prompts.js";
+
+/** The judge LLM's setup for `whp eval --judge`: prompts, template, a cached chat client. */
+export async function judgeSetup(config: ResolvedConfig) {
+  const files = evalFiles(config.runDir);
+  if (!(await fileExists(files.familiarity))) throw new UserError(`${files.familiarity} does not exist`, "write completion prompts first: `whp evalset --familiarity <file>` or `whp evalset --generate <passages>`");
+  const llm = requireChatConfig(config);
+  const template = await loadEvalTemplate("familiarity-judge");
+  const prompts = await readJsonlAll(files.familiarity, familiarityPromptSchema);
+  const chat = new CachedChat(new ChatClient(llm, process.env), join(files.dir, ".cache", "chat"));
+  // Secrets come from the environment and never enter the hash; the endpoint does not change answers' meaning.
+  const identity = { model: llm.model ?? "", provider: llm.provider, temperature: llm.temperature, template: template.hash, prompts: await fileSha256(files.familiarity) };
+  return { llm, template, prompts, chat, identity };
+}
+
+export function requireChatConfig(config: ResolvedConfig): LlmConfig {
+  const llm = config.llm;
+  if (!llm || !isChatProvider(llm.provider)) {
+    throw new UserError(`this needs a chat model under llm: in ${config.configPath}, got ${llm ? `provider "${llm.provider}"` : "no llm section"}`, `set llm.provider to one of ${CHAT_PROVIDERS.join(", ")} with its model`);
+  }
+  return llm;
+}
+
+export const JUDGE_TRIES = 3;
+export const JUDGE_COMPLETION_TOKENS = 24;
+
+/** Completion prompts written by the llm: chat model from a seeded sample of forget blocks' text. */
+export async function generatePrompts(config: ResolvedConfig, passages: number, perPassage: number) {
+  const llm = requireChatConfig(config);
+  const files = evalFiles(config.runDir);
+  const tok = await ModelTokenizer.load(config.tokenizer);
+  const blocks = seededSample(await readJsonlAll(join(config.runDir, ARTIFACTS.blocks), blockSchema), passages, deriveSeed(config.seed, "eval:familiarity-passages"));
+  const texts = [];
+  for (const b of blocks) texts.push({ id: b.id, text: (await tok.decode(b.input_ids)).slice(0, llm.passageChars) });
+  const chat = new CachedChat(new ChatClient(llm, process.env), join(files.dir, ".cache", "chat"));
+  return generateFamiliarityPrompts(chat, await loadEvalTemplate("familiarity-generate"), texts, { perPassage, tries: JUDGE_TRIES, cfg: llm });
+}
+
+/** A JSON file the user supplies (not a run artifact), with errors that say so. */
+export async function readUserJson(path: string): Promise<unknown> {
+  const text = await readFile(path, "utf8").catch(() => {
+    throw new UserError(`${path} not found`, "check the path given to --familiarity");
+  });
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new UserError(`${path} is not valid JSON (${(e as Error).message})`, "fix the file, or export it again from its source");
+  }
+}
