@@ -31,7 +31,7 @@ async function benchLabelsStage(): Promise<void> {
     .trim()
     .split("\n")
     .reduce((n, line) => n + (JSON.parse(line).input_ids.length as number), 0);
-  console.log(`labels stage on the demo: ${positions} positions in ${seconds.toFixed(2)} s = ${Math.round(positions / seconds).toLocaleString("en-US")} positions/s (top-k ${config.logits.topK}, n-gram order ${config.models.baseline.order}, includes training both models)`);
+  console.log(`labels stage on the demo: ${positions} positions in ${seconds.toFixed(2)} s = ${Math.round(positions / seconds).toLocaleString("en-US")} positions/s (top-k ${config.logits.topK}, n-gram order ${config.models.baseline.provider === "ngram" ? config.models.baseline.order : "-"}, includes training both models)`);
 }
 
 const combine = await benchCombine();

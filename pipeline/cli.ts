@@ -5,7 +5,7 @@ import { Command, CommanderError, Option } from "commander";
 import { loadConfig, parseOverride, type ResolvedConfig } from "./config.js";
 import { fileExists, readJson } from "./core/artifacts.js";
 import { EXIT, UserError, formatError } from "./core/errors.js";
-import { createLogger, type Logger } from "./core/log.js";
+import { createLogger, LOG_FORMATS, type LogFormat, type Logger } from "./core/log.js";
 import { EXTRA_COMMANDS } from "./commands/index.js";
 import { describeBlock } from "./inspect.js";
 import { packageRoot } from "./paths.js";
@@ -18,6 +18,7 @@ interface CommonOptions {
   config: string;
   set: string[];
   quiet?: boolean;
+  logFormat?: LogFormat;
   force?: boolean;
 }
 
@@ -28,13 +29,14 @@ function withCommon(cmd: Command): Command {
     .option("-c, --config <file>", "run configuration (YAML)", "whp.config.yaml")
     .option("--set <key=value>", "override one config value, e.g. --set logits.topK=50 (repeatable)", collect, [])
     .option("-q, --quiet", "print only warnings, errors and the final summary")
+    .addOption(new Option("--log-format <format>", "stderr log lines: text, or json (one object per line)").choices(LOG_FORMATS).default("text"))
     .option("-f, --force", "re-run even when inputs and config are unchanged");
 }
 
 async function setup(opts: CommonOptions): Promise<{ config: ResolvedConfig; log: Logger }> {
   const overrides = Object.fromEntries(opts.set.map(parseOverride));
   const config = await loadConfig(opts.config, overrides);
-  return { config, log: createLogger({ quiet: opts.quiet }) };
+  return { config, log: createLogger({ quiet: opts.quiet, format: opts.logFormat }) };
 }
 
 async function runAll(opts: CommonOptions): Promise<void> {

@@ -38,7 +38,7 @@ describe("config", () => {
     expect(e.message).toContain("blockSize");
     expect(e.message).toContain("alpha");
     expect(e.message).toMatch(/required: add it \(number\)[^\n]*\n\s*→ at seed/);
-    expect(e.message).toMatch(/known providers: ngram\s*→ at models\.baseline\.provider/);
+    expect(e.message).toMatch(/known providers: ngram, vllm, sglang\s*→ at models\.baseline\.provider/);
   });
 
   it("rejects unknown fields instead of ignoring a typo", async () => {

@@ -1,4 +1,6 @@
-/** Stage `export`: blocks + labels -> train.jsonl (the fine-tuning dataset) and manifest.json. */
+/** Stage `export`: blocks + labels -> train.jsonl (the fine-tuning dataset) and manifest.json, plus the
+ * dataset folder for trainers (dataset/: hf / torchtune / text layouts, the reinforcement dataset, the
+ * card and its own manifest; see pipeline/export/). */
 import { readFile, stat } from "node:fs/promises";
 import { z } from "zod";
 import { publicConfig } from "../config.js";
@@ -6,7 +8,9 @@ import { readJson, readJsonlAll, toJsonlText, writeFileAtomic, writeJsonAtomic }
 import { UserError } from "../core/errors.js";
 import { sha256 } from "../core/hash.js";
 import { ARTIFACTS, type ArtifactName, type Stage, type StageContext } from "../stage.js";
+import { writeDataset } from "../export/dataset.js";
 import { TOOL } from "../version.js";
+import { dictionarySchema } from "./dictionary.js";
 import { labelRowSchema, labelsMetaSchema } from "./labels.js";
 import { blockSchema } from "./tokenize.js";
 import { alignedSchema } from "./translate.js";
@@ -36,8 +40,9 @@ const EXPORTED: ArtifactName[] = ["documents", "blocks", "dictionary", "aligned"
 
 export const exportStage: Stage = {
   name: "export",
-  summary: "write train.jsonl and manifest.json",
-  version: 1,
+  summary: "write train.jsonl, manifest.json and the dataset folder for trainers",
+  // 2: adds dataset/ (formats, card, dataset manifest).
+  version: 2,
   reads: ["documents", "blocks", "dictionary", "aligned", "labels", "labelsMeta"],
   writes: ["train", "manifest"],
   async fingerprintInputs(config) {
@@ -98,7 +103,23 @@ export const exportStage: Stage = {
       counts: totals,
       files,
     });
-    return totals;
+    const dictionary = await readJson(ctx.path("dictionary"), dictionarySchema, "dictionary");
+    const dataset = await writeDataset(ctx.config.runDir, {
+      config: ctx.config,
+      blocks,
+      labels,
+      aligned,
+      alphas: meta.alphas,
+      columns: meta.alphas.map((a) => labelsColumn(a, main)),
+      models: meta.models,
+      topK: meta.topK,
+      logitSpace: meta.logitSpace,
+      dictionary,
+      tokenizer: tok,
+      counts: totals,
+      log: ctx.log,
+    });
+    return { ...totals, dataset };
   },
 };
 
