@@ -22,10 +22,10 @@ const N = 512;
 const K = 20;
 
 /** A vLLM-shaped response for block b: random top-k rows, the actual token added where absent. */
-function responseFor(b: number): string {
+function responseFor(b: number, n = N): string {
   const r = seededRandom(1000 + b);
   const prompt: unknown[] = [null];
-  for (let j = 1; j < N; j++) {
+  for (let j = 1; j < n; j++) {
     const dict: Record<string, { logprob: number; rank: number; decoded_token: string }> = {};
     let v = -0.5 - r();
     for (let s = 0; s < K; ) {
@@ -111,18 +111,18 @@ const mb = bodies.reduce((s, x) => s + x.length, 0) / distinct / 1e6;
 
 // 2. Request rate with a fixed server delay and C requests at once.
 {
-  const small = [responseFor(0)].map((b) => b); // size does not matter here, the delay does
+  const small = [responseFor(0, 16)]; // 16-token prompts: the delay, not parsing, must set the pace
   const { url, worker } = await startServer(small, 100);
   const C = 16;
   const delayS = 0.1;
   const requests = 160;
   const src = source(url, "baseline", C);
   // warm the connections
-  await Promise.all(Array.from({ length: C }, (_, i) => src.rows(blockTokens(i), { topK: K })));
+  await Promise.all(Array.from({ length: C }, (_, i) => src.rows(blockTokens(i, 16), { topK: K })));
   const t0 = performance.now();
   let next = C;
   await Promise.all(Array.from({ length: C }, async () => {
-    for (let i = next++; i < C + requests; i = next++) await src.rows(blockTokens(i), { topK: K });
+    for (let i = next++; i < C + requests; i = next++) await src.rows(blockTokens(i, 16), { topK: K });
   }));
   const s = (performance.now() - t0) / 1000;
   await worker.terminate();

@@ -105,6 +105,23 @@ describe("whp anchors", () => {
     expect(dict.entries).toEqual([{ term: "Tamsin", translations: ["Emma", "Lucy, the girl"], category: "person" }]);
   });
 
+  it("a spreadsheet-saved review file (BOM, CRLF, quoted cells) keeps every reviewed byte", async () => {
+    const f = await makeFixture({}, { forgetChars: 4000, generalChars: 20000 });
+    await setLlm(f.configPath, { provider: "heuristic", reviewFile: "review.csv", heuristic: { maxTerms: 10, minCount: 2 } });
+    const saved = '\uFEFFterm,translations,category,notes,status\r\n"Tamsin","Emma|Lucy","person","line one\r\nline two",approved\r\nOrrin,Tom,person,,rejected\r\n';
+    await writeFile(join(f.dir, "review.csv"), saved);
+    expect((await whp("anchors", "extract", "-c", f.configPath, "-q")).code).toBe(0);
+    const res = await whp("anchors", "consolidate", "-c", f.configPath, "-q");
+    expect(res.code).toBe(0);
+    const after = await readFile(join(f.dir, "review.csv"), "utf8");
+    expect(after.startsWith("\uFEFFterm,translations,category,notes,status,proposed,")).toBe(true);
+    expect(after).toContain('\r\n"Tamsin","Emma|Lucy","person","line one\r\nline two",approved,,,,,,\r\nOrrin,Tom,person,,rejected,,,,,,\r\n');
+    expect(after.replace(/\r\n/g, "").includes("\n")).toBe(false);
+    const check = await whp("anchors", "check", "-c", f.configPath);
+    expect(check.code).toBe(0);
+    expect(check.out).toMatch(/review\.csv: \d+ rows, 0 error\(s\)/);
+  });
+
   it("check reports every problem with file:line and exits 2", async () => {
     const f = await makeFixture({}, { forgetChars: 2000, generalChars: 2000 });
     await setLlm(f.configPath, { provider: "heuristic", reviewFile: "review.csv" });

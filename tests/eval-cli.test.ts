@@ -38,8 +38,13 @@ describe("whp evalset / eval / report on a small run", () => {
     expect(prompts.length).toBeLessThanOrEqual(20);
     for (const p of prompts) expect(p.tagged.length).toBeGreaterThan(0);
 
-    const ev = await cli(fx, "eval");
+    const [ev, evTwin] = [await cli(fx, "eval"), await cli(twin, "eval")];
     expect(ev.code).toBe(0);
+    // same run, set and seed in another folder: byte-identical scores
+    for (const m of ["baseline", "unlearned"]) {
+      expect(sha256(await readFile(join(fx.runDir, "eval", `scores-${m}.json`)))).toBe(sha256(await readFile(join(twin.runDir, "eval", `scores-${m}.json`))));
+    }
+    expect(evTwin.out).toBe(ev.out);
     const lines = ev.out.trim().split("\n");
     expect(lines[0]).toMatch(/^model\s+completion leak rate/);
     expect(lines.slice(1, 5).map((l) => l.split(/\s+/)[0])).toEqual(["baseline", "reinforced", "unlearned", "oracle"]);

@@ -39,10 +39,10 @@ async function serve(opts: Partial<ReferenceServerOptions> = {}): Promise<Refere
 }
 
 /** A copy of the fixture's config with other models and its own run folder. */
-async function variant(name: string, modelsSpec: Record<string, unknown>, extra: Record<string, unknown> = {}): Promise<string> {
+async function variant(name: string, modelsSpec: Record<string, unknown>, extra: Record<string, unknown> = {}, outDir = name): Promise<string> {
   const raw = parse(await readFile(fx.configPath, "utf8"));
   const path = join(fx.dir, `${name}.yaml`);
-  await writeFile(path, stringify({ ...raw, run: { name, outDir: name }, models: modelsSpec, ...extra }));
+  await writeFile(path, stringify({ ...raw, run: { name: outDir, outDir }, models: modelsSpec, ...extra }));
   return path;
 }
 
@@ -170,4 +170,44 @@ describe("sharding", () => {
     expect(await bytes("sharded", "labels-meta.json")).toBe(await bytes("out", "labels-meta.json"));
     expect((await cli("labels", "--config", cfg, "--shard", "3/3")).code).toBe(2);
   }, 60_000);
+
+  it("machines reaching the models through their own replicas make shards that merge into the same bytes", async () => {
+    const a = await serve();
+    const b = await serve();
+    const spec = (urls: string[]) => ({
+      baseline: { provider: "vllm", model: "baseline", urls },
+      reinforced: { provider: "vllm", model: "reinforced", urls, concurrency: 3 },
+    });
+    const m0 = await variant("machine0", spec([a.url]), {}, "multi");
+    const m1 = await variant("machine1", spec([b.url]), {}, "multi");
+    const merger = await variant("merger", spec([a.url, b.url]), {}, "multi");
+    for (const s of ["ingest", "tokenize", "dictionary", "translate"]) expect((await cli(s, "--config", m0, "--quiet")).code).toBe(0);
+    expect((await cli("labels", "--config", m0, "--quiet", "--shard", "0/2")).code).toBe(0);
+    expect((await cli("labels", "--config", m1, "--quiet", "--shard", "1/2")).code).toBe(0);
+    const before = (a.stats.requests["/v1/completions"] ?? 0) + (b.stats.requests["/v1/completions"] ?? 0);
+    const merged = await cli("merge", "--config", merger, "--quiet");
+    expect(merged.code, merged.stderr).toBe(0);
+    expect((a.stats.requests["/v1/completions"] ?? 0) + (b.stats.requests["/v1/completions"] ?? 0)).toBe(before); // merging asks no model
+    expect(a.stats.requests["/v1/completions"]).toBeGreaterThan(0);
+    expect(b.stats.requests["/v1/completions"]).toBeGreaterThan(0);
+    expect(await bytes("multi", "labels.jsonl")).toBe(await bytes("out", "labels.jsonl"));
+    // The merge recorded the stage: a run now skips labels and goes on to export.
+    const run = await cli("run", "--config", merger);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr).toMatch(/labels: up to date, skipped/);
+  }, 60_000);
+
+  it("the CLI lists serve and merge, and labels takes --shard", async () => {
+    const spy = vi.spyOn(process.stdout, "write").mockImplementation(() => true);
+    try {
+      await main(["node", "whp", "--help"]);
+      await main(["node", "whp", "labels", "--help"]);
+      const out = spy.mock.calls.map((c) => String(c[0])).join("");
+      expect(out).toMatch(/serve/);
+      expect(out).toMatch(/merge/);
+      expect(out).toMatch(/--shard <i\/n>/);
+    } finally {
+      spy.mockRestore();
+    }
+  });
 });

@@ -59,6 +59,21 @@ describe("parseVllmCompletion (the response format)", () => {
     expect(() => parseVllmCompletion(body([null, { "5": { logprob: -0.5 } }, ok.choices[0].prompt_logprobs[2]], { "token_id:1": 0, "token_id:2": -1 }), tokens, 2, V, "drop")).toThrow(/at least 2 entries/);
   });
 
+  it("sorts long rows (topK full) by value, ties by id, and rejects a token listed twice", () => {
+    const W = 100;
+    const ids = Array.from({ length: W }, (_, t) => (t * 37) % W); // shuffled
+    const dict = (shift: number) => Object.fromEntries(ids.map((t) => [String(t), { logprob: -((t + shift) % 7) }]));
+    const top = Object.fromEntries(ids.map((t) => [`token_id:${t}`, -(t % 5)]));
+    const rows = parseVllmCompletion(body([null, dict(0), dict(3)], top), tokens, "full", W, "drop");
+    expect(rows.offsets[1]).toBe(W);
+    const row0 = Array.from(rows.ids.subarray(0, W));
+    const want = Array.from({ length: W }, (_, t) => t).sort((a, b) => (a % 7) - (b % 7) || a - b);
+    expect(row0).toEqual(want);
+    expect(rows.floor[0]).toBe(-Infinity);
+    const dup = body([null, { "5": { logprob: -0.5 }, "9": { logprob: -0.5 } }, { "3": { logprob: -1 }, "4": { logprob: -2 } }], { "token_id:1": -1, "token_id:1 ": -2 });
+    expect(() => parseVllmCompletion(dup, tokens, 2, V, "drop")).toThrow(/listed twice/);
+  });
+
   it("a token id outside the local vocabulary is a tokenizer mismatch (a UserError), not a retry", () => {
     const bad = body(ok.choices[0].prompt_logprobs, { [`token_id:${V}`]: -0.1, "token_id:1": -2 });
     expect(() => parseVllmCompletion(bad, tokens, 2, V, "drop")).toThrow(UserError);

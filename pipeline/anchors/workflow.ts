@@ -132,7 +132,7 @@ export async function runConsolidate(config: ResolvedConfig, log: Logger, rawFil
     const s = corpus.stats(t.term);
     return { term: t.term, category: t.category, candidates: t.candidates, source: t.sources.join(" "), occurrences: s.occurrences, blocks: s.blocks, examples: s.examples, flags: flagsByTerm.get(t.term) ?? [] };
   });
-  const existing = (await fileExists(paths.review)) ? readReviewFile(await readText(paths.review), paths.review) : undefined;
+  const existing = (await fileExists(paths.review)) ? readReviewFile((await readText(paths.review)).stored, paths.review) : undefined;
   const merged = mergeReview(existing, rows, { newStatus: llm.autoApprove ? "approved" : "pending" });
   await writeFileAtomic(paths.review, merged.text);
   await writeJsonAtomic(paths.consolidation, { version: 1, raw: rawFile ? "given" : "run", report, merge: merged.report, terms: terms.length });
@@ -145,11 +145,13 @@ function groupFlags(flags: readonly Flag[]): Map<string, string[]> {
   return m;
 }
 
-async function readText(file: string): Promise<string> {
-  const decoded = decodeCorpusBytes(await readFile(file));
+/** The review file's text exactly as stored: line endings and a byte order mark are kept (the merge
+ * writes them back), unlike corpus text, which is normalised. */
+async function readText(file: string): Promise<{ stored: string; normalised: string }> {
+  const bytes = await readFile(file);
+  const decoded = decodeCorpusBytes(bytes);
   if (!decoded.ok) throw new UserError(`${file} ${decoded.problem}`, decoded.fix);
-  // Keep a byte order mark: the review merge writes it back.
-  return (decoded.hadBom ? "\uFEFF" : "") + decoded.text;
+  return { stored: new TextDecoder("utf-8", { ignoreBOM: true }).decode(bytes), normalised: decoded.text };
 }
 
 export interface CheckOutcome {
@@ -166,13 +168,14 @@ export async function runCheck(config: ResolvedConfig): Promise<CheckOutcome> {
   const text = await readText(file);
   const problems: string[] = [];
   try {
-    parseDictionaryCsv(text, file);
+    // Exactly what the dictionary stage parses (BOM dropped, line endings normalised).
+    parseDictionaryCsv(text.normalised, file);
   } catch (e) {
     if (!(e instanceof UserError)) throw e;
     problems.push(...e.message.split("\n").slice(1).map((l) => `${file}:${l.trim().replace(/^line (\d+): /, "$1: ")}`));
     if (problems.length === 0) problems.push(e.message);
   }
-  const review = readReviewFile(text, file);
+  const review = readReviewFile(text.stored, file);
   const entries = review.rows
     .filter((r) => (r.cells.status ?? "").trim().toLowerCase() !== "rejected" && (r.cells.term ?? "").trim())
     .map((r) => ({ term: r.cells.term.trim(), translations: (r.cells.translations ?? "").split("|").map((t) => t.trim()).filter(Boolean), category: (r.cells.category ?? "").trim(), line: r.line }));

@@ -56,7 +56,7 @@ export function register(program: Command): void {
       out([
         `anchors consolidate: ${r.report.answers} answers (${r.report.truncatedAnswers} cut off), ${r.report.pairsKept} pairs kept, dropped: ${dropped}`,
         `  ${r.terms} terms; splittable dropped ${r.report.splittable.length}, possessive dropped ${r.report.possessive.length}`,
-        `  ${r.reviewFile}: ${r.merge.added.length} new (pending), ${r.merge.refreshed.length} refreshed, ${r.merge.kept.length} reviewed kept as they are${r.merge.columnsAdded.length ? `, columns added: ${r.merge.columnsAdded.join(", ")}` : ""}`,
+        `  ${r.reviewFile}: ${r.merge.added.length} new (${config.llm?.autoApprove ? "approved by llm.autoApprove" : "pending"}), ${r.merge.refreshed.length} refreshed, ${r.merge.kept.length} reviewed kept as they are${r.merge.columnsAdded.length ? `, columns added: ${r.merge.columnsAdded.join(", ")}` : ""}`,
         ...r.merge.conflicts.map((c) => `  conflict: ${r.reviewFile}:${c.line}: "${c.term}" was reviewed; new candidates not applied: ${c.newCandidates.join(" | ")}`),
         ...r.merge.unsafe.map((u) => `  left out: "${u.term}": ${u.reason}`),
         "  next: review the file (status approved / rejected), then `whp anchors check`",

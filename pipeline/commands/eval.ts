@@ -9,10 +9,10 @@ import { createLogger, type Logger } from "../core/log.js";
 import { canonicalJson, deriveSeed, hashJson } from "../core/hash.js";
 import { ModelTokenizer } from "../core/tokenizer.js";
 import { type EvalParams, evalFiles, evalsetSchema, probabilityPromptSchema, retainRowSchema, scoresSchema, EVAL_VERSION, type ScoresFile, trainRowSchema } from "../eval/files.js";
-import { aggregateFamiliarity, familiarityPromptSchema, importAuthorsPrompts } from "../eval/familiarity.js";
+import { aggregateFamiliarity, importAuthorsPrompts } from "../eval/familiarity.js";
 import { judgeCompletions } from "../eval/judge.js";
 import { generatePrompts, JUDGE_COMPLETION_TOKENS, JUDGE_TRIES, judgeSetup, readUserJson } from "../eval/llm-io.js";
-import { holdOutGeneral, mineProbabilityPrompts, sampleForgetPositions, seededSample } from "../eval/prompts.js";
+import { holdOutGeneral, mineProbabilityPrompts, sampleForgetPositions } from "../eval/prompts.js";
 import { renderReport, type ReportBlock } from "../eval/report.js";
 import { collectItems, type EvalItems, type EvalSetData, scoreItems } from "../eval/runner.js";
 import { EVAL_MODELS, type EvalModelName, sandboxSpec, trainSandboxModel, type TrainRow } from "../eval/sandbox.js";
@@ -238,7 +238,7 @@ async function writeReport(config: ResolvedConfig, blocksToShow: number): Promis
   const tok = await ModelTokenizer.load(config.tokenizer);
   const train = await readJsonlAll(artifact(config, "train"), trainRowSchema);
   // The blocks with the most anchor-driven changes are the instructive ones; ties keep file order.
-  const picked = [...train].sort((a, b) => b.counts.changed - a.counts.changed || 0).slice(0, blocksToShow);
+  const picked = [...train].sort((a, b) => b.counts.changed - a.counts.changed).slice(0, blocksToShow);
   const blocks: ReportBlock[] = picked.map((r) => ({ id: r.id, tokens: r.input_ids.map((t) => tok.tokenText(t)), labels: r.labels.map((l) => (l < 0 ? null : tok.tokenText(l))), ids: r.input_ids, labelIds: r.labels }));
   const html = renderReport({ run: config.run.name, models: scores.map((s) => ({ model: s.model, scores: s.scores })), blocks, maxTokens: 160 });
   // Unchanged content is not rewritten, so a repeated demo leaves the run folder untouched.

@@ -25,6 +25,8 @@ export class RowsBuilder {
   private used = 0;
   private readonly scratchIds: number[] = [];
   private readonly scratchVals: number[] = [];
+  /** seen[t] === row + 1: token t is already in the current row (duplicates are a garbled response). */
+  private readonly seen: Int32Array;
 
   constructor(
     readonly n: number,
@@ -38,6 +40,7 @@ export class RowsBuilder {
     this.ids = new Int32Array(n * per);
     this.values = new Float32Array(n * per);
     this.floor = new Float32Array(n);
+    this.seen = new Int32Array(vocabSize);
   }
 
   /** Adds one token of the current row. `value` -9999 (vLLM's stand-in for -inf in JSON) becomes -Infinity. */
@@ -57,23 +60,46 @@ export class RowsBuilder {
   /** Closes the current row: sorts it (value descending, ties -> smaller id, as fullToTopK), keeps the
    * top k (plus the actual token when asked), and sets the floor to the k-th value. */
   endRow(): void {
-    const m = this.scratchIds.length;
+    const ids = this.scratchIds;
+    const vals = this.scratchVals;
+    const m = ids.length;
     const V = this.vocabSize;
     const want = this.k === "full" ? V : Math.min(this.k, V);
     if (m < want) throw new ResponseShapeError(`row ${this.row}: expected at least ${want} entries, got ${m}`);
-    const order = Array.from({ length: m }, (_, j) => j);
-    const ids = this.scratchIds;
-    const vals = this.scratchVals;
-    order.sort((a, b) => vals[b] - vals[a] || ids[a] - ids[b]);
+    if (m > 64) {
+      // Long rows (logits.topK: full): a general sort.
+      const order = Array.from({ length: m }, (_, j) => j).sort((a, b) => vals[b] - vals[a] || ids[a] - ids[b]);
+      const [sortedIds, sortedVals] = [order.map((j) => ids[j]), order.map((j) => vals[j])];
+      for (let j = 0; j < m; j++) {
+        ids[j] = sortedIds[j];
+        vals[j] = sortedVals[j];
+      }
+    }
+    // Insertion sort in place: rows are short (k + 1) and usually arrive already sorted, where it is
+    // linear; this loop is most of the client's CPU time per response.
+    for (let j = 1; j < m && m <= 64; j++) {
+      const id = ids[j];
+      const v = vals[j];
+      let p = j - 1;
+      while (p >= 0 && (vals[p] < v || (vals[p] === v && ids[p] > id))) {
+        ids[p + 1] = ids[p];
+        vals[p + 1] = vals[p];
+        p--;
+      }
+      ids[p + 1] = id;
+      vals[p + 1] = v;
+    }
     const keep = this.actualToken === "keep" ? m : want;
-    for (let j = 1; j < keep; j++) if (ids[order[j]] === ids[order[j - 1]]) throw new ResponseShapeError(`row ${this.row}: token ${ids[order[j]]} listed twice`);
     if (this.used + keep > this.ids.length) this.grow(this.used + keep);
+    const stamp = this.row + 1;
     for (let j = 0; j < keep; j++) {
-      this.ids[this.used + j] = ids[order[j]];
-      this.values[this.used + j] = vals[order[j]];
+      if (this.seen[ids[j]] === stamp) throw new ResponseShapeError(`row ${this.row}: token ${ids[j]} listed twice`);
+      this.seen[ids[j]] = stamp;
+      this.ids[this.used + j] = ids[j];
+      this.values[this.used + j] = vals[j];
     }
     this.used += keep;
-    this.floor[this.row] = want >= V ? -Infinity : vals[order[want - 1]];
+    this.floor[this.row] = want >= V ? -Infinity : vals[want - 1];
     this.offsets[++this.row] = this.used;
     ids.length = 0;
     vals.length = 0;

@@ -104,12 +104,21 @@ async function shardDir(ctx: StageContext): Promise<string> {
     blocks: await fileSha256(ctx.path("blocks")),
     generalBlocks: await fileSha256(ctx.path("generalBlocks")),
     aligned: await fileSha256(ctx.path("aligned")),
-    models: { baseline: c.models.baseline, reinforced: c.models.reinforced },
+    models: { baseline: modelKey(c.models.baseline), reinforced: modelKey(c.models.reinforced) },
     alphas: c.alphas,
     topK: c.logits.topK,
     chunkBlocks: c.logits.chunkBlocks,
   });
   return join(c.runDir, "shards", `labels-${key.slice(0, 16)}`);
+}
+
+/** Fields that say how to reach a model, not which model it is: left out of the stage fingerprint and
+ * the shard key, so machines that reach the same model through their own replicas make mergeable
+ * shards, and adding a replica does not invalidate finished work. */
+const TRANSPORT_FIELDS = new Set(["urls", "apiKeyEnv", "concurrency", "timeoutSeconds", "attempts"]);
+
+function modelKey(spec: object): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(spec).filter(([k]) => !TRANSPORT_FIELDS.has(k)));
 }
 
 const chunkName = (c: number) => `chunk-${String(c).padStart(6, "0")}.jsonl`;
@@ -302,7 +311,7 @@ export const labelsStage: Stage = {
   reads: ["blocks", "generalBlocks", "aligned"],
   writes: ["labels", "labelsMeta"],
   async fingerprintInputs(config) {
-    return { config: { models: { baseline: config.models.baseline, reinforced: config.models.reinforced }, alphas: config.alphas, topK: config.logits.topK }, files: [] };
+    return { config: { models: { baseline: modelKey(config.models.baseline), reinforced: modelKey(config.models.reinforced) }, alphas: config.alphas, topK: config.logits.topK }, files: [] };
   },
   run: (ctx) => runLabels(ctx),
 };
