@@ -1,5 +1,5 @@
 import { readFile } from "node:fs/promises";
-import { dirname, isAbsolute, resolve } from "node:path";
+import { dirname, isAbsolute, relative, resolve } from "node:path";
 import { parse as parseYaml, YAMLParseError } from "yaml";
 import { z } from "zod";
 import { UserError } from "./core/errors.js";
@@ -152,9 +152,10 @@ export function publicConfig(cfg: ResolvedConfig): Record<string, unknown> {
   return redactSecrets(JSON.parse(JSON.stringify(rest, (_k, v) => (typeof v === "string" && isAbsolute(v) ? relativeTo(cfg.baseDir, v) : v)))) as Record<string, unknown>;
 }
 
+/** Paths outside the config folder become "../..." too: an absolute path in a manifest would make
+ * the same run differ between two checkouts. */
 function relativeTo(base: string, p: string): string {
-  const rel = p.startsWith(base + "/") ? p.slice(base.length + 1) : p;
-  return rel;
+  return relative(base, p) || ".";
 }
 
 // Anchored at the end so "tokenizer" or "maxTokens" stay, while "apiKey" or "hfToken" go.

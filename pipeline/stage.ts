@@ -6,7 +6,7 @@
  * run is skipped, so re-running a finished run does no work and rewrites nothing.
  */
 import { readdir, rm, stat } from "node:fs/promises";
-import { join, relative } from "node:path";
+import { isAbsolute, join, relative } from "node:path";
 import { z } from "zod";
 import type { ResolvedConfig } from "./config.js";
 import { fileExists, fileSha256, readJson, writeJsonAtomic } from "./core/artifacts.js";
@@ -27,6 +27,9 @@ export const ARTIFACTS = {
   labelsMeta: "labels-meta.json",
   train: "train.jsonl",
   manifest: "manifest.json",
+  // The dataset folder's manifest hashes every file in it, so the runner tracking this one file
+  // notices the folder deleted or edited by hand and rebuilds it.
+  datasetManifest: "dataset/manifest.json",
 } as const;
 export type ArtifactName = keyof typeof ARTIFACTS;
 
@@ -88,7 +91,7 @@ async function fingerprint(stage: Stage, ctx: StageContext): Promise<string> {
 }
 
 function relativePaths(value: unknown, base: string): unknown {
-  return JSON.parse(JSON.stringify(value ?? null, (_k, v) => (typeof v === "string" && v.startsWith(`${base}/`) ? relative(base, v) : v)));
+  return JSON.parse(JSON.stringify(value ?? null, (_k, v) => (typeof v === "string" && isAbsolute(v) ? relative(base, v) : v)));
 }
 
 export interface StageOutcome {

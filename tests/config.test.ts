@@ -65,6 +65,8 @@ describe("config", () => {
     const cfg = validateConfig(await template(), "/proj/whp.config.yaml");
     const pub = publicConfig(cfg);
     expect(pub.tokenizer).toBe("tokenizer.json");
+    const outside = publicConfig(validateConfig({ ...(await template()), dictionary: "../anchors/x.csv" }, "/proj/demo/whp.config.yaml"));
+    expect(outside.dictionary).toBe("../anchors/x.csv"); // never an absolute path
     expect(pub).not.toHaveProperty("runDir");
   });
 
