@@ -1,7 +1,7 @@
 /** The dataset folder as trainers read it: hf rows against the schema, torchtune's shift, the text
  * layout, the reinforcement dataset, the seeded split, gzip, and the card's YAML against the files. */
 import { createReadStream } from "node:fs";
-import { readFile } from "node:fs/promises";
+import { readFile, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { gunzipSync } from "node:zlib";
@@ -10,6 +10,7 @@ import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { main } from "../pipeline/cli.js";
 import { sizeCategory } from "../pipeline/export/card.js";
+import { exportConfigSchema } from "../pipeline/export/config.js";
 import { shiftForTorchtune } from "../pipeline/export/formats.js";
 import { validationIndices } from "../pipeline/export/split.js";
 import { verifyDataset } from "../pipeline/export/verify.js";
@@ -187,6 +188,12 @@ describe("options", () => {
     expect(await run(gz, "export", "--format", "parquet")).toBe(2);
   });
 
+  it("the template's export: section spells out exactly the defaults", async () => {
+    const template = parseYaml(await readFile(join(import.meta.dirname, "..", "templates", "whp.config.yaml"), "utf8"));
+    expect(Object.keys(template.export).sort()).toEqual(Object.keys(exportConfigSchema.parse(undefined)).sort());
+    expect(exportConfigSchema.parse(template.export)).toEqual(exportConfigSchema.parse(undefined));
+  });
+
   it("the validation split is seeded, by block, never empty or everything", () => {
     expect(validationIndices(100, 0.05, 1)).toEqual(validationIndices(100, 0.05, 1));
     expect(validationIndices(100, 0.05, 1)).not.toEqual(validationIndices(100, 0.05, 2));
@@ -195,5 +202,28 @@ describe("options", () => {
     expect(validationIndices(2, 0.5, 1)).toHaveLength(1);
     expect(validationIndices(1, 0.5, 1)).toEqual([]);
     expect(validationIndices(50, 0, 1)).toEqual([]);
+  });
+});
+
+describe("the stage runner tracks the dataset folder", () => {
+  // Runs last: it deletes and edits fx's dataset folder (and checks that a normal run restores it).
+  const snapshot = async () => ({ ino: (await stat(ds)).ino, manifest: await readFile(join(ds, "manifest.json"), "utf8") });
+
+  it("a deleted or hand-edited dataset/ is rebuilt by a normal run; an untouched one is skipped", async () => {
+    const before = await snapshot();
+    expect(await run(fx, "export")).toBe(0);
+    expect(await snapshot()).toEqual(before); // untouched: skipped, the folder is not even swapped
+
+    await rm(ds, { recursive: true });
+    expect(await run(fx, "export")).toBe(0);
+    const rebuilt = await snapshot();
+    expect(rebuilt.manifest).toBe(before.manifest); // same bytes as before
+    expect((await verifyDataset(ds)).problems).toEqual([]);
+
+    await writeFile(join(ds, "manifest.json"), rebuilt.manifest.replace('"version"', '"version" '));
+    expect(await run(fx, "run")).toBe(0);
+    const restored = await snapshot();
+    expect(restored.ino).not.toBe(rebuilt.ino); // swapped in anew
+    expect(restored.manifest).toBe(before.manifest);
   });
 });

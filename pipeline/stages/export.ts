@@ -44,7 +44,8 @@ export const exportStage: Stage = {
   // 2: adds dataset/ (formats, card, dataset manifest).
   version: 2,
   reads: ["documents", "blocks", "dictionary", "aligned", "labels", "labelsMeta"],
-  writes: ["train", "manifest"],
+  // datasetManifest stands for the whole dataset/ folder (its manifest hashes every file there).
+  writes: ["train", "manifest", "datasetManifest"],
   async fingerprintInputs(config) {
     return { config: publicConfig(config), files: [config.tokenizer] };
   },
