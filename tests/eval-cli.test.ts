@@ -21,7 +21,7 @@ async function cli(fx: Fixture, ...args: string[]): Promise<{ code: number; out:
   }
 }
 
-const files = ["evalset.json", "probability.jsonl", "retain.jsonl"];
+const files = ["evalset.json", "probability.jsonl", "retain.jsonl", "neighbour.jsonl"];
 
 describe("whp evalset / eval / report on a small run", () => {
   it("mines a deterministic set, scores the four sandbox models, compares and reports them", async () => {
@@ -58,6 +58,13 @@ describe("whp evalset / eval / report on a small run", () => {
     expect(unl.scores.probabilityFamiliarity.n).toBe(prompts.length);
     expect(unl.scores.restorationKL.n).toBe(50);
     expect(unl.identity.name).toMatch(/^unlearned:eval:/);
+    // neighbour texts: held out, disjoint from the random retain texts, scored with a paired ratio
+    const set = JSON.parse(await readFile(join(fx.runDir, "eval", "evalset.json"), "utf8"));
+    expect(set.neighbourGeneral.length).toBeGreaterThan(0);
+    expect(set.neighbourGeneral.filter((id: string) => set.heldOutGeneral.includes(id))).toEqual([]);
+    expect(unl.scores.neighbourPerplexity.n).toBe(set.neighbourGeneral.length);
+    expect(base.scores.neighbourRelative.value).toBe(1);
+    expect(lines[0]).toContain("neighbour perplexity");
 
     // a repeated evalset / eval finds everything up to date and rewrites nothing
     const before = await Promise.all(["evalset.json", "scores-unlearned.json"].map((f) => stat(join(fx.runDir, "eval", f))));
@@ -76,7 +83,7 @@ describe("whp evalset / eval / report on a small run", () => {
     expect((await cli(fx, "report", "--blocks", "2")).code).toBe(0);
     const html = await readFile(join(fx.runDir, "report.html"), "utf8");
     expect(html).toContain('<table id="scores">');
-    expect(html.match(/<svg /g)?.length).toBe(4);
+    expect(html.match(/<svg /g)?.length).toBe(5); // + neighbour perplexity
     expect(html.match(/<section class="block">/g)?.length).toBe(2);
     expect(html).toMatch(/class="tok changed"/);
     expect(html).toMatch(/class="tok masked"/);

@@ -11,7 +11,8 @@ import { ModelTokenizer } from "../core/tokenizer.js";
 import { type EvalParams, evalFiles, evalsetSchema, probabilityPromptSchema, retainRowSchema, scoresSchema, EVAL_VERSION, type ScoresFile, trainRowSchema } from "../eval/files.js";
 import { aggregateFamiliarity, importAuthorsPrompts } from "../eval/familiarity.js";
 import { judgeCompletions } from "../eval/judge.js";
-import { generatePrompts, JUDGE_COMPLETION_TOKENS, JUDGE_TRIES, judgeSetup, readUserJson } from "../eval/llm-io.js";
+import { generatePrompts, JUDGE_COMPLETION_TOKENS, JUDGE_TRIES, judgeSetup, probabilityLlmIdentity, readUserJson, writeProbabilityPrompts } from "../eval/llm-io.js";
+import { NEIGHBOUR_DEFAULTS, pickNeighbours } from "../eval/neighbours.js";
 import { holdOutGeneral, mineProbabilityPrompts, sampleForgetPositions } from "../eval/prompts.js";
 import { renderReport, type ReportBlock } from "../eval/report.js";
 import { collectItems, type EvalItems, type EvalSetData, scoreItems } from "../eval/runner.js";
@@ -68,31 +69,61 @@ async function writeEvalset(config: ResolvedConfig, params: EvalParams, log: Log
   const heldOut = holdOutGeneral(general.map((g) => g.id), params.retainFraction, config.seed);
   if (heldOut.length === 0) throw new UserError("the run has no general-corpus blocks to hold out for retain perplexity", "add general English under corpus.general");
   const held = new Set(heldOut);
+  // Neighbours come from the blocks not already held out at random, and are held out from every model too.
+  const generalTexts = [];
+  for (const g of general) generalTexts.push({ id: g.id, text: await tok.decode(g.input_ids) });
+  const forgetTexts = [];
+  for (const b of blocks) forgetTexts.push(await tok.decode(b.input_ids));
+  const candidates = new Set(general.filter((g) => !held.has(g.id)).map((g) => g.id));
+  const nb = pickNeighbours(forgetTexts, generalTexts, candidates, { ...NEIGHBOUR_DEFAULTS, count: params.neighbours });
+  const neighbourIds = new Set(nb.ids);
   const sources: Record<string, string> = {};
   for (const name of ["blocks", "generalBlocks", "aligned", "dictionary", "train"] as const) sources[ARTIFACTS[name]] = await fileSha256(artifact(config, name));
   // Same run artifacts, seed and parameters: the set on disk is already the one this would write.
+  const llmIdentity = params.llmPassages > 0 ? (await probabilityLlmIdentity(config)).identity : undefined;
   const existing = (await fileExists(files.evalset)) ? await readJson(files.evalset, evalsetSchema, "evaluation set").catch(() => undefined) : undefined;
-  if (!force && existing && existing.seed === config.seed && canonicalJson([existing.params, existing.sources]) === canonicalJson([params, sources]) && (await fileExists(files.probability)) && (await fileExists(files.retain))) {
+  if (!force && existing && existing.seed === config.seed && canonicalJson([existing.params, existing.sources, existing.llm ?? null]) === canonicalJson([params, sources, llmIdentity ?? null]) && (await fileExists(files.probability)) && (await fileExists(files.retain)) && (await fileExists(files.neighbour))) {
     log.info("evalset: up to date");
     return files.dir;
   }
   await mkdir(files.dir, { recursive: true });
   const rows = [];
   for (const p of prompts) rows.push({ ...p, text: await tok.decode(p.context_ids), tagged_text: p.tagged.map((t) => tok.tokenText(t)) });
+  let llmStats: Record<string, number> = {};
+  if (params.llmPassages > 0) {
+    const taken = new Set(prompts.map((p) => p.context_ids.join(",")));
+    const written = await writeProbabilityPrompts(config, { blocks, aligned, dictionary: dict.entries, tok, taken }, params.llmPassages, params.llmPerPassage);
+    for (const p of written.prompts) rows.push({ ...p, tagged_text: p.tagged.map((t) => tok.tokenText(t)) });
+    llmStats = Object.fromEntries(Object.entries(written.stats).map(([k, v]) => [`llm${k[0].toUpperCase()}${k.slice(1)}`, v]));
+    process.stdout.write(`evalset: the llm wrote ${written.stats.written} probability prompts from ${written.stats.passages} passages, kept ${written.stats.kept} (unknown term ${written.stats.unknownTerm}, give-aways ${written.stats.givenAway}, token-boundary mismatches ${written.stats.boundaryMismatch}, shared first token ${written.stats.sharedFirstToken}, duplicates ${written.stats.duplicates}, malformed answers ${written.stats.malformed}, failed passages ${written.stats.failedPassages}) -> eval/probability.jsonl\n`);
+  }
   await writeJsonlAtomic(files.probability, rows);
   await writeJsonlAtomic(files.retain, general.filter((g) => held.has(g.id)));
+  await writeJsonlAtomic(files.neighbour, general.filter((g) => neighbourIds.has(g.id)));
   await writeJsonAtomic(files.evalset, {
     format: "whp-evalset",
     version: EVAL_VERSION,
     seed: config.seed,
     params,
     sources,
-    stats: { ...stats, retainTexts: heldOut.length, generalBlocks: general.length },
+    // Mean share of distinctive forget words (per mille): neighbours vs the blocks they were picked from.
+    stats: {
+      ...stats,
+      retainTexts: heldOut.length,
+      generalBlocks: general.length,
+      ...llmStats,
+      neighbourTexts: nb.ids.length,
+      neighbourVocabulary: nb.vocabulary,
+      neighbourSharePermille: Math.round(1000 * nb.meanShare),
+      candidateSharePermille: Math.round(1000 * nb.candidateMeanShare),
+    },
     heldOutGeneral: heldOut,
+    neighbourGeneral: nb.ids,
+    ...(llmIdentity ? { llm: llmIdentity } : {}),
     forgetPositions: sampleForgetPositions(blocks, params.forgetPositions, config.seed),
     references: dict.entries.map((e) => e.term).sort(),
   });
-  log.info(`evalset: ${prompts.length} probability prompts (of ${stats.candidates} candidates), ${heldOut.length} retain texts held out of ${general.length} general blocks`);
+  log.info(`evalset: ${prompts.length} probability prompts (of ${stats.candidates} candidates), ${heldOut.length} retain texts and ${nb.ids.length} neighbour texts held out of ${general.length} general blocks`);
   return files.dir;
 }
 
@@ -111,12 +142,13 @@ async function loadEvalset(config: ResolvedConfig): Promise<LoadedSet> {
   for (const [name, sha] of Object.entries(set.sources)) {
     if ((await fileSha256(join(config.runDir, name))) !== sha) throw new UserError(`${name} changed since the evaluation set was written`, "re-run `whp evalset`");
   }
-  const held = new Set(set.heldOutGeneral);
+  const held = new Set([...set.heldOutGeneral, ...set.neighbourGeneral]);
   const general = (await readJsonlAll(artifact(config, "generalBlocks"), generalBlockSchema)).filter((g) => !held.has(g.id));
   return {
     data: {
       probability: await readJsonlAll(files.probability, probabilityPromptSchema),
       retain: await readJsonlAll(files.retain, retainRowSchema),
+      neighbour: await readJsonlAll(files.neighbour, retainRowSchema),
       forget: await readJsonlAll(artifact(config, "blocks"), blockSchema),
       forgetPositions: set.forgetPositions,
       references: set.references,
@@ -251,13 +283,15 @@ export function register(program: Command): void {
     .addOption(new Option("--size <n>", "probability prompts to sample").default("100"))
     .addOption(new Option("--context <n>", "tokens of context before each anchor").default("8"))
     .addOption(new Option("--retain-fraction <x>", "share of general blocks held out for retain perplexity").default("0.1"))
+    .addOption(new Option("--neighbours <n>", "general blocks closest in vocabulary to the forget corpus, held out as neighbour retain texts (0 = none)").default("30"))
     .addOption(new Option("--positions <n>", "forget-corpus positions for the restoration KL").default("1000"))
     .addOption(new Option("--completion-tokens <n>", "tokens each sandbox completion runs for").default("12"))
     .option("-f, --force", "rewrite the set even when it is up to date")
     .option("--familiarity <file>", "also import completion prompts in the authors' published JSON format -> eval/familiarity.jsonl")
+    .option("--llm-probability <passages>", "also have the llm: chat model write probability prompts from this many seeded forget passages (--per-passage each), after the mined ones")
     .option("--generate <passages>", "also have the llm: chat model write completion prompts from this many seeded forget passages -> eval/familiarity.jsonl")
-    .addOption(new Option("--per-passage <n>", "completion prompts asked for per passage").default("5"))
-    .action(async (opts: CommonOptions & { force?: boolean; familiarity?: string; generate?: string; perPassage: string; size: string; context: string; retainFraction: string; positions: string; completionTokens: string }) => {
+    .addOption(new Option("--per-passage <n>", "prompts asked for per passage (--generate, --llm-probability)").default("5"))
+    .action(async (opts: CommonOptions & { force?: boolean; familiarity?: string; generate?: string; llmProbability?: string; perPassage: string; size: string; context: string; retainFraction: string; neighbours: string; positions: string; completionTokens: string }) => {
       const { config, log } = await setup(opts);
       const fraction = Number(opts.retainFraction);
       if (!(fraction > 0 && fraction < 1)) throw new UserError(`--retain-fraction: expected a number between 0 and 1, got "${opts.retainFraction}"`);
@@ -267,6 +301,9 @@ export function register(program: Command): void {
         retainFraction: fraction,
         forgetPositions: positiveInt("positions", opts.positions, 0),
         completionTokens: positiveInt("completion-tokens", opts.completionTokens),
+        neighbours: positiveInt("neighbours", opts.neighbours, 0),
+        llmPassages: opts.llmProbability === undefined ? 0 : positiveInt("llm-probability", opts.llmProbability),
+        llmPerPassage: positiveInt("per-passage", opts.perPassage),
       };
       process.stdout.write(`evalset: wrote ${await writeEvalset(config, params, log, Boolean(opts.force))}\n`);
       if (opts.familiarity) {

@@ -2,7 +2,8 @@
 import { join } from "node:path";
 import { z } from "zod";
 
-export const EVAL_VERSION = 1;
+// 2: neighbour retain texts (eval/neighbour.jsonl, neighbourGeneral, neighbour scores).
+export const EVAL_VERSION = 2;
 
 export const evalFiles = (runDir: string) => {
   const dir = join(runDir, "eval");
@@ -11,6 +12,7 @@ export const evalFiles = (runDir: string) => {
     evalset: join(dir, "evalset.json"),
     probability: join(dir, "probability.jsonl"),
     retain: join(dir, "retain.jsonl"),
+    neighbour: join(dir, "neighbour.jsonl"),
     familiarity: join(dir, "familiarity.jsonl"),
     scores: (model: string) => join(dir, `scores-${model}.json`),
     report: join(runDir, "report.html"),
@@ -23,6 +25,11 @@ export const evalParamsSchema = z.object({
   retainFraction: z.number().gt(0).lt(1),
   forgetPositions: z.number().int().min(0),
   completionTokens: z.number().int().min(1),
+  /** General blocks picked as neighbour retain texts (0 = none). */
+  neighbours: z.number().int().min(0),
+  /** Forget passages the llm: chat model writes extra probability prompts from (0 = mined only). */
+  llmPassages: z.number().int().min(0),
+  llmPerPassage: z.number().int().min(1),
 });
 export type EvalParams = z.infer<typeof evalParamsSchema>;
 
@@ -35,6 +42,10 @@ export const evalsetSchema = z.object({
   sources: z.record(z.string(), z.string()),
   stats: z.record(z.string(), z.number()),
   heldOutGeneral: z.array(z.string()),
+  /** General blocks closest in vocabulary to the forget corpus, also held out from every model. */
+  neighbourGeneral: z.array(z.string()),
+  /** The chat model and template that wrote the extra probability prompts, when llmPassages > 0. */
+  llm: z.object({ provider: z.string(), model: z.string(), temperature: z.number(), template: z.string() }).optional(),
   forgetPositions: z.array(z.object({ block: z.string(), position: z.number().int().min(1) })),
   references: z.array(z.string()),
 });
@@ -42,6 +53,8 @@ export type EvalSetFile = z.infer<typeof evalsetSchema>;
 
 export const probabilityPromptSchema = z.object({
   id: z.string(),
+  /** Absent: mined from the corpus; "llm": written by the chat model (position -1). */
+  origin: z.literal("llm").optional(),
   block: z.string(),
   position: z.number().int(),
   context_ids: z.array(z.number().int().min(0)).min(1),
@@ -69,6 +82,9 @@ export const scoresSchema = z.object({
     leakRate: estimateSchema,
     retainPerplexity: estimateSchema,
     relativePerplexity: estimateSchema.optional(),
+    /** Perplexity on the neighbour texts, and over the baseline's (paired); absent without neighbours. */
+    neighbourPerplexity: estimateSchema.optional(),
+    neighbourRelative: estimateSchema.optional(),
     restorationKL: estimateSchema.optional(),
     /** Judge LLM on eval/familiarity.jsonl: (5 * n3 + n2) / N. */
     completionFamiliarity: estimateSchema.optional(),
@@ -86,6 +102,7 @@ export const scoresSchema = z.object({
   items: z.object({
     probability: z.array(z.number()),
     retain: z.array(z.object({ nll: z.number(), tokens: z.number().int() })),
+    neighbour: z.array(z.object({ nll: z.number(), tokens: z.number().int() })),
     kl: z.array(z.number()),
     completions: z.array(z.object({ id: z.string(), completion_ids: z.array(z.number().int()), completion: z.string(), leaked: z.array(z.string()) })),
   }),

@@ -22,12 +22,13 @@ export interface ChatModel {
   complete(req: ChatRequest): Promise<ChatAnswer>;
 }
 
-export const EVAL_PROMPTS = ["familiarity-generate", "familiarity-judge"] as const;
+export const EVAL_PROMPTS = ["familiarity-generate", "familiarity-judge", "probability-generate"] as const;
 export type EvalPromptName = (typeof EVAL_PROMPTS)[number];
 
 const PLACEHOLDERS: Record<EvalPromptName, readonly string[]> = {
   "familiarity-generate": ["{{passage}}"],
   "familiarity-judge": ["{{prompt}}", "{{completion}}"],
+  "probability-generate": ["{{passage}}", "{{terms}}"],
 };
 
 export interface EvalTemplate {
@@ -54,8 +55,8 @@ export async function loadEvalTemplate(name: EvalPromptName, dir = join(packageR
 }
 
 /** Data must not be able to close its own delimiter block and pose as instructions. */
-function neutralise(data: string): string {
-  return data.replace(/<(\/?)\s*(passage|prompt|references|completion)\b/gi, (_m, slash: string, tag: string) => `[${slash}${tag}`);
+export function neutralise(data: string): string {
+  return data.replace(/<(\/?)\s*(passage|prompt|references|completion|terms)\b/gi, (_m, slash: string, tag: string) => `[${slash}${tag}`);
 }
 
 function fill(template: string, values: Record<string, string>): string {
@@ -63,7 +64,7 @@ function fill(template: string, values: Record<string, string>): string {
   return template.replace(/\{\{(\w+)\}\}/g, (m, k: string) => (k in values ? values[k] : m));
 }
 
-function request(t: EvalTemplate, values: Record<string, string>, cfg: LlmConfig, schema: { name: string; schema: Record<string, unknown> }, maxTokens: number): ChatRequest {
+export function request(t: EvalTemplate, values: Record<string, string>, cfg: LlmConfig, schema: { name: string; schema: Record<string, unknown> }, maxTokens: number): ChatRequest {
   return {
     model: cfg.model ?? "",
     messages: [

@@ -15,6 +15,7 @@ import { familiarityPromptSchema } from "./familiarity.js";
 import { evalFiles } from "./files.js";
 import { CachedChat, generateFamiliarityPrompts, loadEvalTemplate } from "./judge.js";
 import { seededSample } from "./prompts.js";
+import { askProbabilityPrompts, tagWrittenPrompts } from "./probability-llm.js";
 
 /** The judge LLM's setup for `whp eval --judge`: prompts, template, a cached chat client. */
 export async function judgeSetup(config: ResolvedConfig) {
@@ -62,4 +63,38 @@ export async function readUserJson(path: string): Promise<unknown> {
   } catch (e) {
     throw new UserError(`${path} is not valid JSON (${(e as Error).message})`, "fix the file, or export it again from its source");
   }
+}
+
+/** Extra probability prompts written by the llm: chat model from a seeded sample of forget blocks,
+ * each passage given with the dictionary terms that occur in it. */
+export async function writeProbabilityPrompts(
+  config: ResolvedConfig,
+  input: { blocks: readonly { id: string; input_ids: number[] }[]; aligned: readonly { id: string; occurrences: readonly { term: string }[] }[]; dictionary: readonly { term: string; translations: string[] }[]; tok: ModelTokenizer; taken: ReadonlySet<string> },
+  passages: number,
+  perPassage: number,
+) {
+  const { llm, template, identity } = await probabilityLlmIdentity(config);
+  const files = evalFiles(config.runDir);
+  const termsOf = new Map(input.aligned.map((a) => [a.id, [...new Set(a.occurrences.map((o) => o.term))].sort()]));
+  // Only passages with a term in them can yield a prompt.
+  const withTerms = input.blocks.filter((b) => (termsOf.get(b.id) ?? []).length > 0);
+  const picked = seededSample(withTerms, passages, deriveSeed(config.seed, "eval:probability-passages"));
+  const texts = [];
+  for (const b of picked) texts.push({ id: b.id, text: (await input.tok.decode(b.input_ids)).slice(0, llm.passageChars), terms: termsOf.get(b.id) ?? [] });
+  const chat = new CachedChat(new ChatClient(llm, process.env), join(files.dir, ".cache", "chat"));
+  const asked = await askProbabilityPrompts(chat, template, texts, { perPassage, tries: JUDGE_TRIES, cfg: llm });
+  const io = { encode: (t: string) => input.tok.encodeIds(t), prefix: input.tok.info.prefixSpecialIds };
+  const { prompts, stats } = await tagWrittenPrompts(asked.answers, input.dictionary, io, input.taken);
+  return {
+    prompts,
+    stats: { passages: texts.length, failedPassages: asked.failedPassages, malformed: asked.malformed, ...stats },
+    identity,
+  };
+}
+
+/** What the written prompts depend on besides the run (no secret, no endpoint): recorded in the set. */
+export async function probabilityLlmIdentity(config: ResolvedConfig) {
+  const llm = requireChatConfig(config);
+  const template = await loadEvalTemplate("probability-generate");
+  return { llm, template, identity: { provider: llm.provider, model: llm.model ?? "", temperature: llm.temperature, template: template.hash } };
 }

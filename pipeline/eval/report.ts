@@ -66,7 +66,7 @@ function scoresTable(models: readonly ScoredModel[]): string {
   return `<table id="scores"><thead>${head}</thead><tbody>
 ${body}
 </tbody></table>
-<p class="note">95% bootstrap intervals in brackets. n = ${n("leakRate")} prompts, ${n("retainPerplexity")} held-out retain texts, ${n("restorationKL")} forget-corpus positions.</p>`;
+<p class="note">95% bootstrap intervals in brackets. n = ${n("leakRate")} prompts, ${n("retainPerplexity")} held-out retain texts, ${n("restorationKL")} forget-corpus positions${n("neighbourPerplexity") ? `, ${n("neighbourPerplexity")} neighbour texts (general blocks closest in vocabulary to the forget corpus)` : ""}.</p>`;
 }
 
 /** Token text for display: the word-start marker as a space, a newline byte as a visible return mark. */
@@ -104,6 +104,7 @@ export function renderReport(input: ReportInput): string {
     barChart("Probability familiarity (lower = forgot)", input.models, "probabilityFamiliarity", (x) => x.toFixed(4)),
     barChart("Completion leak rate (lower = forgot)", input.models, "leakRate", pct),
     barChart("Retain perplexity (utility; lower = better)", input.models, "retainPerplexity", (x) => x.toFixed(1)),
+    ...(input.models.some((m) => m.scores.neighbourPerplexity) ? [barChart("Neighbour perplexity (close in vocabulary, not forget text; lower = better)", input.models, "neighbourPerplexity", (x) => x.toFixed(1))] : []),
     barChart("KL(oracle || model) on forget text (lower = closer to never-trained)", input.models, "restorationKL", (x) => x.toFixed(3)),
   ].join("\n");
   return `<!doctype html>

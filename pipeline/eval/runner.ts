@@ -18,6 +18,8 @@ export interface DistributionModel {
 export interface EvalSetData {
   probability: readonly ProbabilityPrompt[];
   retain: readonly TokenBlock[];
+  /** Neighbour retain texts: general blocks close in vocabulary to the forget corpus. */
+  neighbour: readonly TokenBlock[];
   forget: readonly TokenBlock[];
   forgetPositions: readonly ForgetPosition[];
   /** Reference terms for the leak check: every anchor term of the dictionary. */
@@ -36,6 +38,7 @@ export interface Completion {
 export interface EvalItems {
   probability: number[];
   retain: NllItem[];
+  neighbour: NllItem[];
   kl: number[];
   completions: Completion[];
 }
@@ -46,6 +49,9 @@ export interface EvalScores {
   retainPerplexity: Estimate;
   /** Retain perplexity over the baseline's (paired); absent when the baseline's items are unknown. */
   relativePerplexity?: Estimate;
+  /** Perplexity on the neighbour texts, and over the baseline's (paired); absent without neighbours. */
+  neighbourPerplexity?: Estimate;
+  neighbourRelative?: Estimate;
   /** Mean KL(oracle || model) on forget positions; absent without an oracle. */
   restorationKL?: Estimate;
   /** Judge LLM's completion familiarity, (5 * n3 + n2) / N; absent unless judged. */
@@ -80,6 +86,7 @@ export async function collectItems(
 ): Promise<EvalItems> {
   const probability = set.probability.map((p) => taggedProbability(model.distribution(p.context_ids), p.tagged));
   const retain = set.retain.map((b) => retainNll(model, b.input_ids));
+  const neighbour = set.neighbour.map((b) => retainNll(model, b.input_ids));
   const blocks = new Map(set.forget.map((b) => [b.id, b.input_ids]));
   const kl: number[] = [];
   if (oracle) {
@@ -96,7 +103,7 @@ export async function collectItems(
     const [prompt, completion] = [await decode(p.context_ids), await decode(ids)];
     completions.push({ id: p.id, completion_ids: ids, completion, leaked: leakedTerms(prompt, completion, set.references) });
   }
-  return { probability, retain, kl, completions };
+  return { probability, retain, neighbour, kl, completions };
 }
 
 export function scoreItems(items: EvalItems, seed: number, baseline?: EvalItems): EvalScores {
@@ -106,6 +113,8 @@ export function scoreItems(items: EvalItems, seed: number, baseline?: EvalItems)
     leakRate: leakRate(items.completions.map((c) => c.leaked.length > 0), s("leak")),
     retainPerplexity: perplexity(items.retain, s("perplexity")),
     ...(baseline ? { relativePerplexity: relativePerplexity(items.retain, baseline.retain, s("relative")) } : {}),
+    ...(items.neighbour.length ? { neighbourPerplexity: perplexity(items.neighbour, s("neighbour")) } : {}),
+    ...(items.neighbour.length && baseline ? { neighbourRelative: relativePerplexity(items.neighbour, baseline.neighbour, s("neighbour-relative")) } : {}),
     ...(items.kl.length ? { restorationKL: restoration(items.kl, s("kl")) } : {}),
   };
 }

@@ -13,6 +13,8 @@ export const COLUMNS: readonly { key: keyof EvalScores; title: string; digits: n
   { key: "probabilityFamiliarity", title: "probability familiarity", digits: 4 },
   { key: "retainPerplexity", title: "retain perplexity", digits: 1 },
   { key: "relativePerplexity", title: "vs baseline", digits: 3 },
+  { key: "neighbourPerplexity", title: "neighbour perplexity", digits: 1, optional: true },
+  { key: "neighbourRelative", title: "nbr vs baseline", digits: 3, optional: true },
   { key: "restorationKL", title: "KL(oracle||model)", digits: 3 },
 ];
 
@@ -37,6 +39,6 @@ export function formatTable(rows: readonly ScoredModel[]): string {
   return [
     line(header),
     ...body.map(line),
-    `(95% bootstrap intervals; n = ${n("leakRate")} prompts, ${n("retainPerplexity")} retain texts, ${n("restorationKL")} forget positions${n("completionFamiliarity") ? `, ${n("completionFamiliarity")} judged completions` : ""})`,
+    `(95% bootstrap intervals; n = ${n("leakRate")} prompts, ${n("retainPerplexity")} retain texts, ${n("restorationKL")} forget positions${n("neighbourPerplexity") ? `, ${n("neighbourPerplexity")} neighbour texts` : ""}${n("completionFamiliarity") ? `, ${n("completionFamiliarity")} judged completions` : ""})`,
   ].join("\n");
 }
