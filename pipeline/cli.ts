@@ -2,10 +2,10 @@
 import { copyFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Command, CommanderError, Option } from "commander";
-import { loadConfig, parseOverride, type ResolvedConfig } from "./config.js";
+import type { ResolvedConfig } from "./config.js";
 import { fileExists, readJson } from "./core/artifacts.js";
 import { EXIT, UserError, formatError } from "./core/errors.js";
-import { createLogger, LOG_FORMATS, type LogFormat, type Logger } from "./core/log.js";
+import { type CommonOptions, setup, withCommon } from "./commands/common.js";
 import { EXTRA_COMMANDS } from "./commands/index.js";
 import { describeBlock } from "./inspect.js";
 import { packageRoot } from "./paths.js";
@@ -13,31 +13,6 @@ import { createContext, runStage, type StageOutcome } from "./stage.js";
 import { STAGES } from "./stages/index.js";
 import { TOOL } from "./version.js";
 import { z } from "zod";
-
-interface CommonOptions {
-  config: string;
-  set: string[];
-  quiet?: boolean;
-  logFormat?: LogFormat;
-  force?: boolean;
-}
-
-const collect = (value: string, previous: string[]) => [...previous, value];
-
-function withCommon(cmd: Command): Command {
-  return cmd
-    .option("-c, --config <file>", "run configuration (YAML)", "whp.config.yaml")
-    .option("--set <key=value>", "override one config value, e.g. --set logits.topK=50 (repeatable)", collect, [])
-    .option("-q, --quiet", "print only warnings, errors and the final summary")
-    .addOption(new Option("--log-format <format>", "stderr log lines: text, or json (one object per line)").choices(LOG_FORMATS).default("text"))
-    .option("-f, --force", "re-run even when inputs and config are unchanged");
-}
-
-async function setup(opts: CommonOptions): Promise<{ config: ResolvedConfig; log: Logger }> {
-  const overrides = Object.fromEntries(opts.set.map(parseOverride));
-  const config = await loadConfig(opts.config, overrides);
-  return { config, log: createLogger({ quiet: opts.quiet, format: opts.logFormat }) };
-}
 
 async function runAll(opts: CommonOptions): Promise<void> {
   const t0 = performance.now();
@@ -97,7 +72,7 @@ export function buildCli(): Command {
 
   withCommon(program.command("run").description("run every stage in order, skipping stages whose inputs are unchanged")).action(runAll);
 
-  withCommon(program.command("check").description("validate the configuration and the files it names, without running anything")).action(async (opts: CommonOptions) => {
+  withCommon(program.command("check").description("validate the configuration and the files it names, without running anything"), { force: false }).action(async (opts: CommonOptions) => {
     const { config } = await setup(opts);
     const missing = [config.tokenizer, config.dictionary].filter(Boolean);
     for (const f of missing) if (!(await fileExists(f))) throw new UserError(`file not found: ${f}`, "fix the path in the config");
@@ -116,7 +91,7 @@ export function buildCli(): Command {
     });
   }
 
-  withCommon(program.command("inspect").description("print one block: original text, translated text, and labels decoded side by side"))
+  withCommon(program.command("inspect").description("print one block: original text, translated text, and labels decoded side by side"), { force: false })
     .argument("<block-id>", 'e.g. "forget/01-chapter.txt#0"')
     .addOption(new Option("--rows <n>", "how many positions to show").default("60"))
     .action(async (blockId: string, opts: CommonOptions & { rows: string }) => {

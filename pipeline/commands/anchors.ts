@@ -1,36 +1,19 @@
 /** `whp anchors extract | consolidate | check`: propose anchors, merge them into the review CSV, check it. */
 import { resolve } from "node:path";
 import { Option, type Command } from "commander";
-import { loadConfig, parseOverride } from "../config.js";
 import { UserError } from "../core/errors.js";
-import { createLogger } from "../core/log.js";
+import { type CommonOptions, setup, withCommon } from "./common.js";
 import { describeCoverage } from "../anchors/sample.js";
 import { runCheck, runConsolidate, runExtract } from "../anchors/workflow.js";
 
-interface Opts {
-  config: string;
-  set: string[];
-  quiet?: boolean;
-}
-
-const collect = (value: string, previous: string[]) => [...previous, value];
-
-async function setup(opts: Opts) {
-  const config = await loadConfig(opts.config, Object.fromEntries(opts.set.map(parseOverride)));
-  return { config, log: createLogger({ quiet: opts.quiet }) };
-}
+type Opts = CommonOptions;
 
 const out = (lines: string[]) => process.stdout.write(`${lines.join("\n")}\n`);
 
 export function register(program: Command): void {
   const anchors = program.command("anchors").description("propose anchor terms with generic translations, merge them into the review CSV, check it");
   // exitOverride: the CLI's main() turns commander errors into exit codes; nested commands need it too.
-  const common = (cmd: Command) =>
-    cmd
-      .exitOverride()
-      .option("-c, --config <file>", "run configuration (YAML)", "whp.config.yaml")
-      .option("--set <key=value>", "override one config value, e.g. --set llm.concurrency=8 (repeatable)", collect, [])
-      .option("-q, --quiet", "print only warnings, errors and the summary");
+  const common = (cmd: Command) => withCommon(cmd.exitOverride(), { force: false });
 
   common(anchors.command("extract").description("send passages of the forget corpus to the llm: provider (or run the offline heuristic); answers go to <run>/anchors/raw-answers.jsonl"))
     .addOption(new Option("--terms <from>", "who finds the terms: the model (in passages), or the offline heuristic with the model asked only for translations").choices(["model", "heuristic"]).default("model"))

@@ -2,10 +2,11 @@
 import { mkdir, readFile } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { type Command, Option } from "commander";
-import { loadConfig, parseOverride, type ResolvedConfig } from "../config.js";
+import type { ResolvedConfig } from "../config.js";
+import { type CommonOptions, setup, withCommon } from "./common.js";
 import { fileExists, fileSha256, readJson, readJsonlAll, writeFileAtomic, writeJsonAtomic, writeJsonlAtomic } from "../core/artifacts.js";
 import { UserError } from "../core/errors.js";
-import { createLogger, type Logger } from "../core/log.js";
+import type { Logger } from "../core/log.js";
 import { canonicalJson, deriveSeed, hashJson } from "../core/hash.js";
 import { ModelTokenizer } from "../core/tokenizer.js";
 import { type EvalParams, evalFiles, evalsetSchema, probabilityPromptSchema, retainRowSchema, scoresSchema, EVAL_VERSION, type ScoresFile, trainRowSchema } from "../eval/files.js";
@@ -23,26 +24,6 @@ import { ARTIFACTS } from "../stage.js";
 import { dictionarySchema } from "../stages/dictionary.js";
 import { alignedSchema } from "../stages/translate.js";
 import { blockSchema, generalBlockSchema } from "../stages/tokenize.js";
-
-interface CommonOptions {
-  config: string;
-  set: string[];
-  quiet?: boolean;
-}
-
-const collect = (value: string, previous: string[]) => [...previous, value];
-
-function withCommon(cmd: Command): Command {
-  return cmd
-    .option("-c, --config <file>", "run configuration (YAML)", "whp.config.yaml")
-    .option("--set <key=value>", "override one config value (repeatable)", collect, [])
-    .option("-q, --quiet", "print only warnings, errors and the final summary");
-}
-
-async function setup(opts: CommonOptions): Promise<{ config: ResolvedConfig; log: Logger }> {
-  const config = await loadConfig(opts.config, Object.fromEntries(opts.set.map(parseOverride)));
-  return { config, log: createLogger({ quiet: opts.quiet }) };
-}
 
 const artifact = (config: ResolvedConfig, name: keyof typeof ARTIFACTS) => join(config.runDir, ARTIFACTS[name]);
 
@@ -279,7 +260,7 @@ async function writeReport(config: ResolvedConfig, blocksToShow: number): Promis
 }
 
 export function register(program: Command): void {
-  withCommon(program.command("evalset").description("write the evaluation prompt set (probability prompts, retain texts, forget positions) under <run>/eval/"))
+  withCommon(program.command("evalset").description("write the evaluation prompt set (probability prompts, retain texts, forget positions) under <run>/eval/"), { force: false })
     .addOption(new Option("--size <n>", "probability prompts to sample").default("100"))
     .addOption(new Option("--context <n>", "tokens of context before each anchor").default("8"))
     .addOption(new Option("--retain-fraction <x>", "share of general blocks held out for retain perplexity").default("0.1"))
@@ -319,7 +300,7 @@ export function register(program: Command): void {
       }
     });
 
-  withCommon(program.command("eval").description("score sandbox models on the evaluation set, or compare scores side by side"))
+  withCommon(program.command("eval").description("score sandbox models on the evaluation set, or compare scores side by side"), { force: false })
     .addOption(new Option("--model <names...>", `models to evaluate (${EVAL_MODELS.join(", ")})`).default([...EVAL_MODELS]))
     .addOption(new Option("--compare <names...>", "print saved scores side by side (model names or scores files)"))
     .option("-f, --force", "re-score even when the saved scores are up to date")
@@ -339,7 +320,7 @@ export function register(program: Command): void {
       process.stdout.write(`${table(scores)}\n`);
     });
 
-  withCommon(program.command("report").description("write <run>/report.html: the scores table, charts and sample blocks (self-contained)"))
+  withCommon(program.command("report").description("write <run>/report.html: the scores table, charts and sample blocks (self-contained)"), { force: false })
     .addOption(new Option("--blocks <n>", "sample blocks to show token by token").default("3"))
     .action(async (opts: CommonOptions & { blocks: string }) => {
       const { config } = await setup(opts);

@@ -1,0 +1,31 @@
+/** The options every config-driven command shares, and turning them into a config and a logger. One
+ * place, so `--log-format` or a new global flag reaches every command alike. */
+import { Option, type Command } from "commander";
+import { loadConfig, parseOverride, type ResolvedConfig } from "../config.js";
+import { createLogger, LOG_FORMATS, type LogFormat, type Logger } from "../core/log.js";
+
+export interface CommonOptions {
+  config: string;
+  set: string[];
+  quiet?: boolean;
+  logFormat?: LogFormat;
+  force?: boolean;
+}
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+/** Adds --config, --set, --quiet and --log-format (and --force for commands that can skip work). */
+export function withCommon(cmd: Command, opts: { force?: boolean } = { force: true }): Command {
+  cmd
+    .option("-c, --config <file>", "run configuration (YAML)", "whp.config.yaml")
+    .option("--set <key=value>", "override one config value, e.g. --set logits.topK=50 (repeatable)", collect, [])
+    .option("-q, --quiet", "print only warnings, errors and the final summary")
+    .addOption(new Option("--log-format <format>", "stderr log lines: text, or json (one object per line)").choices(LOG_FORMATS).default("text"));
+  if (opts.force) cmd.option("-f, --force", "re-run even when inputs and config are unchanged");
+  return cmd;
+}
+
+export async function setup(opts: CommonOptions): Promise<{ config: ResolvedConfig; log: Logger }> {
+  const config = await loadConfig(opts.config, Object.fromEntries(opts.set.map(parseOverride)));
+  return { config, log: createLogger({ quiet: opts.quiet, format: opts.logFormat }) };
+}
