@@ -3,25 +3,13 @@ import { cp, mkdtemp, readFile, writeFile, truncate } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
+import { capture } from "./helpers/capture.js";
 import { main } from "../pipeline/cli.js";
 import { sha256 } from "../pipeline/core/hash.js";
 import { describeProblem, verifyDataset } from "../pipeline/export/verify.js";
 
 const ROOT = resolve(import.meta.dirname, "..");
 
-async function capture(fn: () => Promise<number>): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const [o, e] = [process.stdout.write.bind(process.stdout), process.stderr.write.bind(process.stderr)];
-  process.stdout.write = ((c: string) => (out.push(String(c)), true)) as typeof process.stdout.write;
-  process.stderr.write = ((c: string) => (err.push(String(c)), true)) as typeof process.stderr.write;
-  try {
-    return { code: await fn(), out: out.join(""), err: err.join("") };
-  } finally {
-    process.stdout.write = o;
-    process.stderr.write = e;
-  }
-}
 
 let demo: string;
 
