@@ -3,6 +3,8 @@
  * - the combination step alone: positions/s for top-k = 20 rows over a 32k vocabulary (target: at
  *   least 1,000,000 positions/s on one core);
  * - the whole labels stage on the demo (model training + logits + combination), positions/s.
+ * - served models (issue #4, bench/served.ts): provider throughput over HTTP vs JSON.parse alone,
+ *   request rate against a fixed-delay server, peak RSS at two corpus sizes.
  */
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -12,6 +14,7 @@ import { createLogger } from "../pipeline/core/log.js";
 import { createContext, runStage } from "../pipeline/stage.js";
 import { STAGES } from "../pipeline/stages/index.js";
 import { benchCombine } from "./combine.bench.js";
+import { benchServed } from "./served.js";
 
 async function benchLabelsStage(): Promise<void> {
   const outDir = await mkdtemp(join(tmpdir(), "whp-bench-"));
@@ -37,3 +40,4 @@ async function benchLabelsStage(): Promise<void> {
 const combine = await benchCombine();
 console.log(`combination step: ${Math.round(combine.positionsPerSecond).toLocaleString("en-US")} positions/s (top-k 20, vocabulary 32,000, 3 alphas, one core; target >= 1,000,000)`);
 await benchLabelsStage();
+await benchServed();

@@ -1,21 +1,28 @@
 /**
- * Served-model benchmarks (issue #4), run with `npx tsx bench/served.ts [blocks]`:
+ * Served-model benchmarks (issue #4), part of `npm run bench`; alone: `npx tsx bench/served.ts [blocks]`.
  * 1. The vLLM provider + combination over HTTP against a server (in a worker thread) that answers
  *    instantly with precomputed responses, next to the time Node needs just to JSON.parse the same
  *    responses. Target: within 2x of parse-only.
- * 2. Request rate against a server that answers each request after a fixed delay, with the client
- *    allowed C requests at once. Target: at least 90% of C / delay.
- * 3. Peak memory (RSS) of the client side while streaming responses, at two corpus sizes (flat = the
- *    same peak for both).
+ * 2. Request rate through the labels stage's scheduler (processChunks: chunks of 8 blocks, both models
+ *    at once) against a server that answers each request after a fixed delay, with C requests at once
+ *    per model. Target: at least 90% of C / delay.
+ * 3. Peak memory (RSS) of the client side, each corpus size in a fresh process (maxRSS is a lifetime
+ *    peak), with responses generated on the fly by the server so nothing scales with the corpus but
+ *    the work. Target: flat in corpus size, under 1 GB. WHP_BENCH_MEMORY_BLOCKS=a,b sets the sizes
+ *    in blocks of 512 tokens (a corpus of 5 million tokens is 9766 blocks; the default sizes keep the
+ *    whole bench near two minutes on 2 cores).
  */
+import { spawnSync } from "node:child_process";
 import { Worker } from "node:worker_threads";
-import { mkdtemp } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
+import { fileURLToPath } from "node:url";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { combineBlock } from "../pipeline/core/combine.js";
 import { seededRandom } from "../pipeline/core/hash.js";
 import { RowsCache } from "../pipeline/models/cache.js";
 import { VllmSource, vllmModelSchema } from "../pipeline/models/vllm.js";
+import { processChunks } from "../pipeline/stages/labels.js";
 
 const V = 32_000;
 const N = 512;
@@ -41,25 +48,40 @@ function responseFor(b: number, n = N): string {
   return JSON.stringify({ id: "c", object: "text_completion", created: 0, model: "m", choices: [{ index: 0, text: "", logprobs: { text_offset: [0], token_logprobs: [-1], tokens: ["token_id:0"], top_logprobs: [top] }, finish_reason: "length", prompt_logprobs: prompt }] });
 }
 
-/** Serves body[prompt[1] % bodies] after `delayMs` (0 = at once), from its own thread. */
+/** Serves body[prompt[1] % bodies] after `delayMs` (0 = at once), from its own thread; with no bodies,
+ * generates each response from the prompt (a fresh 0.7 MB body per request, nothing kept). */
 function startServer(bodies: string[], delayMs: number): Promise<{ url: string; worker: Worker }> {
   const code = `
     const { createServer } = require("node:http");
     const { workerData, parentPort } = require("node:worker_threads");
-    const { bodies, delayMs } = workerData;
+    // Buffers, encoded once: the server must cost as little as possible (it shares the 2 cores).
+    const bodies = workerData.bodies.map((t) => Buffer.from(t));
+    const { delayMs, V, K } = workerData;
+    function generate(p) {
+      let a = (p[1] * 2654435761) >>> 0;
+      const r = () => { a = (a + 0x6d2b79f5) >>> 0; let t = Math.imul(a ^ (a >>> 15), 1 | a); t ^= t + Math.imul(t ^ (t >>> 7), 61 | t); return ((t ^ (t >>> 14)) >>> 0) / 4294967296; };
+      const rows = ["null"];
+      for (let j = 1; j < p.length; j++) {
+        const seen = new Set(); const parts = []; let v = -0.5 - r();
+        while (parts.length < K) { const id = Math.floor(r() * V); if (seen.has(id)) continue; seen.add(id); parts.push('"' + id + '":{"logprob":' + v + ',"rank":' + (parts.length + 1) + ',"decoded_token":"x"}'); v -= r() * 0.7; }
+        rows.push("{" + parts.join(",") + "}");
+      }
+      const top = Array.from({ length: K }, (_, s) => '"token_id:' + s + '":' + (-1 - s)).join(",");
+      return Buffer.from('{"id":"c","object":"text_completion","created":0,"model":"m","choices":[{"index":0,"text":"","logprobs":{"text_offset":[0],"token_logprobs":[-1],"tokens":["token_id:0"],"top_logprobs":[{' + top + '}]},"finish_reason":"length","prompt_logprobs":[' + rows.join(",") + ']}]}');
+    }
     const server = createServer((req, res) => {
       const chunks = [];
       req.on("data", (c) => chunks.push(c));
       req.on("end", () => {
         const p = JSON.parse(Buffer.concat(chunks).toString()).prompt;
-        const body = bodies[p[1] % bodies.length];
-        const send = () => { res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(body) }); res.end(body); };
+        const body = bodies.length ? bodies[p[1] % bodies.length] : generate(p);
+        const send = () => { res.writeHead(200, { "content-type": "application/json", "content-length": body.length }); res.end(body); };
         delayMs ? setTimeout(send, delayMs) : send();
       });
     });
     server.keepAliveTimeout = 60000;
     server.listen(0, "127.0.0.1", () => parentPort.postMessage(server.address().port));`;
-  const worker = new Worker(code, { eval: true, workerData: { bodies, delayMs } });
+  const worker = new Worker(code, { eval: true, workerData: { bodies, delayMs, V, K } });
   return new Promise((resolve) => worker.once("message", (port: number) => resolve({ url: `http://127.0.0.1:${port}`, worker })));
 }
 
@@ -89,54 +111,104 @@ async function runBlocks(blocks: number, url: string, concurrency: number, cache
   return (performance.now() - t0) / 1000;
 }
 
-const blocks = Number(process.argv[2] ?? 200);
-const distinct = Math.min(blocks, 64);
-const bodies = Array.from({ length: distinct }, (_, b) => responseFor(b));
-const mb = bodies.reduce((s, x) => s + x.length, 0) / distinct / 1e6;
+const fmt = (x: number) => Math.round(x).toLocaleString("en-US");
 
-// 1. Parse-only vs the pipeline, on the same responses (each block: 2 responses).
-{
-  const t0 = performance.now();
-  let sink = 0;
-  for (let b = 0; b < blocks; b++) for (let m = 0; m < 2; m++) sink += (JSON.parse(bodies[b % distinct]) as { choices: unknown[] }).choices.length;
-  const parseS = (performance.now() - t0) / 1000;
-  const { url, worker } = await startServer(bodies, 0);
-  const httpS = await runBlocks(blocks, url, 8);
-  await worker.terminate();
+/** 1. Parse-only vs the pipeline on the same responses, `rounds` times each, interleaved. */
+async function benchThroughput(blocks: number, rounds: number): Promise<void> {
+  const distinct = Math.min(blocks, 64);
+  const bodies = Array.from({ length: distinct }, (_, b) => responseFor(b));
+  const mb = bodies.reduce((s, x) => s + x.length, 0) / distinct / 1e6;
   const tokens = blocks * N * 2;
-  console.log(`served: ${blocks} blocks x 2 models, ${mb.toFixed(2)} MB per response (top-${K}, V ${V}, ${N} tokens), sink ${sink}`);
-  console.log(`  JSON.parse only:        ${parseS.toFixed(2)} s = ${Math.round(tokens / parseS).toLocaleString("en-US")} tokens/s`);
-  console.log(`  provider+combine, HTTP: ${httpS.toFixed(2)} s = ${Math.round(tokens / httpS).toLocaleString("en-US")} tokens/s (${(httpS / parseS).toFixed(2)}x parse-only; target <= 2x)`);
-}
-
-// 2. Request rate with a fixed server delay and C requests at once.
-{
-  const small = [responseFor(0, 16)]; // 16-token prompts: the delay, not parsing, must set the pace
-  const { url, worker } = await startServer(small, 100);
-  const C = 16;
-  const delayS = 0.1;
-  const requests = 160;
-  const src = source(url, "baseline", C);
-  // warm the connections
-  await Promise.all(Array.from({ length: C }, (_, i) => src.rows(blockTokens(i, 16), { topK: K })));
-  const t0 = performance.now();
-  let next = C;
-  await Promise.all(Array.from({ length: C }, async () => {
-    for (let i = next++; i < C + requests; i = next++) await src.rows(blockTokens(i, 16), { topK: K });
-  }));
-  const s = (performance.now() - t0) / 1000;
-  await worker.terminate();
-  const rate = requests / s;
-  console.log(`  request rate, server delay ${delayS * 1000} ms, C = ${C}: ${rate.toFixed(1)} req/s = ${((100 * rate) / (C / delayS)).toFixed(1)}% of C/delay (target >= 90%)`);
-}
-
-// 3. Peak RSS of the client while streaming through the cache, at two sizes.
-{
   const { url, worker } = await startServer(bodies, 0);
-  for (const n of [Math.max(8, blocks >> 2), blocks]) {
-    const cache = new RowsCache(await mkdtemp(join(tmpdir(), "whp-bench-cache-")));
-    await runBlocks(n, url, 8, cache);
-    console.log(`  after ${n} blocks (${(n * N * 2).toLocaleString("en-US")} tokens, cached): peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`);
+  await runBlocks(Math.min(blocks, 16), url, 8); // warm-up: JIT, connections
+  const parse: number[] = [];
+  const http: number[] = [];
+  let sink = 0;
+  for (let round = 0; round < rounds; round++) {
+    const t0 = performance.now();
+    for (let b = 0; b < blocks; b++) for (let m = 0; m < 2; m++) sink += (JSON.parse(bodies[b % distinct]) as { choices: unknown[] }).choices.length;
+    parse.push((performance.now() - t0) / 1000);
+    http.push(await runBlocks(blocks, url, 8));
   }
   await worker.terminate();
+  const ratios = http.map((h, i) => h / parse[i]);
+  console.log(`served (vLLM provider, issue #4): ${blocks} blocks x 2 models, ${mb.toFixed(2)} MB per response (top-${K}, V ${V}, ${N} tokens)${sink ? "" : "!"}`);
+  console.log(`  JSON.parse only:        ${parse.map((s) => `${fmt(tokens / s)}`).join(" / ")} tokens/s`);
+  console.log(`  provider+combine, HTTP: ${http.map((s) => `${fmt(tokens / s)}`).join(" / ")} tokens/s = ${ratios.map((r) => `${r.toFixed(2)}x`).join(" / ")} the parse-only time (target <= 2x; server answers instantly, in a worker thread on the same 2 cores)`);
+}
+
+/** 2. Request rate through the labels stage's scheduler, fixed server delay, C per model. What bounds
+ * it on a small machine is the client's CPU per request (fetch/undici ~1 ms, the openai client
+ * ~0.5 ms, scanning ~0.2 ms on this 2-core box): a fixed delay returns responses in bunches, and the
+ * last of a bunch waits for the others to be handled. */
+async function benchRequestRate(): Promise<void> {
+  const n = 16; // short prompts: the delay, not parsing, must set the pace
+  const small = [responseFor(0, n)];
+  const delayMs = 100;
+  const C = 16;
+  const blocks = 480; // 30 rounds of C after the warm-up: the steady state, not the first connections
+  const chunkBlocks = 8; // the config default
+  // One server per model, as in a real run (the stage asks both models at once): each sees C at once.
+  const servers = [await startServer(small, delayMs), await startServer(small, delayMs)];
+  const base = source(servers[0].url, "baseline", C);
+  const reinf = source(servers[1].url, "reinforced", C);
+  const run = async (count: number) => {
+    const chunks = Math.ceil(count / chunkBlocks);
+    // blocks in flight as the stage sets them: the larger pool's capacity
+    await processChunks(Array.from({ length: chunks }, (_, c) => c), Math.max(base.capacity, reinf.capacity), chunkBlocks, async (c, limit) => {
+      await Promise.all(
+        Array.from({ length: Math.min(chunkBlocks, count - c * chunkBlocks) }, (_, j) =>
+          limit(async () => {
+            const tokens = blockTokens(c * chunkBlocks + j, n);
+            await Promise.all([reinf.rows(tokens, { topK: K }), base.rows(tokens, { topK: K })]);
+          }),
+        ),
+      );
+    });
+  };
+  await run(4 * C); // warm the connections and the JIT
+  const t0 = performance.now();
+  await run(blocks);
+  const s = (performance.now() - t0) / 1000;
+  for (const x of servers) await x.worker.terminate();
+  const rate = blocks / s; // requests per second per model
+  console.log(`  request rate, labels scheduler, server delay ${delayMs} ms, C = ${C} per model, both models: ${rate.toFixed(1)} req/s per model = ${((100 * rate * delayMs) / 1000 / C).toFixed(1)}% of C/delay (target >= 90%)`);
+}
+
+/** 3. (child process) streams `blocks` generated responses per model through provider, cache and
+ * combination; prints the process's peak RSS in MB. */
+async function memoryChild(blocks: number): Promise<void> {
+  const { url, worker } = await startServer([], 0);
+  const dir = await mkdtemp(join(tmpdir(), "whp-bench-cache-"));
+  try {
+    await runBlocks(blocks, url, 8, new RowsCache(dir));
+  } finally {
+    await worker.terminate();
+    await rm(dir, { recursive: true, force: true });
+  }
+  console.log(JSON.stringify({ maxRssMb: process.resourceUsage().maxRSS / 1024 }));
+}
+
+async function benchMemory(): Promise<void> {
+  const sizes = (process.env.WHP_BENCH_MEMORY_BLOCKS ?? "60,240").split(",").map(Number);
+  const out: string[] = [];
+  for (const n of sizes) {
+    const t0 = performance.now();
+    const child = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), "--memory", String(n)], { encoding: "utf8" });
+    const line = child.stdout.trim().split("\n").pop() ?? "";
+    if (child.status !== 0 || !line.startsWith("{")) throw new Error(`memory bench child failed: ${child.stderr.slice(-500)}`);
+    out.push(`${fmt(n * N)} tokens: ${Math.round(JSON.parse(line).maxRssMb)} MB (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+  }
+  console.log(`  peak RSS, client side (provider + cache + combination), responses generated on the fly, per corpus size: ${out.join("; ")} (target: flat, < 1 GB)`);
+}
+
+export async function benchServed(blocks = 200, rounds = 2): Promise<void> {
+  await benchThroughput(blocks, rounds);
+  await benchRequestRate();
+  await benchMemory();
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  if (process.argv[2] === "--memory") await memoryChild(Number(process.argv[3]));
+  else await benchServed(Number(process.argv[2] ?? 200));
 }

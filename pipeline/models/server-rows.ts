@@ -16,6 +16,19 @@ import { ResponseShapeError } from "./http-retry.js";
 export const ACTUAL_TOKEN_MODES = ["drop", "keep"] as const;
 export type ActualTokenMode = (typeof ACTUAL_TOKEN_MODES)[number];
 
+/** seen[t] === stamp: token t is already in the row being closed (duplicates are a garbled response).
+ * One array for every builder, a fresh stamp per row (endRow is synchronous): allocating and zeroing a
+ * vocabulary-sized array per response showed up in the client's profile. */
+let seen = new Int32Array(0);
+let stampCounter = 0;
+function nextStamp(): number {
+  if (++stampCounter >= 0x7fffffff) {
+    seen.fill(0);
+    stampCounter = 1;
+  }
+  return stampCounter;
+}
+
 export class RowsBuilder {
   private readonly offsets: Int32Array;
   private ids: Int32Array;
@@ -25,8 +38,6 @@ export class RowsBuilder {
   private used = 0;
   private readonly scratchIds: number[] = [];
   private readonly scratchVals: number[] = [];
-  /** seen[t] === row + 1: token t is already in the current row (duplicates are a garbled response). */
-  private readonly seen: Int32Array;
 
   constructor(
     readonly n: number,
@@ -40,7 +51,7 @@ export class RowsBuilder {
     this.ids = new Int32Array(n * per);
     this.values = new Float32Array(n * per);
     this.floor = new Float32Array(n);
-    this.seen = new Int32Array(vocabSize);
+    if (seen.length < vocabSize) seen = new Int32Array(vocabSize);
   }
 
   /** Adds one token of the current row. `value` -9999 (vLLM's stand-in for -inf in JSON) becomes -Infinity. */
@@ -91,10 +102,10 @@ export class RowsBuilder {
     }
     const keep = this.actualToken === "keep" ? m : want;
     if (this.used + keep > this.ids.length) this.grow(this.used + keep);
-    const stamp = this.row + 1;
+    const stamp = nextStamp();
     for (let j = 0; j < keep; j++) {
-      if (this.seen[ids[j]] === stamp) throw new ResponseShapeError(`row ${this.row}: token ${ids[j]} listed twice`);
-      this.seen[ids[j]] = stamp;
+      if (seen[ids[j]] === stamp) throw new ResponseShapeError(`row ${this.row}: token ${ids[j]} listed twice`);
+      seen[ids[j]] = stamp;
       this.ids[this.used + j] = ids[j];
       this.values[this.used + j] = vals[j];
     }

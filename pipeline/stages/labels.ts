@@ -190,7 +190,7 @@ async function runLabels(ctx: StageContext, opts: LabelsOptions = {}) {
     // which compute synchronously anyway.
     const inFlight = Math.max(1, ...served.map((s) => s.capacity));
     const progress = new Progress(ctx, todo.reduce((sum, c) => sum + chunkIds(c).length, 0), blocks.length - todo.reduce((sum, c) => sum + chunkIds(c).length, 0));
-    await processChunks(todo, inFlight, async (c, limit) => {
+    await processChunks(todo, inFlight, chunkSize, async (c, limit) => {
       const first = c * chunkSize;
       const last = Math.min(blocks.length, first + chunkSize);
       const rows = await Promise.all(
@@ -235,13 +235,16 @@ async function runLabels(ctx: StageContext, opts: LabelsOptions = {}) {
 }
 
 /** Runs chunk tasks with at most `inFlight` blocks running at once across all chunks, so a slow block
- * in one chunk does not leave the servers idle. */
-async function processChunks(todo: readonly number[], inFlight: number, task: (c: number, limit: LimitFunction) => Promise<void>): Promise<void> {
+ * in one chunk does not leave the servers idle. Exported for the request-rate benchmark. */
+export async function processChunks(todo: readonly number[], inFlight: number, chunkBlocks: number, task: (c: number, limit: LimitFunction) => Promise<void>): Promise<void> {
   const limit = pLimit(inFlight);
   let failed = false;
   const guarded: LimitFunction = ((fn: () => Promise<unknown>) => limit(() => (failed ? Promise.reject(new Error("labels stage stopped")) : fn()))) as LimitFunction;
-  // Chunks are started a window at a time: memory holds only the rows of the chunks in flight.
-  const window = Math.max(2, Math.ceil(inFlight / 4));
+  // Chunks are started a window at a time: memory holds only the rows of the chunks in flight. The
+  // window is counted in blocks: twice `inFlight` queued, plus one chunk, so the limit always has work
+  // while a chunk waits for its slowest block (a window of inFlight / 4 CHUNKS left most slots idle
+  // when chunks were small, and idled them at every chunk boundary when they were not).
+  const window = Math.max(2, Math.ceil((2 * inFlight) / chunkBlocks) + 1);
   const queue = [...todo];
   const workers = Array.from({ length: Math.min(window, queue.length) }, async () => {
     for (let c = queue.shift(); c !== undefined; c = queue.shift()) {
