@@ -7,9 +7,8 @@
  *   unsharded run writes) and records the stage as done.
  */
 import { Command, Option } from "commander";
-import { loadConfig, parseOverride } from "../config.js";
 import { UserError } from "../core/errors.js";
-import { createLogger } from "../core/log.js";
+import { type CommonOptions, setup as setupCommon, withCommon } from "./common.js";
 import { NgramModel } from "../models/ngram.js";
 import { startReferenceServer, type ServedModel } from "../models/reference-server.js";
 import { MODEL_ROLES } from "../models/registry.js";
@@ -17,30 +16,16 @@ import { createContext, runStage } from "../stage.js";
 import { STAGES } from "../stages/index.js";
 import { labelsMergeStage, loadSources, parseShard, runLabelsShard } from "../stages/labels.js";
 
-interface Common {
-  config: string;
-  set: string[];
-  quiet?: boolean;
-  force?: boolean;
-}
+type Common = CommonOptions;
 
-const collect = (value: string, previous: string[]) => [...previous, value];
-
-function common(cmd: Command): Command {
-  return cmd
-    .option("-c, --config <file>", "run configuration (YAML)", "whp.config.yaml")
-    .option("--set <key=value>", "override one config value (repeatable)", collect, [])
-    .option("-q, --quiet", "print only warnings, errors and the final summary");
-}
-
+/** The shared options, plus the stage context these commands work in. */
 async function setup(opts: Common) {
-  const config = await loadConfig(opts.config, Object.fromEntries(opts.set.map(parseOverride)));
-  const log = createLogger({ quiet: opts.quiet });
+  const { config, log } = await setupCommon(opts);
   return { config, log, ctx: createContext(config, log) };
 }
 
 function registerServe(program: Command): void {
-  common(program.command("serve").description("serve the config's embedded n-gram models over HTTP, speaking the vLLM (/v1/completions, /tokenize) and SGLang (/generate) subsets whp uses"))
+  withCommon(program.command("serve").description("serve the config's embedded n-gram models over HTTP, speaking the vLLM (/v1/completions, /tokenize) and SGLang (/generate) subsets whp uses"), { force: false })
     .addOption(new Option("--host <host>", "address to listen on").default("127.0.0.1"))
     .addOption(new Option("--port <port>", "port (0 = any free one)").default("8000"))
     .addOption(new Option("--max-logprobs <k>", "like vLLM's --max-logprobs (-1 = no limit)").default("20"))
@@ -98,7 +83,7 @@ function registerShard(program: Command): void {
 }
 
 function registerMerge(program: Command): void {
-  common(program.command("merge").description("combine the finished `whp labels --shard i/n` outputs into labels.jsonl (the same bytes as an unsharded run)"))
+  withCommon(program.command("merge").description("combine the finished `whp labels --shard i/n` outputs into labels.jsonl (the same bytes as an unsharded run)"), { force: false })
     .option("-f, --force", "merge even when the labels stage is recorded as up to date")
     .action(async (opts: Common) => {
       const { ctx } = await setup(opts);
