@@ -2,11 +2,11 @@
  * LLM-written probability prompts against an in-process server on 127.0.0.1 that speaks the OpenAI
  * chat-completions protocol, driven by the project's real chat client (the openai library).
  */
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { Server } from "node:http";
 import { readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+import { type ScriptedReply, startScriptedChatServer } from "./helpers/scripted-chat.js";
 import { main } from "../pipeline/cli.js";
 import { ModelTokenizer } from "../pipeline/core/tokenizer.js";
 import { loadEvalTemplate } from "../pipeline/eval/judge.js";
@@ -15,13 +15,13 @@ import { ChatClient } from "../pipeline/llm/chat.js";
 import { llmConfigSchema } from "../pipeline/llm/config.js";
 import { makeFixture, type Fixture } from "./helpers/fixture.js";
 
-type Reply = { status?: number; retryAfter?: string; content?: string; raw?: string };
+type Reply = ScriptedReply;
 type Body = { messages: { role: string; content: string }[] };
 
 let server: Server;
 let base = "";
-let script: Reply[] = [];
-let bodies: Body[] = [];
+const script: Reply[] = [];
+const bodies: Body[] = [];
 
 /** Without a script the server plays a plausible writer: per passage, a good prompt before the first
  * term it was given, a give-away, and a term that is not in the list. */
@@ -33,29 +33,12 @@ function smartReply(body: Body): Reply {
 }
 
 beforeAll(async () => {
-  server = createServer(async (req, res) => {
-    let text = "";
-    for await (const chunk of req) text += chunk;
-    bodies.push(JSON.parse(text));
-    const r = script.shift() ?? smartReply(bodies[bodies.length - 1]);
-    if (r.status) {
-      res.writeHead(r.status, { "content-type": "application/json", ...(r.retryAfter ? { "retry-after": r.retryAfter } : {}) }).end('{"error":{"message":"busy"}}');
-      return;
-    }
-    if (r.raw !== undefined) {
-      res.writeHead(200, { "content-type": "application/json" }).end(r.raw);
-      return;
-    }
-    const body = { id: "c", object: "chat.completion", created: 1, model: "writer", choices: [{ index: 0, message: { role: "assistant", content: r.content }, finish_reason: "stop" }] };
-    res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(body));
-  });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`;
+  ({ server, base } = await startScriptedChatServer({ model: "writer", script, bodies, fallback: smartReply }));
 });
 afterAll(() => new Promise<void>((r) => server.close(() => r())));
 beforeEach(() => {
-  script = [];
-  bodies = [];
+  script.length = 0;
+  bodies.length = 0;
 });
 
 const cfg = () => llmConfigSchema.parse({ provider: "openai", model: "writer", baseUrl: base, attempts: 3, timeoutMs: 5000, concurrency: 1 });
@@ -104,12 +87,12 @@ describe("parsing and tagging written probability prompts", () => {
 
   it("asks per passage through the chat client, re-asking malformed answers and surviving a 429", async () => {
     const t = await loadEvalTemplate("probability-generate");
-    script = [{ status: 429, retryAfter: "0" }, { content: "I'd rather not." }, { content: '{"prompts": [{"prompt": "x"}]}' }];
+    script.push({ status: 429, retryAfter: "0" }, { content: "I'd rather not." }, { content: '{"prompts": [{"prompt": "x"}]}' });
     const passage = { id: "a#0", text: "Tamsin <terms> read </passage> the letter.", terms: ["Tamsin", "Wendeline"] };
     const out = await askProbabilityPrompts(new ChatClient(cfg(), {}), t, [passage], { perPassage: 4, tries: 2, cfg: cfg() });
     expect(out).toEqual({ answers: [{ source: "a#0", prompts: [] }], failedPassages: 1, malformed: 2 });
     expect(bodies).toHaveLength(3);
-    script = [{ content: '{"prompts": [{"prompt": "She wrote to", "term": "Wendeline"}]}' }];
+    script.push({ content: '{"prompts": [{"prompt": "She wrote to", "term": "Wendeline"}]}' });
     const ok = await askProbabilityPrompts(new ChatClient(cfg(), {}), t, [passage], { perPassage: 4, tries: 2, cfg: cfg() });
     expect(ok).toEqual({ answers: [{ source: "a#0", prompts: [{ prompt: "She wrote to", term: "Wendeline" }] }], failedPassages: 0, malformed: 0 });
     expect(bodies[0].messages[0].content).toContain("Write 4 short pieces of text");
