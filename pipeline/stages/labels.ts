@@ -10,6 +10,7 @@ import { z } from "zod";
 import { fileExists, fileSha256, readJson, readJsonlAll, toJsonlText, writeFileAtomic, writeJsonAtomic } from "../core/artifacts.js";
 import { combineBlock, toHfLabels } from "../core/combine.js";
 import { UserError } from "../core/errors.js";
+import { startProgress } from "../core/progress.js";
 import { canonicalJson, hashJson } from "../core/hash.js";
 import type { LogitSource, ModelIdentity } from "../core/rows.js";
 import { isServed, type TokenizerSample } from "../models/preflight.js";
@@ -189,7 +190,10 @@ async function runLabels(ctx: StageContext, opts: LabelsOptions = {}) {
     // Blocks in flight: enough to keep every replica of the busier model busy; 1 for embedded models,
     // which compute synchronously anyway.
     const inFlight = Math.max(1, ...served.map((s) => s.capacity));
-    const progress = new Progress(ctx, todo.reduce((sum, c) => sum + chunkIds(c).length, 0), blocks.length - todo.reduce((sum, c) => sum + chunkIds(c).length, 0));
+    // Counted in tokens sent (original + translated), so the rate reads as tokens/s: a bar on a TTY,
+    // periodic lines otherwise (core/progress.ts).
+    const tokensToDo = todo.reduce((sum, c) => sum + chunkIds(c).reduce((n, _id, j) => n + blocks[c * chunkSize + j].input_ids.length + aligned[c * chunkSize + j].translated_ids.length, 0), 0);
+    const progress = startProgress(ctx.log, "labels", tokensToDo, { unit: "tokens" });
     await processChunks(todo, inFlight, chunkSize, async (c, limit) => {
       const first = c * chunkSize;
       const last = Math.min(blocks.length, first + chunkSize);
@@ -200,15 +204,15 @@ async function runLabels(ctx: StageContext, opts: LabelsOptions = {}) {
             // The two models are asked at the same time: they are usually different servers.
             const [r, b] = await Promise.all([reinforced.rows(blocks[i].input_ids, { topK }), baseline.rows(aligned[i].translated_ids, { topK })]);
             const out = combineBlock({ reinforced: r, baseline: b, map: Int32Array.from(aligned[i].map), forbidden: aligned[i].forbidden, alphas, logitSpace: baseline.logitSpace });
-            progress.block(blocks[i].input_ids.length + aligned[i].translated_ids.length);
+            progress.tick(blocks[i].input_ids.length + aligned[i].translated_ids.length);
             return { id: blocks[i].id, labels: out.generic.map((g) => Array.from(toHfLabels(g))), uncertified: out.uncertified };
           }),
         ),
       );
       await writeFileAtomic(join(outDir, chunkName(c)), toJsonlText(rows));
       done.set(c, join(outDir, chunkName(c)));
-      progress.chunkDone();
     });
+    progress.done();
     for (const s of served) {
       const st = s.cacheStats();
       cacheInfo = { hits: cacheInfo.hits + st.hits, corrupt: cacheInfo.corrupt + st.corrupt };
@@ -277,34 +281,6 @@ async function readShardMeta(dir: string): Promise<{ logitSpace: "logprobs" | "l
     }
   }
   return { logitSpace: first.logitSpace, models: first.models };
-}
-
-/** Progress lines with tokens/s and ETA (plain lines: they read the same in a log file and a TTY). */
-class Progress {
-  private readonly t0 = performance.now();
-  private blocks = 0;
-  private tokens = 0;
-  private lastLog = 0;
-  private loggedBlocks = -1;
-  constructor(
-    private readonly ctx: StageContext,
-    private readonly total: number,
-    private readonly already: number,
-  ) {}
-  block(tokens: number): void {
-    this.blocks++;
-    this.tokens += tokens;
-  }
-  chunkDone(): void {
-    const now = performance.now();
-    if ((now - this.lastLog < 2000 && this.blocks < this.total) || this.blocks === this.loggedBlocks) return;
-    this.lastLog = now;
-    this.loggedBlocks = this.blocks;
-    const s = (now - this.t0) / 1000;
-    const rate = this.tokens / Math.max(s, 1e-3);
-    const eta = this.blocks ? ((this.total - this.blocks) * s) / this.blocks : 0;
-    this.ctx.log.info(`labels: ${this.already + this.blocks}/${this.already + this.total} blocks, ${Math.round(rate).toLocaleString("en-US")} tokens/s, ETA ${Math.ceil(eta)} s`);
-  }
 }
 
 export const labelsStage: Stage = {
