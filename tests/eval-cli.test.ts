@@ -1,25 +1,13 @@
 import { readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { describe, expect, it, vi } from "vitest";
-import { main } from "../pipeline/cli.js";
+import { describe, expect, it } from "vitest";
+import { whpCli } from "./helpers/capture.js";
 import { sha256 } from "../pipeline/core/hash.js";
 import { renderReport } from "../pipeline/eval/report.js";
 import { makeFixture, type Fixture } from "./helpers/fixture.js";
 
 /** Runs the CLI in-process and returns its exit code, stdout and stderr. */
-async function cli(fx: Fixture, ...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = "";
-  let err = "";
-  const o = vi.spyOn(process.stdout, "write").mockImplementation((s) => ((out += String(s)), true));
-  const e = vi.spyOn(process.stderr, "write").mockImplementation((s) => ((err += String(s)), true));
-  try {
-    const code = await main(["node", "whp", ...args, "--config", fx.configPath, "--quiet"]);
-    return { code, out, err };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-  }
-}
+const cli = (fx: Fixture, ...args: string[]) => whpCli(fx.configPath, ...args);
 
 const files = ["evalset.json", "probability.jsonl", "retain.jsonl", "neighbour.jsonl"];
 

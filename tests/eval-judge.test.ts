@@ -5,9 +5,9 @@
 import type { Server } from "node:http";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { whpCli } from "./helpers/capture.js";
 import { type ScriptedReply, startScriptedChatServer } from "./helpers/scripted-chat.js";
-import { main } from "../pipeline/cli.js";
 import { makeFixture, type Fixture } from "./helpers/fixture.js";
 import { aggregateFamiliarity } from "../pipeline/eval/familiarity.js";
 import { generateFamiliarityPrompts, judge, judgeRequest, loadEvalTemplate, parseEvalTemplate } from "../pipeline/eval/judge.js";
@@ -141,15 +141,4 @@ describe("whp evalset --generate / whp eval --judge", () => {
   }, 60_000);
 });
 
-async function cli(fx: Fixture, ...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = "";
-  let err = "";
-  const o = vi.spyOn(process.stdout, "write").mockImplementation((x) => ((out += String(x)), true));
-  const e = vi.spyOn(process.stderr, "write").mockImplementation((x) => ((err += String(x)), true));
-  try {
-    return { code: await main(["node", "whp", ...args, "--config", fx.configPath, "--quiet"]), out, err };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-  }
-}
+const cli = (fx: Fixture, ...args: string[]) => whpCli(fx.configPath, ...args);

@@ -12,3 +12,9 @@ export async function capture(fn: () => Promise<number>): Promise<{ code: number
     process.stderr.write = e;
   }
 }
+
+/** Runs `whp <args> --config <config> --quiet` in-process, capturing what it prints. */
+export async function whpCli(configPath: string, ...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const { main } = await import("../../pipeline/cli.js");
+  return capture(() => main(["node", "whp", ...args, "--config", configPath, "--quiet"]));
+}
