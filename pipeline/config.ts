@@ -149,7 +149,13 @@ export function parseOverride(text: string): [string, unknown] {
 /** The config as it goes into manifests: paths relative to the config folder, nothing secret. */
 export function publicConfig(cfg: ResolvedConfig): Record<string, unknown> {
   const { configPath: _c, baseDir: _b, runDir: _r, ...rest } = cfg;
-  return redactSecrets(JSON.parse(JSON.stringify(rest, (_k, v) => (typeof v === "string" && isAbsolute(v) ? relativeTo(cfg.baseDir, v) : v)))) as Record<string, unknown>;
+  return redactSecrets(relativizePaths(rest, cfg.baseDir)) as Record<string, unknown>;
+}
+
+/** A JSON copy of `value` with every absolute path written relative to `base`: what manifests record
+ * and what stage fingerprints hash, so the same run is the same bytes in any checkout. */
+export function relativizePaths(value: unknown, base: string): unknown {
+  return JSON.parse(JSON.stringify(value ?? null, (_k, v) => (typeof v === "string" && isAbsolute(v) ? relativeTo(base, v) : v)));
 }
 
 /** Paths outside the config folder become "../..." too: an absolute path in a manifest would make

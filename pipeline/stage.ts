@@ -6,9 +6,9 @@
  * run is skipped, so re-running a finished run does no work and rewrites nothing.
  */
 import { readdir, rm, stat } from "node:fs/promises";
-import { isAbsolute, join, relative } from "node:path";
+import { join, relative } from "node:path";
 import { z } from "zod";
-import type { ResolvedConfig } from "./config.js";
+import { relativizePaths, type ResolvedConfig } from "./config.js";
 import { fileExists, fileSha256, readJson, writeJsonAtomic } from "./core/artifacts.js";
 import { UserError } from "./core/errors.js";
 import { hashJson } from "./core/hash.js";
@@ -87,12 +87,9 @@ async function fingerprint(stage: Stage, ctx: StageContext): Promise<string> {
     inputHashes[name] = await fileSha256(p);
   }
   // Paths are hashed relative to the config file, so a run folder stays valid when the project moves.
-  return hashJson({ stage: stage.name, version: stage.version, config: relativePaths(config, ctx.config.baseDir), files: fileHashes, inputs: inputHashes });
+  return hashJson({ stage: stage.name, version: stage.version, config: relativizePaths(config, ctx.config.baseDir), files: fileHashes, inputs: inputHashes });
 }
 
-function relativePaths(value: unknown, base: string): unknown {
-  return JSON.parse(JSON.stringify(value ?? null, (_k, v) => (typeof v === "string" && isAbsolute(v) ? relative(base, v) : v)));
-}
 
 export interface StageOutcome {
   stage: string;
