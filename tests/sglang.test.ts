@@ -1,20 +1,10 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { ResponseShapeError } from "../pipeline/models/http-retry.js";
-import type { ReferenceServer } from "../pipeline/models/reference-server.js";
 import { parseSglangGenerate, SglangSource, sglangModelSchema } from "../pipeline/models/sglang.js";
-import { V, plain, randomTokens, server, tinyModel } from "./helpers/served.js";
+import { serversClosedAfterEach, V, plain, randomTokens, tinyModel } from "./helpers/served.js";
 
 const base = tinyModel(1, "base");
-const open: ReferenceServer[] = [];
-afterEach(async () => {
-  while (open.length) await open.pop()!.close();
-});
-
-async function start(...args: Parameters<typeof server>) {
-  const s = await server(...args);
-  open.push(s);
-  return s;
-}
+const start = serversClosedAfterEach();
 
 function source(urls: string[], extra: Record<string, unknown> = {}, warnings: string[] = []) {
   const spec = sglangModelSchema.parse({ provider: "sglang", model: "base", urls, timeoutSeconds: 2, ...extra });

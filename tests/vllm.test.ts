@@ -1,25 +1,15 @@
 import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { UserError } from "../pipeline/core/errors.js";
 import type { TopKRows } from "../pipeline/core/rows.js";
 import { ResponseShapeError } from "../pipeline/models/http-retry.js";
-import type { ReferenceServer } from "../pipeline/models/reference-server.js";
 import { parseVllmCompletion, VllmSource, vllmModelSchema } from "../pipeline/models/vllm.js";
-import { V, plain, randomTokens, server, tempCache, tinyModel } from "./helpers/served.js";
+import { serversClosedAfterEach, V, plain, randomTokens, tempCache, tinyModel } from "./helpers/served.js";
 
 const base = tinyModel(1, "base");
 const reinf = tinyModel(2, "reinf");
-const open: ReferenceServer[] = [];
-afterEach(async () => {
-  while (open.length) await open.pop()!.close();
-});
-
-async function start(...args: Parameters<typeof server>) {
-  const s = await server(...args);
-  open.push(s);
-  return s;
-}
+const start = serversClosedAfterEach();
 
 function source(urls: string[], extra: Record<string, unknown> = {}, cache?: Awaited<ReturnType<typeof tempCache>>, warnings: string[] = []) {
   const spec = vllmModelSchema.parse({ provider: "vllm", model: "base", urls, timeoutSeconds: 2, ...extra });

@@ -1,5 +1,6 @@
 /** Small n-gram models and reference servers for the vLLM / SGLang provider tests. */
 import { mkdtemp } from "node:fs/promises";
+import { afterEach } from "vitest";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { seededRandom } from "../../pipeline/core/hash.js";
@@ -47,4 +48,17 @@ export async function tempCache(): Promise<RowsCache> {
 export function plain(rows: Rows) {
   const r = rows as TopKRows;
   return { n: r.n, V: r.vocabSize, offsets: Array.from(r.offsets), ids: Array.from(r.ids), values: Array.from(r.values), floor: Array.from(r.floor) };
+}
+
+/** A `start` for a test file: starts reference servers and closes every one after each test. */
+export function serversClosedAfterEach(): (...args: Parameters<typeof server>) => ReturnType<typeof server> {
+  const open: Awaited<ReturnType<typeof server>>[] = [];
+  afterEach(async () => {
+    while (open.length) await open.pop()!.close();
+  });
+  return async (...args) => {
+    const s = await server(...args);
+    open.push(s);
+    return s;
+  };
 }
