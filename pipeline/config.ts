@@ -5,7 +5,7 @@ import { z } from "zod";
 import { UserError } from "./core/errors.js";
 import { exportConfigSchema } from "./export/config.js";
 import { llmConfigSchema } from "./llm/config.js";
-import { LOGIT_PROVIDERS, modelSpecSchema } from "./models/registry.js";
+import { LOGIT_PROVIDERS, modelSpecSchema, servedModelSpecSchema } from "./models/registry.js";
 
 /** Config file format version: bump when a field changes meaning. */
 export const CONFIG_VERSION = 1;
@@ -48,6 +48,9 @@ export const configSchema = z
         oracle: modelSpecSchema.optional(),
       })
       .strict(),
+    /** Served models `whp eval --model <name>` can score besides the sandbox's (e.g. the fine-tuned
+     * model), keyed by the name their scores file gets. */
+    evalModels: z.record(z.string().regex(/^[A-Za-z0-9_.-]+$/, "use letters, digits, '.', '_' or '-' (it names a file)"), servedModelSpecSchema).optional(),
     llm: llmConfigSchema.optional(),
     export: exportConfigSchema,
   })

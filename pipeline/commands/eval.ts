@@ -1,5 +1,5 @@
 /** `whp evalset`, `whp eval` and `whp report`: the evaluation prompt set, its scores, the HTML report. */
-import { mkdir, readFile } from "node:fs/promises";
+import { mkdir, readdir, readFile } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { type Command, Option } from "commander";
 import type { ResolvedConfig } from "../config.js";
@@ -7,29 +7,23 @@ import { type CommonOptions, setup, withCommon } from "./common.js";
 import { fileExists, fileSha256, readJson, readJsonlAll, writeFileAtomic, writeJsonAtomic, writeJsonlAtomic } from "../core/artifacts.js";
 import { UserError } from "../core/errors.js";
 import type { Logger } from "../core/log.js";
-import { canonicalJson, deriveSeed, hashJson } from "../core/hash.js";
+import { canonicalJson } from "../core/hash.js";
 import { ModelTokenizer } from "../core/tokenizer.js";
-import { type EvalParams, evalFiles, evalsetSchema, probabilityPromptSchema, retainRowSchema, scoresSchema, EVAL_VERSION, type ScoresFile, trainRowSchema } from "../eval/files.js";
-import { aggregateFamiliarity, importAuthorsPrompts } from "../eval/familiarity.js";
-import { judgeCompletions } from "../eval/judge.js";
-import { generatePrompts, JUDGE_COMPLETION_TOKENS, JUDGE_TRIES, judgeSetup, probabilityLlmIdentity, readUserJson, writeProbabilityPrompts } from "../eval/llm-io.js";
+import { type EvalParams, evalFiles, evalsetSchema, scoresSchema, EVAL_VERSION, type ScoresFile, trainRowSchema } from "../eval/files.js";
+import { importAuthorsPrompts } from "../eval/familiarity.js";
+import { generatePrompts, probabilityLlmIdentity, readUserJson, writeProbabilityPrompts } from "../eval/llm-io.js";
 import { NEIGHBOUR_DEFAULTS, pickNeighbours } from "../eval/neighbours.js";
 import { holdOutGeneral, mineProbabilityPrompts, sampleForgetPositions } from "../eval/prompts.js";
 import { renderReport, type ReportBlock } from "../eval/report.js";
-import { collectItems, type EvalItems, type EvalSetData, scoreItems } from "../eval/runner.js";
-import { EVAL_MODELS, type EvalModelName, sandboxSpec, trainSandboxModel, type TrainRow } from "../eval/sandbox.js";
+import { evaluate, requireFile } from "../eval/evaluate.js";
+import { EVAL_MODELS } from "../eval/sandbox.js";
 import { formatTable, type ScoredModel } from "../eval/table.js";
-import type { NgramModel } from "../models/ngram.js";
 import { ARTIFACTS } from "../stage.js";
 import { dictionarySchema } from "../stages/dictionary.js";
 import { alignedSchema } from "../stages/translate.js";
 import { blockSchema, generalBlockSchema } from "../stages/tokenize.js";
 
 const artifact = (config: ResolvedConfig, name: keyof typeof ARTIFACTS) => join(config.runDir, ARTIFACTS[name]);
-
-async function requireFile(path: string, fix: string): Promise<void> {
-  if (!(await fileExists(path))) throw new UserError(`${path} does not exist`, fix);
-}
 
 function positiveInt(name: string, v: string, min = 1): number {
   const n = Number(v);
@@ -108,126 +102,11 @@ async function writeEvalset(config: ResolvedConfig, params: EvalParams, log: Log
   return files.dir;
 }
 
-interface LoadedSet {
-  data: EvalSetData;
-  hash: string;
-  general: { id: string; input_ids: number[] }[];
-  train: TrainRow[];
-  tok: ModelTokenizer;
-}
-
-async function loadEvalset(config: ResolvedConfig): Promise<LoadedSet> {
-  const files = evalFiles(config.runDir);
-  await requireFile(files.evalset, "write the evaluation set first: `whp evalset`");
-  const set = await readJson(files.evalset, evalsetSchema, "evaluation set");
-  for (const [name, sha] of Object.entries(set.sources)) {
-    if ((await fileSha256(join(config.runDir, name))) !== sha) throw new UserError(`${name} changed since the evaluation set was written`, "re-run `whp evalset`");
-  }
-  const held = new Set([...set.heldOutGeneral, ...set.neighbourGeneral]);
-  const general = (await readJsonlAll(artifact(config, "generalBlocks"), generalBlockSchema)).filter((g) => !held.has(g.id));
-  return {
-    data: {
-      probability: await readJsonlAll(files.probability, probabilityPromptSchema),
-      retain: await readJsonlAll(files.retain, retainRowSchema),
-      neighbour: await readJsonlAll(files.neighbour, retainRowSchema),
-      forget: await readJsonlAll(artifact(config, "blocks"), blockSchema),
-      forgetPositions: set.forgetPositions,
-      references: set.references,
-      completionTokens: set.params.completionTokens,
-      seed: set.seed,
-    },
-    hash: await fileSha256(files.evalset),
-    general,
-    train: await readJsonlAll(artifact(config, "train"), trainRowSchema),
-    tok: await ModelTokenizer.load(config.tokenizer),
-  };
-}
-
-/** Trains (once) and evaluates the requested sandbox models; the baseline and oracle are always
- * evaluated too when needed for the relative figures. Returns the scores in EVAL_MODELS order. */
-async function evaluate(config: ResolvedConfig, names: readonly EvalModelName[], log: Logger, force: boolean, withJudge = false): Promise<ScoresFile[]> {
-  const set = await loadEvalset(config);
-  const files = evalFiles(config.runDir);
-  const trainSha = await fileSha256(artifact(config, "train"));
-  const judging = withJudge ? await judgeSetup(config) : undefined;
-  // A model's scores depend on the set, the run, its own spec and those of the baseline and oracle it
-  // is compared with (and on the judge, when one is used).
-  const fingerprint = (name: EvalModelName) =>
-    hashJson({ version: EVAL_VERSION, evalset: set.hash, train: trainSha, model: name, specs: [name, "baseline", "oracle"].map((n) => sandboxSpec(n as EvalModelName, config.models)), judge: judging?.identity ?? null });
-  const wanted = EVAL_MODELS.filter((n) => names.includes(n));
-  if (!force) {
-    const cached: ScoresFile[] = [];
-    for (const name of wanted) {
-      const s = (await fileExists(files.scores(name))) ? await readJson(files.scores(name), scoresSchema, "scores").catch(() => undefined) : undefined;
-      if (s && s.fingerprint === fingerprint(name)) cached.push(s);
-    }
-    if (cached.length === wanted.length) {
-      log.info("eval: scores up to date");
-      return cached;
-    }
-  }
-  const sandbox = { vocabSize: set.tok.info.vocabSize, general: set.general, forget: set.data.forget, train: set.train };
-  const models = new Map<EvalModelName, NgramModel>();
-  const model = (name: EvalModelName) => {
-    let m = models.get(name);
-    if (!m) {
-      m = trainSandboxModel(name, config.models, sandbox);
-      models.set(name, m);
-    }
-    return m;
-  };
-  const oracle = model("oracle");
-  const items = new Map<EvalModelName, EvalItems>();
-  const decode = (ids: readonly number[]) => set.tok.decode(ids);
-  const itemsOf = async (name: EvalModelName) => {
-    let it = items.get(name);
-    if (!it) {
-      const t0 = performance.now();
-      it = await collectItems(model(name), oracle, set.data, decode);
-      items.set(name, it);
-      log.info(`eval: ${name} scored in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-    }
-    return it;
-  };
-  const baseline = await itemsOf("baseline");
-  const out: ScoresFile[] = [];
-  for (const name of wanted) {
-    const it = await itemsOf(name);
-    let familiarity: ScoresFile["familiarity"];
-    let completionFamiliarity: ScoresFile["scores"]["completionFamiliarity"];
-    if (judging) {
-      const prefix = set.tok.info.prefixSpecialIds;
-      const { judged, malformed } = await judgeCompletions(model(name), judging.prompts, { encode: (t) => set.tok.encodeIds(t), decode, prefix }, {
-        chat: judging.chat,
-        template: judging.template,
-        cfg: judging.llm,
-        tries: JUDGE_TRIES,
-        completionTokens: JUDGE_COMPLETION_TOKENS,
-      });
-      const agg = aggregateFamiliarity(
-        judged.map((j, i) => ({ subtlety: judging.prompts[i].subtlety, score: j.score })),
-        deriveSeed(set.data.seed, "eval:bootstrap", "familiarity"),
-      );
-      completionFamiliarity = agg.score;
-      familiarity = { counts: agg.counts, failed: agg.failed, malformed, bySubtlety: agg.bySubtlety, judgements: judged };
-      if (agg.failed) log.warn(`eval: ${name}: ${agg.failed} judgement(s) stayed malformed after ${JUDGE_TRIES} tries; counted as failed, left out of N`);
-    }
-    const scores: ScoresFile = {
-      format: "whp-eval-scores",
-      version: EVAL_VERSION,
-      model: name,
-      identity: model(name).identity,
-      evalset: set.hash,
-      fingerprint: fingerprint(name),
-      scores: { ...scoreItems(it, set.data.seed, baseline), ...(completionFamiliarity ? { completionFamiliarity } : {}) },
-      ...(familiarity ? { familiarity } : {}),
-      items: it,
-    };
-    await writeJsonAtomic(files.scores(name), scores);
-    out.push(scores);
-  }
-  if (judging) log.info(`eval: judge calls ${judging.chat.calls}, answered from the cache ${judging.chat.hits}`);
-  return out;
+/** Models with a scores file: the sandbox's in their usual order, then served ones by name. */
+async function savedScoreNames(dir: string): Promise<string[]> {
+  const names = (await readdir(dir).catch(() => [] as string[])).flatMap((f) => (/^scores-(.+)\.json$/.exec(f)?.slice(1, 2) ?? []));
+  const rank = (n: string) => ((EVAL_MODELS as readonly string[]).includes(n) ? (EVAL_MODELS as readonly string[]).indexOf(n) : EVAL_MODELS.length);
+  return names.sort((a, b) => rank(a) - rank(b) || (a < b ? -1 : a > b ? 1 : 0));
 }
 
 async function readScores(config: ResolvedConfig, which: string): Promise<ScoresFile> {
@@ -245,7 +124,7 @@ function table(scores: readonly ScoresFile[]): string {
 async function writeReport(config: ResolvedConfig, blocksToShow: number): Promise<string> {
   const files = evalFiles(config.runDir);
   const scores: ScoresFile[] = [];
-  for (const name of EVAL_MODELS) if (await fileExists(files.scores(name))) scores.push(await readScores(config, name));
+  for (const name of await savedScoreNames(files.dir)) scores.push(await readScores(config, name));
   if (scores.length === 0) throw new UserError("no scores to report", "run `whp eval` first");
   table(scores); // refuses mixed evaluation sets
   const tok = await ModelTokenizer.load(config.tokenizer);
@@ -300,12 +179,17 @@ export function register(program: Command): void {
       }
     });
 
-  withCommon(program.command("eval").description("score sandbox models on the evaluation set, or compare scores side by side"), { force: false })
-    .addOption(new Option("--model <names...>", `models to evaluate (${EVAL_MODELS.join(", ")})`).default([...EVAL_MODELS]))
+  withCommon(program.command("eval").description("score sandbox or served models on the evaluation set, or compare scores side by side"), { force: false })
+    .addOption(
+      new Option("--model <names...>", `models to evaluate: sandbox ${EVAL_MODELS.join(", ")}; a name under evalModels: in the config; or <name>=http://host:port[#served-model] (vLLM) / <name>=sglang:http://host:port`).default([
+        ...EVAL_MODELS,
+      ]),
+    )
+    .addOption(new Option("--baseline <name>", "the model relative perplexities are taken against (resolved like --model; only models of the same kind, sandbox or served, are compared)").default("baseline"))
     .addOption(new Option("--compare <names...>", "print saved scores side by side (model names or scores files)"))
     .option("-f, --force", "re-score even when the saved scores are up to date")
     .option("--judge", "also complete eval/familiarity.jsonl with each model and have the llm: chat model judge it 0-3")
-    .action(async (opts: CommonOptions & { force?: boolean; judge?: boolean; model: string[]; compare?: string[] }) => {
+    .action(async (opts: CommonOptions & { force?: boolean; judge?: boolean; model: string[]; baseline: string; compare?: string[] }) => {
       const { config, log } = await setup(opts);
       if (opts.compare) {
         if (opts.compare.length < 2) throw new UserError("--compare needs at least two models");
@@ -314,9 +198,7 @@ export function register(program: Command): void {
         process.stdout.write(`${table(scores)}\n`);
         return;
       }
-      const unknown = opts.model.filter((m) => !(EVAL_MODELS as readonly string[]).includes(m));
-      if (unknown.length) throw new UserError(`--model: unknown model ${unknown.map((u) => `"${u}"`).join(", ")}`, `use one or more of: ${EVAL_MODELS.join(", ")}`);
-      const scores = await evaluate(config, opts.model as EvalModelName[], log, Boolean(opts.force), Boolean(opts.judge));
+      const scores = await evaluate(config, opts.model, { log, force: Boolean(opts.force), judge: Boolean(opts.judge), baseline: opts.baseline });
       process.stdout.write(`${table(scores)}\n`);
     });
 

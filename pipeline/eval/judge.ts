@@ -15,7 +15,7 @@ import type { ChatAnswer, ChatRequest } from "../llm/chat.js";
 import type { LlmConfig } from "../llm/config.js";
 import { packageRoot } from "../paths.js";
 import { type FamiliarityPrompt, type JudgeScore, parseJudgement } from "./familiarity.js";
-import { type DistributionModel, greedyContinue } from "./runner.js";
+import type { ScoringModel } from "./scoring-model.js";
 
 /** What this file needs from a chat model (ChatClient satisfies it). */
 export interface ChatModel {
@@ -246,18 +246,17 @@ export interface JudgedCompletion {
   score: JudgeScore | null;
 }
 
-/** Completes every familiarity prompt with the model (greedy, as in the sandbox) and judges each. */
+/** Completes every familiarity prompt with the model (greedy: the sandbox's argmax, a server's
+ * temperature 0) and judges each. */
 export async function judgeCompletions(
-  model: DistributionModel,
+  model: ScoringModel,
   prompts: readonly FamiliarityPrompt[],
-  io: { encode: (text: string) => Promise<number[]>; decode: (ids: readonly number[]) => Promise<string>; prefix: readonly number[] },
+  io: { encode: (text: string) => Promise<number[]>; prefix: readonly number[] },
   judging: { chat: ChatModel; template: EvalTemplate; cfg: LlmConfig; tries: number; completionTokens: number },
 ): Promise<{ judged: JudgedCompletion[]; malformed: number }> {
-  const completions: { p: FamiliarityPrompt; text: string }[] = [];
-  for (const p of prompts) {
-    const ids = greedyContinue(model, [...io.prefix, ...(await io.encode(p.prompt))], judging.completionTokens);
-    completions.push({ p, text: await io.decode(ids) });
-  }
+  const completions = await Promise.all(
+    prompts.map(async (p) => ({ p, text: (await model.complete([...io.prefix, ...(await io.encode(p.prompt))], judging.completionTokens)).text })),
+  );
   let malformed = 0;
   const judged = await Promise.all(
     completions.map(async ({ p, text }) => {

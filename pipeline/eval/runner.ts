@@ -1,19 +1,13 @@
 /**
  * Runs the evaluation set against one model: per-item values first (kept in the scores file so
  * comparisons can pair them), then the estimates. The model is anything that yields next-token
- * distributions; decoding text is passed in, so this file does no I/O.
+ * distributions or answers over HTTP (scoring-model.ts); decoding text is passed in, so this file does no I/O.
  */
 import { deriveSeed } from "../core/hash.js";
 import type { ForgetPosition, ProbabilityPrompt, TokenBlock } from "./prompts.js";
-import { klDivergence, leakedTerms, leakRate, type NllItem, perplexity, probabilityFamiliarity, relativePerplexity, restoration, taggedProbability } from "./scores.js";
+import type { ScoringModel } from "./scoring-model.js";
+import { klDivergence, leakedTerms, leakRate, type NllItem, perplexity, probabilityFamiliarity, relativePerplexity, restoration } from "./scores.js";
 import type { Estimate } from "./stats.js";
-
-export interface DistributionModel {
-  /** Next-token probabilities after `history`, over the whole vocabulary. */
-  distribution(history: readonly number[]): Float64Array;
-  /** Natural-log probability of `token` after `history`. */
-  logProb(history: readonly number[], token: number): number;
-}
 
 export interface EvalSetData {
   probability: readonly ProbabilityPrompt[];
@@ -26,6 +20,8 @@ export interface EvalSetData {
   references: readonly string[];
   completionTokens: number;
   seed: number;
+  /** Text of token ids (the run's tokenizer), for the leak check's prompts. */
+  decode(ids: readonly number[]): Promise<string>;
 }
 
 export interface Completion {
@@ -58,38 +54,13 @@ export interface EvalScores {
   completionFamiliarity?: Estimate;
 }
 
-/** Greedy continuation (ties to the smaller id), the sandbox's stand-in for sampling a completion. */
-export function greedyContinue(model: DistributionModel, context: readonly number[], n: number): number[] {
-  const seq = [...context];
-  const out: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const d = model.distribution(seq);
-    let best = 0;
-    for (let t = 1; t < d.length; t++) if (d[t] > d[best]) best = t;
-    out.push(best);
-    seq.push(best);
-  }
-  return out;
-}
-
-export function retainNll(model: DistributionModel, text: readonly number[]): NllItem {
-  let nll = 0;
-  for (let p = 1; p < text.length; p++) nll -= model.logProb(text.slice(0, p), text[p]);
-  return { nll, tokens: Math.max(0, text.length - 1) };
-}
-
-export async function collectItems(
-  model: DistributionModel,
-  oracle: DistributionModel | undefined,
-  set: EvalSetData,
-  decode: (ids: readonly number[]) => Promise<string>,
-): Promise<EvalItems> {
-  const probability = set.probability.map((p) => taggedProbability(model.distribution(p.context_ids), p.tagged));
-  const retain = set.retain.map((b) => retainNll(model, b.input_ids));
-  const neighbour = set.neighbour.map((b) => retainNll(model, b.input_ids));
+/** Per-item values of one model. Requests are issued together: a served model's endpoint pool
+ * limits how many are in flight, and in-process models simply answer in turn. */
+export async function collectItems(model: ScoringModel, oracle: ScoringModel | undefined, set: EvalSetData): Promise<EvalItems> {
   const blocks = new Map(set.forget.map((b) => [b.id, b.input_ids]));
   const kl: number[] = [];
-  if (oracle) {
+  // KL needs whole distributions, which only in-process models give.
+  if (oracle?.distribution && model.distribution) {
     for (const fp of set.forgetPositions) {
       const ids = blocks.get(fp.block);
       if (!ids) throw new RangeError(`forget position names block ${fp.block}, which is not in blocks.jsonl`);
@@ -97,12 +68,17 @@ export async function collectItems(
       kl.push(klDivergence(oracle.distribution(history), model.distribution(history)));
     }
   }
-  const completions: Completion[] = [];
-  for (const p of set.probability) {
-    const ids = greedyContinue(model, p.context_ids, set.completionTokens);
-    const [prompt, completion] = [await decode(p.context_ids), await decode(ids)];
-    completions.push({ id: p.id, completion_ids: ids, completion, leaked: leakedTerms(prompt, completion, set.references) });
-  }
+  const [probability, retain, neighbour, completions] = await Promise.all([
+    Promise.all(set.probability.map((p) => model.taggedProbability(p.context_ids, p.tagged))),
+    Promise.all(set.retain.map((b) => model.nll(b.input_ids))),
+    Promise.all(set.neighbour.map((b) => model.nll(b.input_ids))),
+    Promise.all(
+      set.probability.map(async (p): Promise<Completion> => {
+        const [prompt, done] = await Promise.all([set.decode(p.context_ids), model.complete(p.context_ids, set.completionTokens)]);
+        return { id: p.id, completion_ids: done.ids, completion: done.text, leaked: leakedTerms(prompt, done.text, set.references) };
+      }),
+    ),
+  ]);
   return { probability, retain, neighbour, kl, completions };
 }
 

@@ -24,6 +24,11 @@ export interface ServedLogitSource extends LogitSource {
   readonly capacity: number;
   /** Cache hits and corrupt entries so far, for the stage's stats. */
   cacheStats(): { hits: number; corrupt: number };
+  /** Exact natural-log probability of each of the sequence's own tokens after the ones before it:
+   * entry j - 1 is for token j (-Infinity where the server reports -inf). For the evaluation. */
+  tokenLogprobs(tokens: readonly number[]): Promise<number[]>;
+  /** The server's greedy (temperature 0) continuation of `tokens`, at most maxTokens, as text. */
+  complete(tokens: readonly number[], maxTokens: number): Promise<string>;
 }
 
 export function isServed(src: LogitSource): src is ServedLogitSource {

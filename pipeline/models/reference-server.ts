@@ -23,6 +23,8 @@ export interface ServedModel {
 export interface ServerTokenizer {
   /** Ids for `text` with the special tokens a model's tokenizer adds (BOS). */
   encodeWithSpecial(text: string): Promise<number[]>;
+  /** Text of generated ids; without it completions answer with empty text. */
+  decode?(ids: readonly number[]): Promise<string>;
 }
 
 /** One injected fault; `undefined` = answer normally. */
@@ -88,6 +90,20 @@ async function modelRows(m: ServedModel, tokens: number[], k: number): Promise<R
   return m.source.rows(tokens, { topK: k === -1 ? "full" : k });
 }
 
+/** Greedy continuation (the best-listed token each step, as temperature 0 does), starting from the
+ * prompt's last row, which the caller already has. */
+async function greedy(m: ServedModel, tokens: readonly number[], first: number, maxTokens: number): Promise<number[]> {
+  const out = [first];
+  const seq = [...tokens, first];
+  while (out.length < maxTokens) {
+    const rows = await modelRows(m, seq, 1);
+    const next = rowEntries(rows, seq.length - 1).ids[0];
+    out.push(next);
+    seq.push(next);
+  }
+  return out;
+}
+
 export async function startReferenceServer(opts: ReferenceServerOptions): Promise<ReferenceServer> {
   const names = Object.keys(opts.models);
   if (names.length === 0) throw new Error("the reference server needs at least one model");
@@ -137,6 +153,8 @@ export async function startReferenceServer(opts: ReferenceServerOptions): Promis
     }
     const last = rowEntries(rows, n - 1);
     const next = last.ids[0];
+    const maxTokens = body.max_tokens as number;
+    const text = opts.tokenizer?.decode ? await opts.tokenizer.decode(await greedy(m, tokens, next, maxTokens)) : "";
     const asIds = body.return_tokens_as_token_ids === true;
     const name = (t: number) => (asIds ? `token_id:${t}` : String(t));
     let logprobs: unknown = null;
@@ -151,8 +169,8 @@ export async function startReferenceServer(opts: ReferenceServerOptions): Promis
       object: "text_completion",
       created: 0,
       model: body.model,
-      choices: [{ index: 0, text: "", logprobs, finish_reason: "length", stop_reason: null, prompt_logprobs: promptLogprobs ?? null }],
-      usage: { prompt_tokens: n, completion_tokens: 1, total_tokens: n + 1 },
+      choices: [{ index: 0, text, logprobs, finish_reason: "length", stop_reason: null, prompt_logprobs: promptLogprobs ?? null }],
+      usage: { prompt_tokens: n, completion_tokens: maxTokens, total_tokens: n + maxTokens },
     };
   }
 
@@ -163,11 +181,19 @@ export async function startReferenceServer(opts: ReferenceServerOptions): Promis
       if (!opts.tokenizer) throw new BadRequest("this server has no tokenizer: send input_ids");
       tokens = await opts.tokenizer.encodeWithSpecial(body.text);
     } else tokens = checkTokens(m, body.input_ids);
-    if (body.return_logprob !== true) return { text: "", meta_info: { prompt_tokens: tokens.length, completion_tokens: 1 } };
+    const sampling = (body.sampling_params ?? {}) as { max_new_tokens?: unknown };
+    const maxNew = sampling.max_new_tokens === undefined ? 1 : sampling.max_new_tokens;
+    if (!(Number.isInteger(maxNew) && (maxNew as number) >= 1)) throw new BadRequest("sampling_params.max_new_tokens must be at least 1");
+    if (body.return_logprob !== true) {
+      const first = rowEntries(await modelRows(m, tokens, 1), tokens.length - 1).ids[0];
+      const text = opts.tokenizer?.decode ? await opts.tokenizer.decode(await greedy(m, tokens, first, maxNew as number)) : "";
+      return { text, meta_info: { prompt_tokens: tokens.length, completion_tokens: maxNew } };
+    }
     if (body.logprob_start_len !== 0) throw new BadRequest("this reference server supports logprob_start_len 0 only");
-    const num = body.top_logprobs_num === undefined ? 1 : (body.top_logprobs_num as number);
-    if (!Number.isInteger(num) || num < 1) throw new BadRequest("top_logprobs_num must be a positive integer");
-    const rows = await modelRows(m, tokens, num);
+    const num = body.top_logprobs_num === undefined ? 0 : (body.top_logprobs_num as number);
+    if (!Number.isInteger(num) || num < 0) throw new BadRequest("top_logprobs_num must be a non-negative integer");
+    // 0 (SGLang's default) lists no top tokens; the rows still give the generated token.
+    const rows = await modelRows(m, tokens, Math.max(1, num));
     const n = tokens.length;
     const triples = (i: number) => {
       const { ids, values } = rowEntries(rows, i);
@@ -178,6 +204,7 @@ export async function startReferenceServer(opts: ReferenceServerOptions): Promis
     for (let i = 0; i < upto; i++) inputTop.push(triples(i));
     const tokenLp = tokens.map((t, i) => [i === 0 ? null : m.logProb ? m.logProb(tokens.slice(0, i), t) : null, t, null]);
     const out = triples(n - 1);
+    const last = rowEntries(rows, n - 1);
     return {
       text: "",
       meta_info: {
@@ -185,7 +212,7 @@ export async function startReferenceServer(opts: ReferenceServerOptions): Promis
         completion_tokens: 1,
         input_token_logprobs: tokenLp,
         input_top_logprobs: inputTop,
-        output_token_logprobs: [out[0]],
+        output_token_logprobs: [[last.values[0], last.ids[0], null]],
         output_top_logprobs: [out],
       },
     };

@@ -5,10 +5,12 @@
 import { z } from "zod";
 import { UserError } from "../core/errors.js";
 import type { LogitSource } from "../core/rows.js";
+import { AnswerCache } from "./answer-cache.js";
 import { RowsCache } from "./cache.js";
 import { trainKneserNey } from "./ngram.js";
 import { SglangSource, sglangModelSchema } from "./sglang.js";
-import { VllmSource, vllmModelSchema } from "./vllm.js";
+import type { ServedLogitSource } from "./preflight.js";
+import { type SourceDeps, VllmSource, vllmModelSchema } from "./vllm.js";
 
 export const LOGIT_PROVIDERS = ["ngram", "vllm", "sglang"] as const;
 export type LogitProviderName = (typeof LOGIT_PROVIDERS)[number];
@@ -37,6 +39,13 @@ export const modelSpecSchema = z.discriminatedUnion("provider", [ngramModelSchem
   error: (issue) => (issue.code === "invalid_union" ? `unknown provider; known providers: ${LOGIT_PROVIDERS.join(", ")}` : undefined),
 });
 export type ModelSpec = z.output<typeof modelSpecSchema>;
+
+/** The providers that reach a model over HTTP: what `evalModels:` entries may use. */
+export const SERVED_PROVIDERS = ["vllm", "sglang"] as const satisfies readonly LogitProviderName[];
+export const servedModelSpecSchema = z.discriminatedUnion("provider", [vllmModelSchema, sglangModelSchema], {
+  error: (issue) => (issue.code === "invalid_union" ? `unknown provider; evaluated models are served by one of: ${SERVED_PROVIDERS.join(", ")}` : undefined),
+});
+export type ServedModelSpec = z.output<typeof servedModelSpecSchema>;
 
 /** What providers may draw on to build themselves. The embedded n-gram trains on the run's own token
  * blocks; network providers (added later) ignore these. */
@@ -76,19 +85,36 @@ const providers: { [K in LogitProviderName]: ProviderImpl<Extract<ModelSpec, { p
   },
   vllm: {
     async create(spec, env) {
-      return new VllmSource(spec, servedDeps(spec.provider, env));
+      return createServedSource(spec, env);
     },
   },
   sglang: {
     async create(spec, env) {
-      return new SglangSource(spec, servedDeps(spec.provider, env));
+      return createServedSource(spec, env);
     },
   },
 };
 
-function servedDeps(provider: string, env: ProviderEnv) {
-  const cache = env.cacheDir ? new RowsCache(`${env.cacheDir}/${provider}`, env.warn) : undefined;
-  return { vocabSize: env.vocabSize, role: env.role, cache, warn: env.warn };
+type ServedProviderName = (typeof SERVED_PROVIDERS)[number];
+const servedProviders: { [K in ServedProviderName]: (spec: Extract<ServedModelSpec, { provider: K }>, deps: SourceDeps) => ServedLogitSource } = {
+  vllm: (spec, deps) => new VllmSource(spec, deps),
+  sglang: (spec, deps) => new SglangSource(spec, deps),
+};
+
+/** What a served source needs besides its spec; `section` is the config section naming it. */
+export interface ServedEnv {
+  role: string;
+  section?: string;
+  vocabSize: number;
+  cacheDir?: string;
+  warn?: (message: string) => void;
+}
+
+export function createServedSource(spec: ServedModelSpec, env: ServedEnv): ServedLogitSource {
+  const cache = env.cacheDir ? new RowsCache(`${env.cacheDir}/${spec.provider}`, env.warn) : undefined;
+  const answers = env.cacheDir ? new AnswerCache(`${env.cacheDir}/${spec.provider}-answers`, env.warn) : undefined;
+  const deps: SourceDeps = { vocabSize: env.vocabSize, role: env.role, section: env.section, cache, answers, warn: env.warn };
+  return (servedProviders[spec.provider] as (s: ServedModelSpec, d: SourceDeps) => ServedLogitSource)(spec, deps);
 }
 
 export async function createLogitSource(spec: ModelSpec, env: ProviderEnv): Promise<LogitSource> {

@@ -14,7 +14,8 @@ import { cached } from "./cache.js";
 import { EndpointPool, HttpStatusError, ResponseShapeError, fetchJson, timed, withRetry, type RetryPolicy } from "./http-retry.js";
 import { checkLogprobsLimit, compareTokenization, type PreflightInput, type ServedLogitSource } from "./preflight.js";
 import { RowsBuilder, type ActualTokenMode } from "./server-rows.js";
-import { apiKeyFrom, retryPolicy, servedOptions, type SourceDeps } from "./vllm.js";
+import { answered } from "./answer-cache.js";
+import { apiKeyFrom, logprobList, retryPolicy, servedOptions, type SourceDeps } from "./vllm.js";
 
 export const sglangModelSchema = z
   .object({
@@ -74,7 +75,7 @@ export class SglangSource implements ServedLogitSource {
     private readonly spec: SglangModelSpec,
     private readonly deps: SourceDeps,
   ) {
-    this.where = `models.${deps.role} (SGLang ${spec.model})`;
+    this.where = `${deps.section ?? "models"}.${deps.role} (SGLang ${spec.model})`;
     this.vocabSize = deps.vocabSize;
     // One token is generated after the prompt, so a prompt may hold one token less than the context.
     this.maxModelLen = spec.maxModelLen === undefined ? Infinity : spec.maxModelLen - 1;
@@ -117,6 +118,33 @@ export class SglangSource implements ServedLogitSource {
         compareTokenization(`${this.where} at ${ep.url}`, sample, parsed.data.meta_info.input_token_logprobs.map((t) => t[1]));
       }
     }
+  }
+
+  async tokenLogprobs(tokens: readonly number[]): Promise<number[]> {
+    const key = { v: 1, kind: "token-logprobs", identity: this.identity, tokens };
+    const read = (json: unknown) => {
+      const list = (json as { meta_info?: { input_token_logprobs?: unknown } } | null)?.meta_info?.input_token_logprobs;
+      if (!Array.isArray(list) || list.length !== tokens.length) throw new ResponseShapeError(`meta_info.input_token_logprobs should list ${tokens.length} positions`);
+      return list.slice(1).map((t: unknown, i) => {
+        const [lp, id] = Array.isArray(t) ? t : [];
+        if (id !== tokens[i + 1] || !(lp === null || typeof lp === "number")) throw new ResponseShapeError(`input_token_logprobs[${i + 1}] is not [logprob, ${tokens[i + 1]}, ...]`);
+        return lp as number | null;
+      });
+    };
+    const body = { input_ids: [...tokens], sampling_params: { max_new_tokens: 1, temperature: 0 }, return_logprob: true, logprob_start_len: 0, top_logprobs_num: 0 };
+    const lps = await answered(this.deps.answers, key, () => this.call("/generate", body, undefined, read), (v) => logprobList.parse(v).map((x) => (x === -Infinity ? null : x)));
+    return lps.map((v) => (v === null ? -Infinity : v));
+  }
+
+  async complete(tokens: readonly number[], maxTokens: number): Promise<string> {
+    const key = { v: 1, kind: "complete", identity: this.identity, tokens, maxTokens };
+    const body = { input_ids: [...tokens], sampling_params: { max_new_tokens: maxTokens, temperature: 0 } };
+    const read = (json: unknown) => {
+      const text = (json as { text?: unknown } | null)?.text;
+      if (typeof text !== "string") throw new ResponseShapeError("the /generate answer has no text");
+      return text;
+    };
+    return answered(this.deps.answers, key, () => this.call("/generate", body, undefined, read), (v) => z.string().parse(v));
   }
 
   async rows(tokens: readonly number[], request: RowRequest): Promise<Rows> {

@@ -12,6 +12,7 @@ import OpenAI, { APIError } from "openai";
 import { z } from "zod";
 import { UserError } from "../core/errors.js";
 import type { LogitSpace, ModelIdentity, RowRequest, Rows, TopKRows } from "../core/rows.js";
+import { answered, type AnswerCache } from "./answer-cache.js";
 import { cached, type RowsCache } from "./cache.js";
 import { EndpointPool, ResponseShapeError, fetchJson, timed, withRetry, type RetryPolicy } from "./http-retry.js";
 import { checkLogprobsLimit, compareTokenization, type PreflightInput, type ServedLogitSource } from "./preflight.js";
@@ -59,7 +60,11 @@ export type VllmModelSpec = z.output<typeof vllmModelSchema>;
 export interface SourceDeps {
   vocabSize: number;
   role: string;
+  /** The config section the model is named in (errors say `<section>.<role>`); default "models". */
+  section?: string;
   cache?: RowsCache;
+  /** Cache of the evaluation's answers (token log-probs, completions). */
+  answers?: AnswerCache;
   warn?: (message: string) => void;
 }
 
@@ -115,6 +120,23 @@ export function readVllmCompletion(body: Uint8Array | string, tokens: readonly n
   return parseVllmCompletion(JSON.parse(text), tokens, k, vocabSize, actualToken);
 }
 
+/** JSON has no -inf: cached log-probs keep it as null. */
+export const logprobList = z.array(z.number().nullable()).transform((a) => a.map((v) => (v === null ? -Infinity : v)));
+const toCached = (lps: readonly number[]) => lps.map((v) => (v === -Infinity ? null : v));
+
+/** Reads the prompt's own tokens' log-probs from a /v1/completions body (prompt_logprobs). Pure. */
+export function parsePromptTokenLogprobs(body: unknown, tokens: readonly number[]): number[] {
+  const prompt = (body as { choices?: { prompt_logprobs?: unknown }[] } | null)?.choices?.[0]?.prompt_logprobs;
+  if (!Array.isArray(prompt) || prompt.length !== tokens.length) throw new ResponseShapeError(`choices[0].prompt_logprobs should list ${tokens.length} positions (is this a vLLM server?)`);
+  const out: number[] = [];
+  for (let j = 1; j < tokens.length; j++) {
+    const entry = (prompt[j] as Record<string, { logprob?: unknown }> | null)?.[String(tokens[j])];
+    if (typeof entry?.logprob !== "number") throw new ResponseShapeError(`prompt_logprobs[${j}] does not list the prompt's own token ${tokens[j]}`);
+    out.push(entry.logprob <= -9999 ? -Infinity : entry.logprob);
+  }
+  return out;
+}
+
 /** Turns a vLLM 400 into an error that says which flag or setting to change. */
 function explainBadRequest(err: unknown, where: string, spec: VllmModelSpec): unknown {
   if (!(err instanceof APIError) || err.status !== 400) return err;
@@ -150,7 +172,7 @@ export class VllmSource implements ServedLogitSource {
     private readonly spec: VllmModelSpec,
     private readonly deps: SourceDeps,
   ) {
-    this.where = `models.${deps.role} (vLLM ${spec.model})`;
+    this.where = `${deps.section ?? "models"}.${deps.role} (vLLM ${spec.model})`;
     this.vocabSize = deps.vocabSize;
     this.logitSpace = spec.logprobsMode.endsWith("logits") ? "logits" : "logprobs";
     // One token is generated after the prompt, so a prompt may hold one token less than the context.
@@ -207,6 +229,44 @@ export class VllmSource implements ServedLogitSource {
         if (this.spec.maxModelLen === undefined && parsed.data.max_model_len) this.maxModelLen = Math.min(this.maxModelLen, parsed.data.max_model_len - 1);
       }
     }
+  }
+
+  async tokenLogprobs(tokens: readonly number[]): Promise<number[]> {
+    // Raw logits are not log-probabilities: perplexity and familiarity need the normalised values.
+    if (this.logitSpace === "logits") throw new UserError(`${this.where}: logprobsMode ${this.spec.logprobsMode} reports logits, the evaluation needs log-probabilities`, "evaluate against a server started with --logprobs-mode raw_logprobs (vLLM's default)");
+    const key = { v: 1, kind: "token-logprobs", identity: this.identity, tokens };
+    const lps = await answered(this.deps.answers, key, async () => {
+      try {
+        return toCached(
+          await this.retry(async (ep, signal) => {
+            // prompt_logprobs lists the prompt's own token at every position besides the top 1.
+            const body = { model: this.spec.model, prompt: [...tokens], max_tokens: 1, temperature: 0, prompt_logprobs: 1 };
+            const res = await ep.client.completions.create(body as unknown as OpenAI.CompletionCreateParamsNonStreaming, { signal }).asResponse();
+            return parsePromptTokenLogprobs(JSON.parse(await res.text()), tokens);
+          }),
+        );
+      } catch (err) {
+        throw explainBadRequest(err, this.where, this.spec);
+      }
+    }, (v) => toCached(logprobList.parse(v)));
+    return lps.map((v) => (v === null ? -Infinity : v));
+  }
+
+  async complete(tokens: readonly number[], maxTokens: number): Promise<string> {
+    const key = { v: 1, kind: "complete", identity: this.identity, tokens, maxTokens };
+    return answered(this.deps.answers, key, async () => {
+      try {
+        return await this.retry(async (ep, signal) => {
+          const body = { model: this.spec.model, prompt: [...tokens], max_tokens: maxTokens, temperature: 0 };
+          const res = await ep.client.completions.create(body as unknown as OpenAI.CompletionCreateParamsNonStreaming, { signal }).asResponse();
+          const text = (JSON.parse(await res.text()) as { choices?: { text?: unknown }[] } | null)?.choices?.[0]?.text;
+          if (typeof text !== "string") throw new ResponseShapeError("choices[0].text is missing");
+          return text;
+        });
+      } catch (err) {
+        throw explainBadRequest(err, this.where, this.spec);
+      }
+    }, (v) => z.string().parse(v));
   }
 
   async rows(tokens: readonly number[], request: RowRequest): Promise<Rows> {
