@@ -9,7 +9,9 @@
 import { Command, Option } from "commander";
 import { UserError } from "../core/errors.js";
 import { type CommonOptions, setup as setupCommon, withCommon } from "./common.js";
-import { NgramModel } from "../models/ngram.js";
+import { loadSandboxModels } from "../eval/evaluate.js";
+import { EVAL_MODELS } from "../eval/sandbox.js";
+import type { NgramModel } from "../models/ngram.js";
 import { startReferenceServer, type ServedModel } from "../models/reference-server.js";
 import { MODEL_ROLES } from "../models/registry.js";
 import { createContext, runStage } from "../stage.js";
@@ -30,22 +32,28 @@ function registerServe(program: Command): void {
     .addOption(new Option("--port <port>", "port (0 = any free one)").default("8000"))
     .addOption(new Option("--max-logprobs <k>", "like vLLM's --max-logprobs (-1 = no limit)").default("20"))
     .addOption(new Option("--max-model-len <n>", "like vLLM's --max-model-len").default("4096"))
-    .action(async (opts: Common & { host: string; port: string; maxLogprobs: string; maxModelLen: string }) => {
+    .option("--sandbox", "serve the evaluation sandbox's models instead (baseline, reinforced, unlearned, oracle as `whp eval` trains them; needs `whp evalset`), to try `whp eval --model <name>=<url>`")
+    .action(async (opts: Common & { host: string; port: string; maxLogprobs: string; maxModelLen: string; sandbox?: boolean }) => {
       const { config, ctx } = await setup(opts);
-      // The models train on the run's token blocks, so the stages that make them run first.
-      for (const stage of STAGES.slice(0, STAGES.findIndex((s) => s.name === "tokenize") + 1)) await runStage(stage, ctx);
-      const roles = MODEL_ROLES.filter((r) => config.models[r]?.provider === "ngram");
-      if (!roles.length) throw new UserError("`whp serve` serves the config's embedded n-gram models, and this config has none", "use a config whose models have provider: ngram (e.g. demo/whp.config.yaml)");
-      const sources = await loadSources(ctx, roles);
+      let sources: Record<string, NgramModel>;
+      if (opts.sandbox) sources = await loadSandboxModels(config, EVAL_MODELS);
+      else {
+        // The models train on the run's token blocks, so the stages that make them run first.
+        for (const stage of STAGES.slice(0, STAGES.findIndex((s) => s.name === "tokenize") + 1)) await runStage(stage, ctx);
+        const ngramRoles = MODEL_ROLES.filter((r) => config.models[r]?.provider === "ngram");
+        if (!ngramRoles.length) throw new UserError("`whp serve` serves the config's embedded n-gram models, and this config has none", "use a config whose models have provider: ngram (e.g. demo/whp.config.yaml)");
+        sources = (await loadSources(ctx, ngramRoles)) as Record<string, NgramModel>;
+      }
+      const roles = Object.keys(sources);
       const tok = await ctx.tokenizer();
       const models: Record<string, ServedModel> = {};
       for (const role of roles) {
-        const src = sources[role] as NgramModel;
+        const src = sources[role];
         models[role] = { source: src, logProb: (h, t) => src.logProb(h, t) };
       }
       const server = await startReferenceServer({
         models,
-        tokenizer: { encodeWithSpecial: async (text) => [...tok.info.prefixSpecialIds, ...(await tok.encodeIds(text))] },
+        tokenizer: { encodeWithSpecial: async (text) => [...tok.info.prefixSpecialIds, ...(await tok.encodeIds(text))], decode: (ids) => tok.decode(ids) },
         maxLogprobs: Number(opts.maxLogprobs),
         maxModelLen: Number(opts.maxModelLen),
         host: opts.host,
