@@ -15,6 +15,7 @@ export const COLUMNS: readonly { key: keyof EvalScores; title: string; digits: n
   { key: "relativePerplexity", title: "vs baseline", digits: 3 },
   { key: "neighbourPerplexity", title: "neighbour perplexity", digits: 1, optional: true },
   { key: "neighbourRelative", title: "nbr vs baseline", digits: 3, optional: true },
+  // "-" for served models: a server lists only the top k of each distribution.
   { key: "restorationKL", title: "KL(oracle||model)", digits: 3 },
 ];
 
@@ -39,6 +40,6 @@ export function formatTable(rows: readonly ScoredModel[]): string {
   return [
     line(header),
     ...body.map(line),
-    `(95% bootstrap intervals; n = ${n("leakRate")} prompts, ${n("retainPerplexity")} retain texts, ${n("restorationKL")} forget positions${n("neighbourPerplexity") ? `, ${n("neighbourPerplexity")} neighbour texts` : ""}${n("completionFamiliarity") ? `, ${n("completionFamiliarity")} judged completions` : ""})`,
+    `(95% bootstrap intervals; n = ${n("leakRate")} prompts, ${n("retainPerplexity")} retain texts${n("restorationKL") ? `, ${n("restorationKL")} forget positions` : ""}${n("neighbourPerplexity") ? `, ${n("neighbourPerplexity")} neighbour texts` : ""}${n("completionFamiliarity") ? `, ${n("completionFamiliarity")} judged completions` : ""})`,
   ].join("\n");
 }
