@@ -13,6 +13,10 @@ import { aggregateFamiliarity } from "../pipeline/eval/familiarity.js";
 import { generateFamiliarityPrompts, judge, judgeRequest, loadEvalTemplate, parseEvalTemplate } from "../pipeline/eval/judge.js";
 import { ChatClient } from "../pipeline/llm/chat.js";
 import { llmConfigSchema } from "../pipeline/llm/config.js";
+import { loadConfig } from "../pipeline/config.js";
+import { ModelTokenizer } from "../pipeline/core/tokenizer.js";
+import { loadSandboxModels } from "../pipeline/eval/evaluate.js";
+import { startReferenceServer } from "../pipeline/models/reference-server.js";
 
 type Reply = ScriptedReply;
 
@@ -126,6 +130,25 @@ describe("whp evalset --generate / whp eval --judge", () => {
     const calls = bodies.length;
     expect((await cli(fx, "eval", "--judge", "--force")).out).toBe(ev.out);
     expect(bodies.length).toBe(calls);
+
+    // a served model is judged on the server's own temperature-0 completions: here the sandbox
+    // baseline behind the reference server, so the judged texts and scores are the in-process ones
+    const config = await loadConfig(fx.configPath);
+    const tok = await ModelTokenizer.load(config.tokenizer);
+    const { baseline } = await loadSandboxModels(config, ["baseline"]);
+    const ref = await startReferenceServer({
+      models: { baseline: { source: baseline, logProb: (h, t) => baseline.logProb(h, t) } },
+      tokenizer: { encodeWithSpecial: async (t) => [...tok.info.prefixSpecialIds, ...(await tok.encodeIds(t))], decode: (ids) => tok.decode(ids) },
+    });
+    try {
+      const served = await cli(fx, "eval", "--judge", "--model", `b=${ref.url}#baseline`);
+      expect(served.code, served.err).toBe(0);
+      const b = JSON.parse(await readFile(join(fx.runDir, "eval", "scores-b.json"), "utf8"));
+      expect(b.familiarity.judgements).toEqual(scores.familiarity.judgements);
+      expect(b.scores.completionFamiliarity).toEqual(scores.scores.completionFamiliarity);
+    } finally {
+      await ref.close();
+    }
   }, 60_000);
 
   it("refuses --judge without completion prompts or without a chat model", async () => {
