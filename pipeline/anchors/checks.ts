@@ -15,8 +15,10 @@
  */
 import { englishCount, type CorpusIndex } from "./corpus-stats.js";
 import { FIRST_NAMES as SHIPPED_FIRST_NAMES } from "./heuristic.js";
+import { PLAUSIBILITY_KINDS } from "./plausibility.js";
 
-export const FLAG_KINDS = ["absent", "common-word", "translation-in-corpus", "translation-is-term", "kind-mismatch"] as const;
+// The plausibility kinds (plausibility.ts) are reported alongside, by `whp anchors check`.
+export const FLAG_KINDS = ["absent", "common-word", "translation-in-corpus", "translation-is-term", "kind-mismatch", ...PLAUSIBILITY_KINDS] as const;
 export type FlagKind = (typeof FLAG_KINDS)[number];
 
 export interface CheckedEntry {
@@ -32,6 +34,8 @@ export interface Flag {
   line?: number;
   kind: FlagKind;
   message: string;
+  /** Better candidates from the term's own list, best first (plausibility flags). */
+  suggestions?: string[];
 }
 
 export interface CheckOptions {

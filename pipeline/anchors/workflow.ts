@@ -20,6 +20,8 @@ import { blockSchema } from "../stages/tokenize.js";
 import { checkEntries, DEFAULT_CHECKS, type Flag } from "./checks.js";
 import { consolidate, type ConsolidationReport } from "./consolidate.js";
 import { CorpusIndex, loadWordFrequencies, type BlockSpan } from "./corpus-stats.js";
+import { loadNameLexicon } from "./name-lexicon.js";
+import { buildPassages, checkPlausibility } from "./plausibility.js";
 import { extractWithChat, sortAnswers, translateWithChat, type ExtractionStats } from "./extract.js";
 import { proposeOffline } from "./heuristic.js";
 import { parseAnswer, type Proposal } from "./parse.js";
@@ -159,6 +161,8 @@ export interface CheckOutcome {
   rows: number;
   problems: string[];
   flags: Flag[];
+  /** What the plausibility checks took as passages: the run's blocks, or windows of the documents. */
+  passages: { count: number; from: "blocks" | "windows" };
 }
 
 /** Validates the review file as the dictionary stage will read it, then flags doubtful rows. */
@@ -179,6 +183,11 @@ export async function runCheck(config: ResolvedConfig): Promise<CheckOutcome> {
   const entries = review.rows
     .filter((r) => (r.cells.status ?? "").trim().toLowerCase() !== "rejected" && (r.cells.term ?? "").trim())
     .map((r) => ({ term: r.cells.term.trim(), translations: (r.cells.translations ?? "").split("|").map((t) => t.trim()).filter(Boolean), category: (r.cells.category ?? "").trim(), line: r.line }));
-  const flags = checkEntries(entries, new CorpusIndex(await forgetDocuments(config), await blockSpans(config)), await loadWordFrequencies(), DEFAULT_CHECKS);
-  return { file, rows: review.rows.length, problems, flags };
+  const docs = await forgetDocuments(config);
+  const spans = await blockSpans(config);
+  const freq = await loadWordFrequencies();
+  const flags = checkEntries(entries, new CorpusIndex(docs, spans), freq, DEFAULT_CHECKS);
+  const passages = buildPassages(docs, entries.map((e) => e.term), spans);
+  for (const f of checkPlausibility(entries, passages, await loadNameLexicon(), freq)) flags.push({ term: f.term, line: f.line, kind: f.kind, message: f.message, suggestions: f.suggestions });
+  return { file, rows: review.rows.length, problems, flags, passages: { count: passages.length, from: spans ? "blocks" : "windows" } };
 }

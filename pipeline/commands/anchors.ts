@@ -5,6 +5,7 @@ import { UserError } from "../core/errors.js";
 import { type CommonOptions, setup, withCommon } from "./common.js";
 import { describeCoverage } from "../anchors/sample.js";
 import { runCheck, runConsolidate, runExtract } from "../anchors/workflow.js";
+import { FLAG_KINDS } from "../anchors/checks.js";
 
 type Opts = CommonOptions;
 
@@ -53,7 +54,8 @@ export function register(program: Command): void {
       const r = await runCheck(config);
       out([
         ...r.problems.map((p) => `error: ${p}`),
-        ...r.flags.map((f) => `${r.file}:${f.line ?? "?"}: ${f.kind}: ${f.message}`),
+        ...r.flags.map((f) => `${r.file}:${f.line ?? "?"}: ${f.kind}: ${f.message}${f.suggestions?.length ? ` (better: ${f.suggestions.join(", ")})` : ""}`),
+        `flags by kind: ${FLAG_KINDS.map((k) => `${k} ${r.flags.filter((f) => f.kind === k).length}`).join(", ")} (plausibility over ${r.passages.count} ${r.passages.from === "blocks" ? "blocks of the run" : "document windows; run the pipeline for its blocks"}; suggestions come from each term's own candidates, the file is not changed)`,
         `${r.file}: ${r.rows} rows, ${r.problems.length} error(s), ${r.flags.length} flag(s)`,
       ]);
       if (r.problems.length) throw new UserError(`${r.file} cannot be used as the dictionary (${r.problems.length} error(s) above)`, "fix the rows listed, then run `whp anchors check` again");
