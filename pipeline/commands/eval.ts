@@ -1,6 +1,6 @@
 /** `whp evalset`, `whp eval` and `whp report`: the evaluation prompt set, its scores, the HTML report. */
 import { mkdir, readdir, readFile } from "node:fs/promises";
-import { basename, join } from "node:path";
+import { basename, join, resolve } from "node:path";
 import { type Command, Option } from "commander";
 import type { ResolvedConfig } from "../config.js";
 import { type CommonOptions, setup, withCommon } from "./common.js";
@@ -11,6 +11,7 @@ import { canonicalJson } from "../core/hash.js";
 import { ModelTokenizer } from "../core/tokenizer.js";
 import { type EvalParams, evalFiles, evalsetSchema, scoresSchema, EVAL_VERSION, type ScoresFile, trainRowSchema } from "../eval/files.js";
 import { importAuthorsPrompts } from "../eval/familiarity.js";
+import { auditReport } from "../eval/judge-audit.js";
 import { generatePrompts, probabilityLlmIdentity, readUserJson, writeProbabilityPrompts } from "../eval/llm-io.js";
 import { NEIGHBOUR_DEFAULTS, pickNeighbours } from "../eval/neighbours.js";
 import { holdOutGeneral, mineProbabilityPrompts, sampleForgetPositions } from "../eval/prompts.js";
@@ -189,8 +190,14 @@ export function register(program: Command): void {
     .addOption(new Option("--compare <names...>", "print saved scores side by side (model names or scores files)"))
     .option("-f, --force", "re-score even when the saved scores are up to date")
     .option("--judge", "also complete eval/familiarity.jsonl with each model and have the llm: chat model judge it 0-3")
-    .action(async (opts: CommonOptions & { force?: boolean; judge?: boolean; model: string[]; baseline: string; compare?: string[] }) => {
+    .option("--audit <file>", "report judge-human agreement (exact, Cohen's kappa) from a filled `whp review-queue judge` CSV, and the familiarity recomputed with human scores")
+    .action(async (opts: CommonOptions & { force?: boolean; judge?: boolean; audit?: string; model: string[]; baseline: string; compare?: string[] }) => {
       const { config, log } = await setup(opts);
+      if (opts.audit) {
+        // The seed is the run's: the judge-only familiarity it prints matches the scores file's.
+        process.stdout.write(`${await auditReport(config.runDir, resolve(opts.audit), config.seed)}\n`);
+        return;
+      }
       if (opts.compare) {
         if (opts.compare.length < 2) throw new UserError("--compare needs at least two models");
         const scores = [];
