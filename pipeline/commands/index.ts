@@ -3,10 +3,11 @@ import { register as registerAnchors } from "./anchors.js";
 import { register as registerEval } from "./eval.js";
 import { register as registerExport } from "./export.js";
 import { register as registerReviewQueue } from "./review-queue.js";
+import { register as registerReview } from "./review.js";
 import { register as registerServe } from "./serve.js";
 
 /**
  * Commands beyond the pipeline stages (anchor extraction, export formats, model servers...). Each
  * feature owns one module exporting `register(program)`; the CLI calls them in this order.
  */
-export const EXTRA_COMMANDS: readonly ((program: Command) => void)[] = [registerExport, registerEval, registerServe, registerAnchors, registerReviewQueue];
+export const EXTRA_COMMANDS: readonly ((program: Command) => void)[] = [registerExport, registerEval, registerServe, registerAnchors, registerReviewQueue, registerReview];
