@@ -1,5 +1,6 @@
 /** The review page's pure parts: row views and versions, edits to the CSV text, the concordance. */
 import { describe, expect, it } from "vitest";
+import { Annotator } from "../pipeline/review/annotate.js";
 import { concordance } from "../pipeline/review/concordance.js";
 import { confidenceOf, readRows } from "../pipeline/review/rows.js";
 import { addTerm, applyEdits, ReviewRequestError } from "../pipeline/review/store.js";
@@ -115,5 +116,20 @@ describe("concordance", () => {
     expect(c.contexts).toHaveLength(1);
     expect(c.contexts[0].original.map((s) => s.text).join("")).toBe("Tamsin Quillfeather");
     expect(c.contexts[0].clippedEnd).toBe(true);
+  });
+});
+
+describe("flags on the page", () => {
+  it("include the translation plausibility flags, with the better candidates, when first names are given", () => {
+    const docs = [{ id: "d1", text: "Harry waved. Harry said his name was Harry, and the owl flew off." }];
+    const text = "term,translations,category,notes,status\nHarry,Mary|Harold,person,,pending\n";
+    const rows = readRows(text, "t.csv").rows;
+    const names = { female: new Set(["Mary"]), male: new Set(["Harry", "Harold"]) };
+    const withNames = new Annotator(docs, undefined, new Map(), names).annotate(rows)[0];
+    const gender = withNames.flags.find((f) => f.kind === "gender-mismatch");
+    expect(gender?.message).toMatch(/Mary/);
+    expect(gender?.message).toMatch(/better: Harold/);
+    // without the lexicon the page shows the corpus checks only
+    expect(new Annotator(docs, undefined, new Map()).annotate(rows)[0].flags.some((f) => f.kind === "gender-mismatch")).toBe(false);
   });
 });

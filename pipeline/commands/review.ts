@@ -7,6 +7,7 @@ import { loadWordFrequencies, type BlockSpan } from "../anchors/corpus-stats.js"
 import { forgetDocuments } from "../anchors/workflow.js";
 import { CsvFile } from "../review/csv-file.js";
 import { readRows } from "../review/rows.js";
+import { loadNameLexicon } from "../anchors/name-lexicon.js";
 import { startReviewServer } from "../review/server.js";
 import { ARTIFACTS } from "../stage.js";
 import { blockSchema } from "../stages/tokenize.js";
@@ -26,7 +27,7 @@ export function register(program: Command): void {
       const blocksPath = join(config.runDir, ARTIFACTS.blocks);
       // Block counts only exist once the run tokenized the corpus; without them the page shows none.
       const blocks = (await fileExists(blocksPath)) ? ((await readJsonlAll(blocksPath, blockSpanSchema)) as BlockSpan[]) : undefined;
-      const server = await startReviewServer({ csvPath, docs, blocks, freq: await loadWordFrequencies() });
+      const server = await startReviewServer({ csvPath, docs, blocks, freq: await loadWordFrequencies(), names: await loadNameLexicon() });
       process.stdout.write(
         `whp review: ${csvPath} (${rows.length} rows; forget corpus: ${docs.length} document(s))\n` +
           `open this URL in your browser (it holds a token for this run only):\n  ${server.url}\n` +

@@ -1,12 +1,13 @@
 /**
  * The facts the page shows beside each row: occurrences and blocks in the forget corpus and the flags
- * of `whp anchors check`, computed by the same code (corpus-stats, checks) so the page and the
+ * of `whp anchors check`, computed by the same code (corpus-stats, checks, plausibility) so the page and the
  * command never disagree. Pure over in-memory inputs; counts are memoised because the corpus does not
  * change while the server runs, and every edit re-annotates the whole file (one candidate can flag
  * another row: a collision, a cross-category reuse).
  */
 import { checkEntries, DEFAULT_CHECKS, FLAG_KINDS, type FlagKind } from "../anchors/checks.js";
 import { CorpusIndex, type BlockSpan, type TermStats } from "../anchors/corpus-stats.js";
+import { buildPassages, checkPlausibility, type NameLexicon } from "../anchors/plausibility.js";
 import type { SourceDocument } from "../anchors/sample.js";
 import { concordance, DEFAULT_CONCORDANCE, type ConcordanceOptions, type Context } from "./concordance.js";
 import type { StoredRow } from "./rows.js";
@@ -43,8 +44,10 @@ export class Annotator {
 
   constructor(
     private readonly docs: readonly SourceDocument[],
-    blocks: readonly BlockSpan[] | undefined,
+    private readonly blocks: readonly BlockSpan[] | undefined,
     private readonly freq: ReadonlyMap<string, number>,
+    /** First names by gender: with them the page also shows the translation plausibility flags. */
+    private readonly names?: NameLexicon,
   ) {
     this.corpus = new MemoCorpus(docs, blocks);
   }
@@ -53,9 +56,17 @@ export class Annotator {
    * the pipeline would use; a rejected row carries no flags. */
   annotate(rows: readonly StoredRow[]): RowView[] {
     const used = rows.filter((r) => r.status !== "rejected" && r.term);
-    const flags = checkEntries(used.map((r) => ({ term: r.term, translations: r.translations, category: r.category, line: r.line })), this.corpus, this.freq, DEFAULT_CHECKS);
+    const entries = used.map((r) => ({ term: r.term, translations: r.translations, category: r.category, line: r.line }));
+    const flags: { line?: number; kind: FlagKind; message: string; suggestions?: string[] }[] = checkEntries(entries, this.corpus, this.freq, DEFAULT_CHECKS);
+    if (this.names) {
+      const passages = buildPassages(this.docs, entries.map((e) => e.term), this.blocks);
+      flags.push(...checkPlausibility(entries, passages, this.names, this.freq));
+    }
     const byLine = new Map<number, RowView["flags"]>();
-    for (const f of flags) byLine.set(f.line ?? -1, [...(byLine.get(f.line ?? -1) ?? []), { kind: f.kind, message: f.message }]);
+    for (const f of flags) {
+      const message = f.suggestions?.length ? `${f.message} (better: ${f.suggestions.join(", ")})` : f.message;
+      byLine.set(f.line ?? -1, [...(byLine.get(f.line ?? -1) ?? []), { kind: f.kind, message }]);
+    }
     return rows.map((r) => {
       const s = r.term ? this.corpus.stats(r.term) : { occurrences: 0, blocks: undefined };
       return { ...r, occurrences: s.occurrences, blocks: s.blocks ?? null, flags: r.status === "rejected" ? [] : (byLine.get(r.line) ?? []) };

@@ -15,6 +15,7 @@ import { packageRoot } from "../paths.js";
 import type { BlockSpan } from "../anchors/corpus-stats.js";
 import type { SourceDocument } from "../anchors/sample.js";
 import { STATUSES } from "../stages/dictionary.js";
+import type { NameLexicon } from "../anchors/plausibility.js";
 import { Annotator, FLAG_KINDS } from "./annotate.js";
 import { CsvFile } from "./csv-file.js";
 import { readRows, type StoredRow } from "./rows.js";
@@ -26,6 +27,8 @@ export interface ReviewServerOptions {
   docs: readonly SourceDocument[];
   blocks?: readonly BlockSpan[];
   freq: ReadonlyMap<string, number>;
+  /** First names by gender, for the translation plausibility flags (absent: those flags are off). */
+  names?: NameLexicon;
   /** Where review.html/.js/.css are; default <package root>/ui. */
   uiDir?: string;
   /** Fixed token for tests; default a fresh random one. */
@@ -73,7 +76,7 @@ export async function startReviewServer(opts: ReviewServerOptions): Promise<Revi
   const token = opts.token ?? newToken();
   const uiDir = opts.uiDir ?? join(packageRoot(), "ui");
   const csv = new CsvFile(opts.csvPath);
-  const annotator = new Annotator(opts.docs, opts.blocks, opts.freq);
+  const annotator = new Annotator(opts.docs, opts.blocks, opts.freq, opts.names);
   let port = 0;
 
   const rowsOf = (text: string): StoredRow[] => readRows(text, opts.csvPath).rows;
