@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadWordFrequencies } from "../pipeline/anchors/corpus-stats.js";
+import { loadNameLexicon } from "../pipeline/anchors/name-lexicon.js";
 import { packageRoot } from "../pipeline/paths.js";
 import { startReviewServer, type ReviewServer } from "../pipeline/review/server.js";
 
@@ -53,7 +54,7 @@ describe.runIf(executable || process.env.CI)("the review page in headless Chromi
     await writeFile(csvPath, original);
     const forget = join(ROOT, "demo", "forget");
     const docs = await Promise.all((await readdir(forget)).sort().map(async (f) => ({ id: `forget/${f}`, text: await readFile(join(forget, f), "utf8") })));
-    server = await startReviewServer({ csvPath, docs, freq: await loadWordFrequencies() });
+    server = await startReviewServer({ csvPath, docs, freq: await loadWordFrequencies(), names: await loadNameLexicon() });
     await mkdir(join(ROOT, "docs", "screenshots"), { recursive: true });
     browser = await chromium.launch({ executablePath: executable, args: ["--no-sandbox"] }); // why: CI runs as root
   });
