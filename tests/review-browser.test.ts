@@ -1,14 +1,14 @@
 /**
  * The review page end to end in headless Chromium (Debian's `chromium`, driven by playwright-core):
  * approve, edit a candidate, add a missed term by selecting it in a context, bulk reject, reload, two
- * tabs on one row, and the CSV on disk after each. Works on a copy of the demo dictionary. Saves the
- * README's screenshot. Without a browser it fails under CI (which installs one, see .ci/run) and is
+ * tabs on one row, and the CSV on disk after each. Works on a copy of the demo dictionary. Saves
+ * screenshots at desktop width (see SHOTS). Without a browser it fails under CI (which installs one, see .ci/run) and is
  * skipped with a printed reason locally, as tests/eval-report-browser.test.ts is.
  */
 import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadWordFrequencies } from "../pipeline/anchors/corpus-stats.js";
@@ -22,6 +22,9 @@ const missing = `no headless Chromium found (looked for ${CANDIDATES.join(", ")}
 if (!executable && !process.env.CI) console.warn(`[review-browser] SKIPPED: ${missing}`);
 
 const ROOT = packageRoot();
+// Screenshots go to out/screenshots (git-ignored: PNG bytes differ run to run); the README's copies are
+// refreshed with WHP_SCREENSHOTS_DIR=docs/screenshots.
+const SHOTS = resolve(ROOT, process.env.WHP_SCREENSHOTS_DIR ?? join("out", "screenshots"));
 let dir: string;
 let csvPath: string;
 let original: string;
@@ -55,7 +58,7 @@ describe.runIf(executable || process.env.CI)("the review page in headless Chromi
     const forget = join(ROOT, "demo", "forget");
     const docs = await Promise.all((await readdir(forget)).sort().map(async (f) => ({ id: `forget/${f}`, text: await readFile(join(forget, f), "utf8") })));
     server = await startReviewServer({ csvPath, docs, freq: await loadWordFrequencies(), names: await loadNameLexicon() });
-    await mkdir(join(ROOT, "docs", "screenshots"), { recursive: true });
+    await mkdir(SHOTS, { recursive: true });
     browser = await chromium.launch({ executablePath: executable, args: ["--no-sandbox"] }); // why: CI runs as root
   });
   afterAll(async () => {
@@ -144,7 +147,7 @@ describe.runIf(executable || process.env.CI)("the review page in headless Chromi
     await row(page, top).locator("td.term").click();
     await expect.poll(() => page.locator("#ctx-title").textContent()).toBe(top);
     await expect.poll(() => page.locator("#concordance .ctx").count()).toBeGreaterThan(3);
-    await page.screenshot({ path: join(ROOT, "docs", "screenshots", "review-desktop.png") });
+    await page.screenshot({ path: join(SHOTS, "review-desktop.png") });
     await page.close();
   });
 
@@ -160,7 +163,7 @@ describe.runIf(executable || process.env.CI)("the review page in headless Chromi
     await expect.poll(() => tab2.locator("#message").textContent()).toMatch(/changed on disk.*yours was notes "checked in tab two"/);
     await expect.poll(() => row(tab2, "Orrin").locator("input.notes").inputValue()).toBe("checked in tab one");
     expect(lineOf(await disk(), "Orrin")).toBe("Orrin,Tom|Ben|Sam|Jack,person,checked in tab one,pending,");
-    await tab2.screenshot({ path: join(ROOT, "docs", "screenshots", "review-conflict.png") });
+    await tab2.screenshot({ path: join(SHOTS, "review-conflict.png") });
 
     // A different row from the same tab saves.
     await row(tab2, "Blackwater").locator("td.term").click();
