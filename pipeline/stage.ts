@@ -25,6 +25,11 @@ export const ARTIFACTS = {
   aligned: "aligned.jsonl",
   labels: "labels.jsonl",
   labelsMeta: "labels-meta.json",
+  // Per labelled position: the baseline's probability of the label, its margin, the runner-ups
+  // (pipeline/labels-review/uncertainty.ts); read by `whp review-queue labels`.
+  labelsUncertainty: "labels-uncertainty.jsonl",
+  // The verdicts `whp labels --apply-review` stored; the labels stage applies them after combining.
+  labelsReview: "labels-review.json",
   train: "train.jsonl",
   manifest: "manifest.json",
   // The dataset folder's manifest hashes every file in it, so the runner tracking this one file

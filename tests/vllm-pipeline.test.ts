@@ -168,6 +168,7 @@ describe("sharding", () => {
     expect(merged.code, merged.stderr).toBe(0);
     expect(await bytes("sharded", "labels.jsonl")).toBe(await bytes("out", "labels.jsonl"));
     expect(await bytes("sharded", "labels-meta.json")).toBe(await bytes("out", "labels-meta.json"));
+    expect(await bytes("sharded", "labels-uncertainty.jsonl")).toBe(await bytes("out", "labels-uncertainty.jsonl"));
     expect((await cli("labels", "--config", cfg, "--shard", "3/3")).code).toBe(2);
   }, 60_000);
 
@@ -191,6 +192,7 @@ describe("sharding", () => {
     expect(a.stats.requests["/v1/completions"]).toBeGreaterThan(0);
     expect(b.stats.requests["/v1/completions"]).toBeGreaterThan(0);
     expect(await bytes("multi", "labels.jsonl")).toBe(await bytes("out", "labels.jsonl"));
+    expect(await bytes("multi", "labels-uncertainty.jsonl")).toBe(await bytes("out", "labels-uncertainty.jsonl"));
     // The merge recorded the stage: a run now skips labels and goes on to export.
     const run = await cli("run", "--config", merger);
     expect(run.code, run.stderr).toBe(0);

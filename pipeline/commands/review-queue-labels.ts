@@ -1,6 +1,155 @@
-/** `whp review-queue labels`: the uncertain-label queue (issue #8, part 1). */
-import type { Command } from "commander";
+/**
+ * `whp review-queue labels`: the uncertain-label queue (issue #8, part 1), and the other half of the
+ * loop, `applyReviewCsv`, which `whp labels --apply-review <csv>` runs (registered in serve.ts, where
+ * the `labels` command's options live).
+ *
+ * The queue lists the labelled positions whose generic label the combination was least sure of (by
+ * the margin in labels-uncertainty.jsonl, see pipeline/labels-review/), with context, the label and its
+ * runner-ups; a reviewer writes accept / replace / mask. Applying stores the verdicts in the run
+ * (labels-review.json) and re-runs the labels stage, which applies them after the combination
+ * without asking the models again.
+ */
+import { readFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { type Command, Option } from "commander";
+import { fileExists, readJson, readJsonlAll, writeFileAtomic, writeJsonAtomic } from "../core/artifacts.js";
+import { UserError } from "../core/errors.js";
+import type { ModelTokenizer } from "../core/tokenizer.js";
+import { markedWindow } from "../labels-review/contexts.js";
+import { type QueueCells, mergeQueue, readQueueFile, safeCell, STATUS } from "../labels-review/csv.js";
+import { DEFAULT_QUANTILE, selectQueue, type QueueEntry } from "../labels-review/queue.js";
+import { REVIEW_FILE_VERSION, type ReviewFile } from "../labels-review/review-file.js";
+import { uncertaintyRowSchema } from "../labels-review/uncertainty.js";
+import { type TokenResolution, verdictsFromQueue } from "../labels-review/verdicts.js";
+import { createContext, runStage, type StageContext } from "../stage.js";
+import { labelsMetaSchema, labelsStage } from "../stages/labels.js";
+import { blockSchema } from "../stages/tokenize.js";
+import { alignedSchema } from "../stages/translate.js";
+import { type CommonOptions, setup, withCommon } from "./common.js";
 
-export function registerLabelQueue(_parent: Command): void {
-  // filled in by the uncertain-label queue work
+export const DEFAULT_QUEUE_FILE = join("review", "labels-queue.csv");
+
+export interface LabelQueueOptions {
+  quantile?: number;
+  maxMargin?: number;
+  out?: string;
+  /** Tokens of context before the position (a third as many after it). */
+  context?: number;
+}
+
+export interface LabelQueueResult {
+  file: string;
+  queued: number;
+  total: number;
+  threshold: number | null;
+  keptVerdicts: number;
+  keptOutside: number;
+  dropped: number;
+}
+
+const figure = (x: number | null) => (x === null ? "" : String(x));
+
+/** Writes (or refreshes) the queue CSV; keeps every verdict and note already in it. */
+export async function writeLabelQueue(ctx: StageContext, opts: LabelQueueOptions = {}): Promise<LabelQueueResult> {
+  const uncertaintyPath = ctx.path("labelsUncertainty");
+  if (!(await fileExists(uncertaintyPath))) throw new UserError(`no ${uncertaintyPath}`, "run the labels stage first (`whp run` or `whp labels`)");
+  const file = opts.out ?? join(ctx.config.runDir, DEFAULT_QUEUE_FILE);
+  // Read and check the existing file first: a bad verdict stops us before any work.
+  const existing = (await fileExists(file)) ? readQueueFile(await readFile(file, "utf8"), file) : undefined;
+  const rows = await readJsonlAll(uncertaintyPath, uncertaintyRowSchema);
+  const blocks = await readJsonlAll(ctx.path("blocks"), blockSchema);
+  const aligned = await readJsonlAll(ctx.path("aligned"), alignedSchema);
+  if (rows.length !== blocks.length || rows.some((r, i) => r.id !== blocks[i].id || aligned[i]?.id !== r.id)) {
+    throw new UserError(`${uncertaintyPath} does not match blocks.jsonl / aligned.jsonl`, "re-run the labels stage (`whp run`)");
+  }
+  const quantile = opts.quantile ?? (opts.maxMargin === undefined ? DEFAULT_QUANTILE : undefined);
+  const selection = selectQueue(rows, { quantile, maxMargin: opts.maxMargin });
+  const tok = await ctx.tokenizer();
+  const before = opts.context ?? 12;
+  const after = Math.max(1, Math.ceil(before / 3));
+  const cells: QueueCells[] = [];
+  for (const e of selection.entries) cells.push(await queueCells(tok, e, blocks[e.blockIndex].input_ids, aligned[e.blockIndex], before, after));
+  const { text, report } = mergeQueue(existing, cells);
+  await writeFileAtomic(file, text);
+  return { ...report, file, queued: selection.entries.length, total: selection.total, threshold: selection.threshold };
+}
+
+async function queueCells(tok: ModelTokenizer, e: QueueEntry, inputIds: readonly number[], aligned: { map: number[]; translated_ids: number[] }, before: number, after: number): Promise<QueueCells> {
+  // labels[t] was chosen at original position t - 1, compared with translated position map[t - 1],
+  // whose next token (the one the baseline predicted) is translated_ids[map[t - 1] + 1].
+  const j = aligned.map[e.position - 1];
+  const [original, translated] = await Promise.all([markedWindow(tok, inputIds, e.position, before, after), j >= 0 ? markedWindow(tok, aligned.translated_ids, j + 1, before, after) : Promise.resolve("")]);
+  return {
+    id: safeCell(`${e.block}:${e.position}`),
+    block: safeCell(e.block),
+    position: String(e.position),
+    status: STATUS.queued,
+    original_context: safeCell(original),
+    translated_context: safeCell(translated),
+    label: safeCell(tok.tokenText(e.label)),
+    label_id: String(e.label),
+    runner_ups: safeCell(e.runnerUps.map((t) => tok.tokenText(t)).join(" | ")),
+    baseline_prob: figure(e.prob),
+    margin: figure(e.margin),
+  };
+}
+
+/** Replacement text -> token: the tokenizer's encoding if it is one token, else an exact vocabulary
+ * entry (so "▁Emma" copied from the label column works), else the token count. */
+export function tokenResolver(tok: ModelTokenizer): (text: string) => Promise<TokenResolution> {
+  let vocab: Map<string, number> | undefined;
+  return async (text) => {
+    const ids = await tok.encodeIds(text);
+    if (ids.length === 1) return { id: ids[0] };
+    if (!vocab) {
+      vocab = new Map();
+      for (let id = tok.info.vocabSize - 1; id >= 0; id--) vocab.set(tok.tokenText(id), id);
+    }
+    const exact = vocab.get(text);
+    return exact !== undefined ? { id: exact } : { count: ids.length, pieces: ids.map((id) => tok.tokenText(id)) };
+  };
+}
+
+/** `whp labels --apply-review <csv>`: checks the verdicts, stores them as labels-review.json and
+ * re-runs the labels stage (which reuses the combination: no model is asked). */
+export async function applyReviewCsv(ctx: StageContext, csvPath: string): Promise<{ verdicts: Record<string, number>; skipped: number; stored: string }> {
+  if (!(await fileExists(csvPath))) throw new UserError(`review file not found: ${csvPath}`, "pass the CSV `whp review-queue labels` wrote (default <run>/review/labels-queue.csv)");
+  const queue = readQueueFile(await readFile(csvPath, "utf8"), csvPath);
+  for (const name of labelsStage.reads) if (!(await fileExists(ctx.path(name)))) throw new UserError(`--apply-review needs ${ctx.path(name)}`, "run the pipeline first (`whp run`)");
+  const blocks = await readJsonlAll(ctx.path("blocks"), blockSchema);
+  const index = new Map(blocks.map((b, i) => [b.id, { index: i, length: b.input_ids.length }]));
+  const verdicts = await verdictsFromQueue(queue, csvPath, index, tokenResolver(await ctx.tokenizer()));
+  const review: ReviewFile = { version: REVIEW_FILE_VERSION, verdicts };
+  await writeJsonAtomic(ctx.path("labelsReview"), review);
+  await runStage(labelsStage, ctx);
+  const meta = await readJson(ctx.path("labelsMeta"), labelsMetaSchema, "labels metadata");
+  return { verdicts: meta.review?.verdicts ?? { accept: 0, replace: 0, mask: 0 }, skipped: meta.review?.skipped ?? 0, stored: ctx.path("labelsReview") };
+}
+
+function parseNumber(flag: string, text: string | undefined, ok: (x: number) => boolean, want: string): number | undefined {
+  if (text === undefined) return undefined;
+  const x = Number(text);
+  if (text.trim() === "" || !Number.isFinite(x) || !ok(x)) throw new UserError(`${flag} expects ${want}, got "${text}"`, `e.g. ${flag} ${flag === "--context" ? "12" : flag === "--max-margin" ? "0.05" : "0.02"}`);
+  return x;
+}
+
+export function registerLabelQueue(parent: Command): void {
+  withCommon(parent.command("labels").description("write a CSV of the labelled positions the combination was least sure of (smallest margin), for accept / replace / mask verdicts; apply them with `whp labels --apply-review <csv>`"), { force: false })
+    .addOption(new Option("--threshold-quantile <q>", `queue the lowest share q of labelled positions by margin (default ${DEFAULT_QUANTILE} unless --max-margin is given)`))
+    .addOption(new Option("--max-margin <m>", "queue only positions whose margin is at most m (logit / log-prob units)"))
+    .addOption(new Option("--out <file>", `the CSV to write or refresh (default <run>/${DEFAULT_QUEUE_FILE})`))
+    .addOption(new Option("--context <tokens>", "tokens of context before each position").default("12"))
+    .action(async (opts: CommonOptions & { thresholdQuantile?: string; maxMargin?: string; out?: string; context: string }) => {
+      const quantile = parseNumber("--threshold-quantile", opts.thresholdQuantile, (x) => x > 0 && x <= 1, "a share between 0 (excluded) and 1");
+      const maxMargin = parseNumber("--max-margin", opts.maxMargin, () => true, "a number");
+      const context = parseNumber("--context", opts.context, (x) => Number.isInteger(x) && x >= 0 && x <= 512, "a whole number of tokens (0 to 512)");
+      const { config, log } = await setup(opts);
+      const r = await writeLabelQueue(createContext(config, log), { quantile, maxMargin, out: opts.out === undefined ? undefined : resolve(opts.out), context });
+      const share = r.total ? ((100 * r.queued) / r.total).toFixed(1) : "0";
+      process.stdout.write(
+        `review-queue labels: ${r.queued} of ${r.total} labelled positions (${share}%${r.threshold === null ? "" : `, margin <= ${r.threshold}`}) -> ${r.file}\n` +
+          `  kept ${r.keptVerdicts} reviewed row(s) in the queue and ${r.keptOutside} outside it (flagged "${STATUS.kept}"), dropped ${r.dropped} untouched row(s)\n` +
+          `  fill in verdict (accept | replace | mask) and, for replace, the replacement token; then \`whp labels --apply-review ${r.file}\`\n`,
+      );
+    });
 }

@@ -17,6 +17,7 @@ import { MODEL_ROLES } from "../models/registry.js";
 import { createContext, runStage } from "../stage.js";
 import { STAGES } from "../stages/index.js";
 import { labelsMergeStage, loadSources, parseShard, runLabelsShard } from "../stages/labels.js";
+import { applyReviewCsv } from "./review-queue-labels.js";
 
 type Common = CommonOptions;
 
@@ -71,13 +72,21 @@ function registerServe(program: Command): void {
     });
 }
 
-/** Adds --shard to the existing `labels` command: without it the command behaves as before. */
+/** Adds --shard (and --apply-review, see review-queue-labels.ts) to the existing `labels` command:
+ * without them the command behaves as before. */
 function registerShard(program: Command): void {
   const labels = program.commands.find((c) => c.name() === "labels");
   if (!labels) return;
   labels.addOption(new Option("--shard <i/n>", "process only shard i of n (0-based; chunk c belongs to shard c % n), then `whp merge`"));
-  labels.action(async (opts: Common & { shard?: string }) => {
+  labels.addOption(new Option("--apply-review <csv>", "apply the verdicts of a `whp review-queue labels` CSV (stored as labels-review.json; no model is asked again), then `whp export`").conflicts("shard"));
+  labels.action(async (opts: Common & { shard?: string; applyReview?: string }) => {
     const { ctx } = await setup(opts);
+    if (opts.applyReview) {
+      const r = await applyReviewCsv(ctx, opts.applyReview);
+      const v = r.verdicts;
+      process.stdout.write(`labels: applied ${v.accept + v.replace + v.mask} verdict(s) (accept ${v.accept}, replace ${v.replace}, mask ${v.mask}${r.skipped ? `; ${r.skipped} not applied, see the warning above` : ""}), stored in ${r.stored}; run \`whp export\` (or \`whp run\`) to rebuild train.jsonl\n`);
+      return;
+    }
     if (opts.shard) {
       const shard = parseShard(opts.shard);
       await runLabelsShard(ctx, shard);

@@ -42,6 +42,29 @@ export interface CombineOutput {
   readonly certified: Uint8Array[];
   /** Per alpha: number of zeros in `certified`. */
   readonly uncertified: number[];
+  /** How sure the MAIN alpha's (alphas[0]) choice is, per original position (see `Choice`). */
+  readonly choice: Choice;
+}
+
+/** How many runner-up tokens `Choice` lists per position. */
+export const RUNNER_UPS = 3;
+
+/**
+ * How sure the main alpha's label is, per original position i (NaN / -1 where masked). Computed only
+ * for positions that get a label, from values the combination already has at hand. (The baseline's
+ * probability of the label is a plain read of the baseline row: see labels-review/uncertainty.ts.)
+ * - margin[i]: LB(v_generic of the label) - max over every other token t of UB(v_generic(t)), in the
+ *   rows' units (logits or log-probs). For full rows the bounds are the values, so this is exactly
+ *   v_generic(label) - v_generic(runner-up), the argmax's decision margin. For top-k rows it is the
+ *   margin the listed values guarantee: > 0 exactly when the label is certified, <= 0 when a token
+ *   the rows do not pin down might beat it. NaN when no token has a finite lower bound; +Infinity
+ *   when no other token can reach a finite value.
+ * - runnerUps[i * RUNNER_UPS + r]: the next tokens after the label by UB(v_generic) (= v_generic for
+ *   full rows; ties -> smaller id), among the tokens the baseline row lists; -1 pads.
+ */
+export interface Choice {
+  readonly margin: Float64Array;
+  readonly runnerUps: Int32Array;
 }
 
 /**
@@ -132,6 +155,37 @@ class Tally {
   }
 }
 
+/** The four largest UBs seen, with their ids (ties -> smaller id; NONE pads), largest first: the
+ * label plus three runner-ups. Plain fields, not arrays, so V8 keeps `add` as cheap as Tally's. */
+class Top4 {
+  u0 = -Infinity; u1 = -Infinity; u2 = -Infinity; u3 = -Infinity;
+  t0 = NONE; t1 = NONE; t2 = NONE; t3 = NONE;
+
+  reset(): void {
+    this.u0 = this.u1 = this.u2 = this.u3 = -Infinity;
+    this.t0 = this.t1 = this.t2 = this.t3 = NONE;
+  }
+
+  add(t: number, ub: number): void {
+    if (!(ub > this.u3 || (ub === this.u3 && t < this.t3))) return;
+    if (ub > this.u2 || (ub === this.u2 && t < this.t2)) {
+      this.u3 = this.u2; this.t3 = this.t2;
+      if (ub > this.u1 || (ub === this.u1 && t < this.t1)) {
+        this.u2 = this.u1; this.t2 = this.t1;
+        if (ub > this.u0 || (ub === this.u0 && t < this.t0)) {
+          this.u1 = this.u0; this.t1 = this.t0; this.u0 = ub; this.t0 = t;
+        } else {
+          this.u1 = ub; this.t1 = t;
+        }
+      } else {
+        this.u2 = ub; this.t2 = t;
+      }
+    } else {
+      this.u3 = ub; this.t3 = t;
+    }
+  }
+}
+
 /**
  * Lookup tables of size V, reused across positions via generation stamps, so starting a position
  * costs O(1), not O(V): mark[t] = g says "listed in the reinforced row, at slot rSlot[t]", and
@@ -153,6 +207,11 @@ class Scratch {
   readonly bHi: Float64Array;
   readonly lbExcess: Float64Array;
   readonly ubExcess: Float64Array;
+  /** The four largest UBs among all candidates at the main alpha (filled by `gather`): the label and
+   * its runner-ups (see `describe`). */
+  readonly top = new Top4();
+  /** Written by `decide`: LB(label) - the largest UB among the other tokens (see Choice.margin). */
+  margin = NaN;
   readonly fixed = new Tally();
   readonly tally = new Tally();
   readonly b: RowView = emptyView();
@@ -213,12 +272,13 @@ interface Outside {
 
 /**
  * Bounds every candidate for translated row j (the baseline's listed tokens: only they can have a
- * finite lower bound): tallies the unpenalised ones in s.fixed and returns how many penalised ones
- * it stored in the candidate arrays.
+ * finite lower bound): tallies the unpenalised ones in s.fixed, keeps the four largest UBs at the
+ * main alpha alpha0 in s.top (for the runner-ups), and returns how many penalised ones it stored in
+ * the candidate arrays.
  */
-function gather(s: Scratch, j: number, forbidNow: boolean, meanUB: number, out: Outside): number {
+function gather(s: Scratch, j: number, forbidNow: boolean, meanUB: number, out: Outside, alpha0: number): number {
   // Typed arrays and row fields are read into locals: V8 then keeps them in registers.
-  const { b: B, r: R, forbidFrom, mark, rSlot, cId, bLo, bHi, lbExcess, ubExcess, fixed } = s;
+  const { b: B, r: R, forbidFrom, mark, rSlot, cId, bLo, bHi, lbExcess, ubExcess, fixed, top } = s;
   const g = s.nextGeneration();
   const rIds = R.ids, rVals = R.vals, rIdStart = R.idStart, rValStart = R.valStart, rLen = R.len, rDense = R.dense;
   if (!rDense) {
@@ -233,6 +293,7 @@ function gather(s: Scratch, j: number, forbidNow: boolean, meanUB: number, out: 
   const cap = forbidNow && bComplete ? rowMean(B, s) : meanUB;
   const bIds = B.ids, bVals = B.vals, bIdStart = B.idStart, bValStart = B.valStart, bLen = B.len, rFloor = R.floor;
   fixed.reset();
+  top.reset();
   let p = 0;
   for (let k = 0; k < bLen; k++) {
     const t = bIds[bIdStart + k];
@@ -251,8 +312,10 @@ function gather(s: Scratch, j: number, forbidNow: boolean, meanUB: number, out: 
     const ubEx = listed ? excess(hi, r) : 0;
     if (lbEx === 0 && ubEx === 0) {
       fixed.add(t, lo, hi);
+      top.add(t, hi);
       continue;
     }
+    top.add(t, hi - alpha0 * ubEx);
     cId[p] = t;
     bLo[p] = lo;
     bHi[p] = hi;
@@ -283,7 +346,7 @@ function gather(s: Scratch, j: number, forbidNow: boolean, meanUB: number, out: 
 }
 
 /** Picks the label for one alpha from the n penalised candidates and s.fixed, writes it to
- * generic[i] and returns whether it is certified. */
+ * generic[i] and its margin to s.margin (see Choice.margin), and returns whether it is certified. */
 function decide(s: Scratch, n: number, alpha: number, exact: boolean, meanUB: number, outside: Outside, generic: Int32Array, i: number): boolean {
   const { cId, bLo, bHi, lbExcess, ubExcess, tally } = s;
   tally.copy(s.fixed);
@@ -292,18 +355,39 @@ function decide(s: Scratch, n: number, alpha: number, exact: boolean, meanUB: nu
   if (best < 0) {
     // No candidate has a finite lower bound: fall back to the best upper bound, uncertified.
     generic[i] = ub1Id === NONE ? -1 : ub1Id;
+    s.margin = NaN;
     return exact && ub1Id !== NONE;
   }
   generic[i] = best;
-  if (exact) return true;
   let other = best === ub1Id ? ub2 : ub1;
+  if (exact) {
+    s.margin = bestLB - other;
+    return true;
+  }
   const floorB = s.b.floor;
   if (outside.unlisted && floorB > other) other = floorB;
   if (outside.minR === outside.minR) other = Math.max(other, penalised(floorB, outside.minR, alpha));
   if (outside.minRForbidden === outside.minRForbidden) {
     other = Math.max(other, penalised(Math.min(floorB, meanUB), outside.minRForbidden, alpha));
   }
+  s.margin = bestLB - other;
   return bestLB > other;
+}
+
+/** Fills the main alpha's Choice entries for position i (label `best`), from the top UBs `gather`
+ * kept and the margin `decide` just computed: a few reads per labelled position. Keeping those in
+ * `gather`'s existing pass (not a pass of their own) is what holds the cost to ~5-8% of the bench. */
+function describe(s: Scratch, best: number, choice: Choice, i: number): void {
+  choice.margin[i] = s.margin;
+  // Runner-ups: the candidates' four largest UBs, less the label (or the fourth, when the label is
+  // not among them); -inf (and the NONE padding) can never be a runner-up.
+  const { top } = s;
+  const base = i * RUNNER_UPS;
+  let r = 0;
+  if (top.t0 !== best && top.u0 > -Infinity) choice.runnerUps[base + r++] = top.t0;
+  if (top.t1 !== best && top.u1 > -Infinity) choice.runnerUps[base + r++] = top.t1;
+  if (top.t2 !== best && top.u2 > -Infinity) choice.runnerUps[base + r++] = top.t2;
+  if (r < RUNNER_UPS && top.t3 !== best && top.u3 > -Infinity) choice.runnerUps[base + r++] = top.t3;
 }
 
 /** Combines one block: see the module comment. Throws on inconsistent inputs. */
@@ -317,6 +401,7 @@ export function combineBlock(input: CombineInput): CombineOutput {
   const generic = alphas.map(() => new Int32Array(n).fill(-1));
   const certified = alphas.map(() => new Uint8Array(n).fill(1));
   const uncertified = alphas.map(() => 0);
+  const choice: Choice = { margin: new Float64Array(n).fill(NaN), runnerUps: new Int32Array(n * RUNNER_UPS).fill(-1) };
   const outside: Outside = { minR: NaN, minRForbidden: NaN, unlisted: false };
   const touched: number[] = [];
   let firstFrom = NONE;
@@ -334,19 +419,20 @@ export function combineBlock(input: CombineInput): CombineOutput {
       if (j < 0) continue;
       viewRow(baseline, j, s.iota, s.b);
       viewRow(reinforced, i, s.iota, s.r);
-      const count = gather(s, j, j >= firstFrom, meanUB, outside);
+      const count = gather(s, j, j >= firstFrom, meanUB, outside, alphas.length ? alphas[0] : 0);
       const exact = s.b.complete && s.r.complete;
       for (let a = 0; a < alphas.length; a++) {
         if (!decide(s, count, alphas[a], exact, meanUB, outside, generic[a], i)) {
           certified[a][i] = 0;
           uncertified[a]++;
         }
+        if (a === 0 && generic[0][i] >= 0) describe(s, generic[0][i], choice, i);
       }
     }
   } finally {
     for (const t of touched) s.forbidFrom[t] = NONE;
   }
-  return { generic, certified, uncertified };
+  return { generic, certified, uncertified, choice };
 }
 
 function checkInput({ reinforced, baseline, map, forbidden, alphas }: CombineInput): void {

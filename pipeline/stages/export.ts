@@ -36,14 +36,14 @@ export function countRow(inputIds: readonly number[], labels: readonly number[])
   return { masked, changed };
 }
 
-const EXPORTED: ArtifactName[] = ["documents", "blocks", "dictionary", "aligned", "labels", "labelsMeta", "train"];
+const EXPORTED: ArtifactName[] = ["documents", "blocks", "dictionary", "aligned", "labels", "labelsMeta", "labelsUncertainty", "train"];
 
 export const exportStage: Stage = {
   name: "export",
   summary: "write train.jsonl, manifest.json and the dataset folder for trainers",
   // 2: adds dataset/ (formats, card, dataset manifest).
   version: 2,
-  reads: ["documents", "blocks", "dictionary", "aligned", "labels", "labelsMeta"],
+  reads: ["documents", "blocks", "dictionary", "aligned", "labels", "labelsMeta", "labelsUncertainty"],
   // datasetManifest stands for the whole dataset/ folder (its manifest hashes every file there).
   writes: ["train", "manifest", "datasetManifest"],
   async fingerprintInputs(config) {
@@ -56,6 +56,9 @@ export const exportStage: Stage = {
     const meta = await readJson(ctx.path("labelsMeta"), labelsMetaSchema, "labels metadata");
     if (labels.length !== blocks.length || labels.some((l, i) => l.id !== blocks[i].id)) throw new UserError("labels.jsonl does not match blocks.jsonl", "re-run `whp labels`");
     const main = meta.alphas[0];
+    // Reviewed labels (whp labels --apply-review): how many verdicts, by kind, and the review file's
+    // hash; the overrides themselves are in labels-meta.json.
+    const labelReview = meta.review ? { file: meta.review.file, sha256: meta.review.sha256, verdicts: meta.review.verdicts, skipped: meta.review.skipped } : undefined;
     const totals = { blocks: blocks.length, tokens: 0, positions: 0, masked: 0, changed: 0, uncertified: meta.alphas.map(() => 0), anchorOccurrences: 0, unalignedOccurrences: 0 };
     const rows = blocks.map((block, i) => {
       const row: Record<string, unknown> = {
@@ -101,6 +104,7 @@ export const exportStage: Stage = {
       logitSpace: meta.logitSpace,
       topK: meta.topK,
       labelConvention: "huggingface: labels[t] is the target for input_ids[t] (unshifted), -100 = ignored",
+      ...(labelReview ? { labelReview } : {}),
       counts: totals,
       files,
     });
@@ -117,7 +121,8 @@ export const exportStage: Stage = {
       logitSpace: meta.logitSpace,
       dictionary,
       tokenizer: tok,
-      counts: totals,
+      // Object.assign: the card types the counts it reads; the dataset manifest keeps every field.
+      counts: labelReview ? Object.assign({}, totals, { reviewedLabels: labelReview }) : totals,
       log: ctx.log,
     });
     return { ...totals, dataset };

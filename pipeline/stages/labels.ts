@@ -3,7 +3,7 @@
  * written atomically, and a restarted run skips the chunks already on disk (served models also cache
  * every response, see models/cache.ts). Shardable: `--shard i/n` runs write chunk c when c % n === i to
  * a shard folder, and `whp merge` assembles them into the same bytes an unsharded run writes. */
-import { mkdir, readdir } from "node:fs/promises";
+import { mkdir, readdir, readFile } from "node:fs/promises";
 import { join, relative } from "node:path";
 import pLimit, { type LimitFunction } from "p-limit";
 import { z } from "zod";
@@ -11,11 +11,14 @@ import { fileExists, fileSha256, readJson, readJsonlAll, toJsonlText, writeFileA
 import { combineBlock, toHfLabels } from "../core/combine.js";
 import { UserError } from "../core/errors.js";
 import { startProgress } from "../core/progress.js";
-import { canonicalJson, hashJson } from "../core/hash.js";
+import { canonicalJson, hashJson, sha256 } from "../core/hash.js";
 import type { LogitSource, ModelIdentity } from "../core/rows.js";
 import { isServed, type TokenizerSample } from "../models/preflight.js";
 import { createLogitSource, type ModelRole } from "../models/registry.js";
-import type { Stage, StageContext } from "../stage.js";
+import { ARTIFACTS, type Stage, type StageContext } from "../stage.js";
+import { appliedReviewSchema } from "../labels-review/review-file.js";
+import { applyStoredReview, previousCombination } from "../labels-review/stage-review.js";
+import { uncertaintyRow, uncertaintyRowSchema } from "../labels-review/uncertainty.js";
 import { alignedSchema } from "./translate.js";
 import { blockSchema, generalBlockSchema } from "./tokenize.js";
 
@@ -27,12 +30,23 @@ export const labelRowSchema = z.object({
 });
 export type LabelRow = z.infer<typeof labelRowSchema>;
 
+/** A chunk file's row: the labels plus the block's uncertainty row (split into two artifacts). */
+const chunkRowSchema = labelRowSchema.extend({ uncertainty: uncertaintyRowSchema });
+type ChunkRow = z.infer<typeof chunkRowSchema>;
+
 export const labelsMetaSchema = z.object({
   version: z.literal(1),
   alphas: z.array(z.number()),
   topK: z.union([z.number().int(), z.literal("full")]),
   logitSpace: z.enum(["logprobs", "logits"]),
   models: z.record(z.string(), z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]))),
+  /** Key of everything that shapes the combined labels (not the review): a run whose key matches
+   * re-applies a new review to its labels without asking the models (labels-review/stage-review.ts). */
+  combination: z.string().optional(),
+  /** sha256 of the labels and uncertainty files this stage wrote with this metadata. */
+  outputs: z.object({ labels: z.string(), uncertainty: z.string() }).optional(),
+  /** The review applied after the combination, if any. */
+  review: appliedReviewSchema.optional(),
 });
 
 export async function loadSources(ctx: StageContext, roles: readonly ModelRole[]): Promise<Record<string, LogitSource>> {
@@ -99,8 +113,13 @@ export function parseShard(text: string): { index: number; count: number } {
 /** The folder shard runs write to: keyed by everything that shapes the chunks, so shards made from
  * other inputs or another config are never merged. */
 async function shardDir(ctx: StageContext): Promise<string> {
+  return join(ctx.config.runDir, "shards", `labels-${(await combinationKey(ctx)).slice(0, 16)}`);
+}
+
+/** Everything that shapes the combined labels; the review, applied afterwards, is not part of it. */
+async function combinationKey(ctx: StageContext): Promise<string> {
   const c = ctx.config;
-  const key = hashJson({
+  return hashJson({
     version: labelsStage.version,
     blocks: await fileSha256(ctx.path("blocks")),
     generalBlocks: await fileSha256(ctx.path("generalBlocks")),
@@ -110,7 +129,6 @@ async function shardDir(ctx: StageContext): Promise<string> {
     topK: c.logits.topK,
     chunkBlocks: c.logits.chunkBlocks,
   });
-  return join(c.runDir, "shards", `labels-${key.slice(0, 16)}`);
 }
 
 /** Fields that say how to reach a model, not which model it is: left out of the stage fingerprint and
@@ -140,6 +158,17 @@ async function tokenizerSamples(ctx: StageContext, blocks: readonly { input_ids:
 async function runLabels(ctx: StageContext, opts: LabelsOptions = {}) {
   const { alphas } = ctx.config;
   const topK = ctx.config.logits.topK;
+  if (!opts.shard) {
+    // Only the review changed since the last run: re-apply it to the same combined labels.
+    const key = await combinationKey(ctx);
+    const prev = await previousCombination(ctx, key, ctx.log);
+    if (prev) {
+      ctx.log.info("labels: the combination's inputs are unchanged; re-applying the review without asking the models");
+      const { logitSpace, models } = prev.meta;
+      await writeOutputs(ctx, key, prev.rows, await readFile(ctx.path("labelsUncertainty"), "utf8"), { logitSpace, models });
+      return { blocks: prev.rows.length, topK, logitSpace, reused: true };
+    }
+  }
   const blocks = await readJsonlAll(ctx.path("blocks"), blockSchema);
   const aligned = await readJsonlAll(ctx.path("aligned"), alignedSchema);
   if (aligned.length !== blocks.length || aligned.some((a, i) => a.id !== blocks[i].id)) {
@@ -199,13 +228,13 @@ async function runLabels(ctx: StageContext, opts: LabelsOptions = {}) {
       const last = Math.min(blocks.length, first + chunkSize);
       const rows = await Promise.all(
         Array.from({ length: last - first }, (_, j) =>
-          limit(async (): Promise<LabelRow> => {
+          limit(async (): Promise<ChunkRow> => {
             const i = first + j;
             // The two models are asked at the same time: they are usually different servers.
             const [r, b] = await Promise.all([reinforced.rows(blocks[i].input_ids, { topK }), baseline.rows(aligned[i].translated_ids, { topK })]);
             const out = combineBlock({ reinforced: r, baseline: b, map: Int32Array.from(aligned[i].map), forbidden: aligned[i].forbidden, alphas, logitSpace: baseline.logitSpace });
             progress.tick(blocks[i].input_ids.length + aligned[i].translated_ids.length);
-            return { id: blocks[i].id, labels: out.generic.map((g) => Array.from(toHfLabels(g))), uncertified: out.uncertified };
+            return { id: blocks[i].id, labels: out.generic.map((g) => Array.from(toHfLabels(g))), uncertified: out.uncertified, uncertainty: uncertaintyRow(blocks[i].id, out, b, aligned[i].map, baseline.logitSpace) };
           }),
         ),
       );
@@ -228,14 +257,30 @@ async function runLabels(ctx: StageContext, opts: LabelsOptions = {}) {
     return { blocks: blocks.length, chunks, shard: `${index}/${count}` };
   }
 
-  let text = "";
-  for (let c = 0; c < chunks; c++) text += toJsonlText(await readJsonlAll(done.get(c)!, labelRowSchema));
-  await writeFileAtomic(ctx.path("labels"), text);
-  await writeJsonAtomic(ctx.path("labelsMeta"), { version: 1, alphas, topK, logitSpace: meta.logitSpace, models: meta.models });
+  const rows: LabelRow[] = [];
+  let uncertainty = "";
+  for (let c = 0; c < chunks; c++) {
+    const chunk = await readJsonlAll(done.get(c)!, chunkRowSchema);
+    for (const { uncertainty: u, ...row } of chunk) rows.push(row);
+    uncertainty += toJsonlText(chunk.map((r) => r.uncertainty));
+  }
+  await writeOutputs(ctx, await combinationKey(ctx), rows, uncertainty, meta);
   // How many chunks a resumed run found done, cache hits and timings are logged, not recorded: a
   // resumed run must leave the same bytes as an uninterrupted one.
   if (cacheInfo.hits || cacheInfo.corrupt) ctx.log.info(`labels: ${cacheInfo.hits} response(s) from the cache, ${cacheInfo.corrupt} corrupt cache entr(ies) refetched`);
   return { blocks: blocks.length, chunks, topK, logitSpace: meta.logitSpace };
+}
+
+/** Writes the stage's outputs: the combined labels with the stored review applied on top (a cheap
+ * last step, see labels-review/), the uncertainty rows, and the metadata recording both. */
+async function writeOutputs(ctx: StageContext, key: string, combined: readonly LabelRow[], uncertainty: string, meta: { logitSpace: "logprobs" | "logits"; models: Record<string, ModelIdentity> }): Promise<void> {
+  const { rows, review } = await applyStoredReview(ctx, combined);
+  const text = toJsonlText(rows);
+  await writeFileAtomic(ctx.path("labels"), text);
+  await writeFileAtomic(ctx.path("labelsUncertainty"), uncertainty);
+  const outputs = { labels: sha256(text), uncertainty: sha256(uncertainty) };
+  const { alphas } = ctx.config;
+  await writeJsonAtomic(ctx.path("labelsMeta"), { version: 1, alphas, topK: ctx.config.logits.topK, logitSpace: meta.logitSpace, models: meta.models, combination: key, outputs, ...(review ? { review } : {}) });
 }
 
 /** Runs chunk tasks with at most `inFlight` blocks running at once across all chunks, so a slow block
@@ -286,11 +331,13 @@ async function readShardMeta(dir: string): Promise<{ logitSpace: "logprobs" | "l
 export const labelsStage: Stage = {
   name: "labels",
   summary: "query the reinforced and baseline models and combine their logits into generic labels",
-  version: 1,
+  // 2: adds labels-uncertainty.jsonl and the review applied after the combination.
+  version: 2,
   reads: ["blocks", "generalBlocks", "aligned"],
-  writes: ["labels", "labelsMeta"],
+  writes: ["labels", "labelsMeta", "labelsUncertainty"],
   async fingerprintInputs(config) {
-    return { config: { models: { baseline: modelKey(config.models.baseline), reinforced: modelKey(config.models.reinforced) }, alphas: config.alphas, topK: config.logits.topK }, files: [] };
+    // The review is an outside file: changing it re-runs the stage, which then reuses the combination.
+    return { config: { models: { baseline: modelKey(config.models.baseline), reinforced: modelKey(config.models.reinforced) }, alphas: config.alphas, topK: config.logits.topK }, files: [join(config.runDir, ARTIFACTS.labelsReview)] };
   },
   run: (ctx) => runLabels(ctx),
 };
@@ -311,7 +358,7 @@ export async function runLabelsShard(ctx: StageContext, shard: { index: number; 
 async function validChunk(file: string, ids: string[]): Promise<boolean> {
   if (!(await fileExists(file))) return false;
   try {
-    const rows = await readJsonlAll(file, labelRowSchema);
+    const rows = await readJsonlAll(file, chunkRowSchema);
     return rows.length === ids.length && rows.every((r, i) => r.id === ids[i]);
   } catch {
     return false;

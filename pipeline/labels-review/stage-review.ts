@@ -1,0 +1,68 @@
+/**
+ * The labels stage's last step: apply the stored review (labels-review.json) to the combined labels,
+ * and, when only the review changed, reuse the previous run's labels instead of asking the models
+ * again (the combination is identified by a key over everything that shapes it; the review is not
+ * part of that key).
+ */
+import { readFile } from "node:fs/promises";
+import { z } from "zod";
+import { fileExists, fileSha256, readJson, readJsonlAll } from "../core/artifacts.js";
+import { UserError } from "../core/errors.js";
+import { sha256 } from "../core/hash.js";
+import type { Logger } from "../core/log.js";
+import { ARTIFACTS, type StageContext } from "../stage.js";
+import { labelRowSchema, labelsMetaSchema, type LabelRow } from "../stages/labels.js";
+import { type AppliedReview, applyVerdicts, reviewFileSchema, revertOverrides } from "./review-file.js";
+
+/** The stored review, or undefined when none was applied. */
+export async function readStoredReview(ctx: StageContext): Promise<{ review: z.infer<typeof reviewFileSchema>; sha256: string } | undefined> {
+  const path = ctx.path("labelsReview");
+  if (!(await fileExists(path))) return undefined;
+  const bytes = await readFile(path);
+  const review = await readJson(path, reviewFileSchema, "labels review");
+  return { review, sha256: sha256(bytes) };
+}
+
+/** Applies the stored review (if any) to the combination's rows; logs what it skipped. */
+export async function applyStoredReview(ctx: StageContext, rows: readonly LabelRow[]): Promise<{ rows: LabelRow[]; review?: AppliedReview }> {
+  const stored = await readStoredReview(ctx);
+  if (!stored) return { rows: [...rows] };
+  const V = (await ctx.tokenizer()).info.vocabSize;
+  const bad = stored.review.verdicts.findIndex((v) => v.token !== undefined && v.token >= V);
+  if (bad >= 0) throw new UserError(`${ctx.path("labelsReview")}: verdicts.${bad} replaces with token ${stored.review.verdicts[bad].token}, outside the vocabulary (size ${V})`, "re-apply the reviewed CSV with `whp labels --apply-review <csv>`, which resolves replacements with the run's tokenizer");
+  const res = applyVerdicts(rows, stored.review.verdicts);
+  if (res.skipped.length) {
+    const first = res.skipped.slice(0, 5).map((s) => `${s.block}:${s.position} (${s.reason})`).join(", ");
+    ctx.log.warn(`labels: ${res.skipped.length} review verdict(s) not applied: ${first}${res.skipped.length > 5 ? ", ..." : ""}`);
+  }
+  const n = res.verdicts.accept + res.verdicts.replace + res.verdicts.mask;
+  ctx.log.info(`labels: applied ${n} review verdict(s) from ${ARTIFACTS.labelsReview} (accept ${res.verdicts.accept}, replace ${res.verdicts.replace}, mask ${res.verdicts.mask})`);
+  return { rows: res.rows, review: { file: ARTIFACTS.labelsReview, sha256: stored.sha256, verdicts: res.verdicts, skipped: res.skipped.length, overrides: res.overrides } };
+}
+
+/**
+ * The previous run's combined labels, when only the review changed since: same combination key, a
+ * different review (so a forced re-run with nothing changed still recomputes), and the files exactly
+ * those it wrote. Undefined otherwise: the stage then computes the labels.
+ */
+export async function previousCombination(ctx: StageContext, key: string, log: Logger): Promise<{ rows: LabelRow[]; meta: z.infer<typeof labelsMetaSchema> } | undefined> {
+  for (const name of ["labels", "labelsMeta", "labelsUncertainty"] as const) if (!(await fileExists(ctx.path(name)))) return undefined;
+  let meta;
+  try {
+    meta = await readJson(ctx.path("labelsMeta"), labelsMetaSchema, "labels metadata");
+  } catch (e) {
+    if (e instanceof UserError) return undefined;
+    throw e;
+  }
+  if (meta.combination !== key || !meta.outputs) return undefined;
+  const reviewPath = ctx.path("labelsReview");
+  const current = (await fileExists(reviewPath)) ? sha256(await readFile(reviewPath)) : undefined;
+  if (current === meta.review?.sha256) return undefined;
+  if ((await fileSha256(ctx.path("labels"))) !== meta.outputs.labels || (await fileSha256(ctx.path("labelsUncertainty"))) !== meta.outputs.uncertainty) return undefined;
+  const rows = revertOverrides(await readJsonlAll(ctx.path("labels"), labelRowSchema), meta.review);
+  if (!rows) {
+    log.warn("labels: labels.jsonl does not hold the overrides labels-meta.json records; recomputing");
+    return undefined;
+  }
+  return { rows, meta };
+}
