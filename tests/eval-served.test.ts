@@ -90,6 +90,13 @@ describe("whp eval --model <name>=<url> (vLLM protocol)", () => {
     expect(cmp.out).toMatch(/^unl\s/m);
     expect((await cli("report")).code).toBe(0);
     expect(await readFile(join(fx.runDir, "report.html"), "utf8")).toContain(">unl<");
+    // scores of an earlier evaluation set stay on disk but out of the report, with a warning
+    await writeFile(join(fx.runDir, "eval", "scores-old.json"), JSON.stringify({ ...unl, model: "old", evalset: "0".repeat(64) }));
+    const rep = await cli("report");
+    expect(rep.code).toBe(0);
+    expect(rep.err).toContain("left out scores-old.json");
+    expect(await readFile(join(fx.runDir, "report.html"), "utf8")).not.toContain(">old<");
+    await rm(join(fx.runDir, "eval", "scores-old.json"));
   }, 60_000);
 
   it("retries 429 (Retry-After), 5xx and dropped bodies, and gets the same scores", async () => {

@@ -122,12 +122,18 @@ function table(scores: readonly ScoresFile[]): string {
   return formatTable(scores.map((s): ScoredModel => ({ model: s.model, scores: s.scores })));
 }
 
-async function writeReport(config: ResolvedConfig, blocksToShow: number): Promise<string> {
+async function writeReport(config: ResolvedConfig, blocksToShow: number, log: Logger): Promise<string> {
   const files = evalFiles(config.runDir);
+  await requireFile(files.evalset, "write the evaluation set first: `whp evalset`, then `whp eval`");
+  const current = await fileSha256(files.evalset);
   const scores: ScoresFile[] = [];
-  for (const name of await savedScoreNames(files.dir)) scores.push(await readScores(config, name));
-  if (scores.length === 0) throw new UserError("no scores to report", "run `whp eval` first");
-  table(scores); // refuses mixed evaluation sets
+  for (const name of await savedScoreNames(files.dir)) {
+    const s = await readScores(config, name);
+    // Scores of an earlier evaluation set are not comparable; they stay on disk but out of the report.
+    if (s.evalset === current) scores.push(s);
+    else log.warn(`report: left out scores-${name}.json: it scores an earlier evaluation set (re-run \`whp eval --model ${name}\` to include it)`);
+  }
+  if (scores.length === 0) throw new UserError("no scores of the current evaluation set to report", "run `whp eval` first");
   const tok = await ModelTokenizer.load(config.tokenizer);
   const train = await readJsonlAll(artifact(config, "train"), trainRowSchema);
   // The blocks with the most anchor-driven changes are the instructive ones; ties keep file order.
@@ -212,7 +218,7 @@ export function register(program: Command): void {
   withCommon(program.command("report").description("write <run>/report.html: the scores table, charts and sample blocks (self-contained)"), { force: false })
     .addOption(new Option("--blocks <n>", "sample blocks to show token by token").default("3"))
     .action(async (opts: CommonOptions & { blocks: string }) => {
-      const { config } = await setup(opts);
-      process.stdout.write(`report: wrote ${await writeReport(config, positiveInt("blocks", opts.blocks))}\n`);
+      const { config, log } = await setup(opts);
+      process.stdout.write(`report: wrote ${await writeReport(config, positiveInt("blocks", opts.blocks), log)}\n`);
     });
 }
