@@ -7,10 +7,10 @@ import { readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
-import { loadConfig } from "../pipeline/config.js";
+import { loadConfig, type ResolvedConfig } from "../pipeline/config.js";
 import { ModelTokenizer } from "../pipeline/core/tokenizer.js";
 import { loadSandboxModels } from "../pipeline/eval/evaluate.js";
-import { parseInlineModel } from "../pipeline/eval/targets.js";
+import { defaultModelNames, parseInlineModel } from "../pipeline/eval/targets.js";
 import type { NgramModel } from "../pipeline/models/ngram.js";
 import { type ReferenceServer, type ReferenceServerOptions, startReferenceServer } from "../pipeline/models/reference-server.js";
 import { whpCli } from "./helpers/capture.js";
@@ -140,6 +140,14 @@ describe("model names", () => {
     const run = await cli("eval", "--model", `odd=${server.url}#baseline`);
     expect(run.code).toBe(2);
     expect(run.err).toMatch(/tokeni[sz]/i);
+  });
+
+  it("by default scores the sandbox's models or the run's served ones, then every evalModels: entry", () => {
+    const served = { provider: "vllm", model: "m", urls: ["http://x"] };
+    const cfg = (models: Record<string, unknown>, evalModels?: Record<string, unknown>) => ({ models, evalModels }) as unknown as ResolvedConfig;
+    expect(defaultModelNames(cfg({ baseline: { provider: "ngram" } }, { "unl-7b": served }))).toEqual(["baseline", "reinforced", "unlearned", "oracle", "unl-7b"]);
+    expect(defaultModelNames(cfg({ baseline: served, reinforced: served }))).toEqual(["baseline", "reinforced"]);
+    expect(defaultModelNames(cfg({ baseline: served, reinforced: served, oracle: served }, { unlearned: served }))).toEqual(["baseline", "reinforced", "oracle", "unlearned"]);
   });
 
   it("parses <name>=[sglang:]<url>[#model]", () => {

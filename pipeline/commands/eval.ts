@@ -17,6 +17,7 @@ import { NEIGHBOUR_DEFAULTS, pickNeighbours } from "../eval/neighbours.js";
 import { holdOutGeneral, mineProbabilityPrompts, sampleForgetPositions } from "../eval/prompts.js";
 import { renderReport, type ReportBlock } from "../eval/report.js";
 import { evaluate, requireFile } from "../eval/evaluate.js";
+import { defaultModelNames } from "../eval/targets.js";
 import { EVAL_MODELS } from "../eval/sandbox.js";
 import { formatTable, type ScoredModel } from "../eval/table.js";
 import { ARTIFACTS } from "../stage.js";
@@ -188,16 +189,17 @@ export function register(program: Command): void {
 
   withCommon(program.command("eval").description("score sandbox or served models on the evaluation set, or compare scores side by side"), { force: false })
     .addOption(
-      new Option("--model <names...>", `models to evaluate: sandbox ${EVAL_MODELS.join(", ")}; a name under evalModels: in the config; or <name>=http://host:port[#served-model] (vLLM) / <name>=sglang:http://host:port`).default([
-        ...EVAL_MODELS,
-      ]),
+      new Option(
+        "--model <names...>",
+        `models to evaluate: sandbox ${EVAL_MODELS.join(", ")}; a name under evalModels: in the config; or <name>=http://host:port[#served-model] (vLLM) / <name>=sglang:http://host:port (default: the sandbox's four, or the run's served models, then every evalModels: entry)`,
+      ),
     )
     .addOption(new Option("--baseline <name>", "the model relative perplexities are taken against (resolved like --model; only models of the same kind, sandbox or served, are compared)").default("baseline"))
     .addOption(new Option("--compare <names...>", "print saved scores side by side (model names or scores files)"))
     .option("-f, --force", "re-score even when the saved scores are up to date")
     .option("--judge", "also complete eval/familiarity.jsonl with each model and have the llm: chat model judge it 0-3")
     .option("--audit <file>", "report judge-human agreement (exact, Cohen's kappa) from a filled `whp review-queue judge` CSV, and the familiarity recomputed with human scores")
-    .action(async (opts: CommonOptions & { force?: boolean; judge?: boolean; audit?: string; model: string[]; baseline: string; compare?: string[] }) => {
+    .action(async (opts: CommonOptions & { force?: boolean; judge?: boolean; audit?: string; model?: string[]; baseline: string; compare?: string[] }) => {
       const { config, log } = await setup(opts);
       if (opts.audit) {
         // The seed is the run's: the judge-only familiarity it prints matches the scores file's.
@@ -211,7 +213,7 @@ export function register(program: Command): void {
         process.stdout.write(`${table(scores)}\n`);
         return;
       }
-      const scores = await evaluate(config, opts.model, { log, force: Boolean(opts.force), judge: Boolean(opts.judge), baseline: opts.baseline });
+      const scores = await evaluate(config, opts.model ?? defaultModelNames(config), { log, force: Boolean(opts.force), judge: Boolean(opts.judge), baseline: opts.baseline });
       process.stdout.write(`${table(scores)}\n`);
     });
 

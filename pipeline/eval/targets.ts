@@ -80,6 +80,14 @@ function fromConfig(config: ResolvedConfig, name: string): EvalTarget | undefine
   return { name: role, kind: "sandbox" };
 }
 
+/** What a bare `whp eval` scores: the sandbox's four models when the run's models are embedded
+ * n-grams, else the run's served baseline, reinforced (and oracle, when configured); then every
+ * `evalModels:` entry. (An unlearned model exists in the sandbox only; a served one is named.) */
+export function defaultModelNames(config: ResolvedConfig): string[] {
+  const own = config.models.baseline.provider === "ngram" ? [...EVAL_MODELS] : ["baseline", "reinforced", ...(config.models.oracle ? ["oracle"] : [])];
+  return [...new Set([...own, ...Object.keys(config.evalModels ?? {})])];
+}
+
 export async function resolveTargets(config: ResolvedConfig, args: readonly string[]): Promise<EvalTarget[]> {
   const out: EvalTarget[] = [];
   for (const arg of args) {
