@@ -229,6 +229,7 @@ $("add-form").addEventListener("submit", async (e) => {
 
 // ---- keyboard, filters ---------------------------------------------------------------------------
 document.addEventListener("keydown", (e) => {
+  if ((document.body.dataset.tab || "dictionary") !== "dictionary") return; // a queue tab has its own keys (review-queues.js)
   const t = e.target;
   const inField = t instanceof HTMLInputElement || t instanceof HTMLSelectElement || t instanceof HTMLTextAreaElement;
   if (inField) {

@@ -7,6 +7,7 @@ import { loadWordFrequencies, type BlockSpan } from "../anchors/corpus-stats.js"
 import { forgetDocuments } from "../anchors/workflow.js";
 import { CsvFile } from "../review/csv-file.js";
 import { readRows } from "../review/rows.js";
+import { QUEUE_KINDS, QUEUES } from "../review/queues.js";
 import { loadNameLexicon } from "../anchors/name-lexicon.js";
 import { startReviewServer } from "../review/server.js";
 import { ARTIFACTS } from "../stage.js";
@@ -27,9 +28,12 @@ export function register(program: Command): void {
       const blocksPath = join(config.runDir, ARTIFACTS.blocks);
       // Block counts only exist once the run tokenized the corpus; without them the page shows none.
       const blocks = (await fileExists(blocksPath)) ? ((await readJsonlAll(blocksPath, blockSpanSchema)) as BlockSpan[]) : undefined;
-      const server = await startReviewServer({ csvPath, docs, blocks, freq: await loadWordFrequencies(), names: await loadNameLexicon() });
+      const server = await startReviewServer({ csvPath, docs, blocks, freq: await loadWordFrequencies(), names: await loadNameLexicon(), runDir: config.runDir });
+      // The review queues show as extra tabs; say which exist, and what writes the others.
+      const queues = await Promise.all(QUEUE_KINDS.map(async (k) => `${QUEUES[k].title}: ${(await fileExists(join(config.runDir, QUEUES[k].relPath))) ? join(config.runDir, QUEUES[k].relPath) : `none yet (\`${QUEUES[k].writtenBy}\`)`}`));
       process.stdout.write(
         `whp review: ${csvPath} (${rows.length} rows; forget corpus: ${docs.length} document(s))\n` +
+          `queue tabs: ${queues.join("; ")}\n` +
           `open this URL in your browser (it holds a token for this run only):\n  ${server.url}\n` +
           "every change is saved to the CSV at once; press Ctrl+C to stop\n",
       );

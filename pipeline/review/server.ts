@@ -5,6 +5,7 @@
  *   GET  /api/concordance?term=&translation=
  *   POST /api/edit   {edits: RowEdit[]} 200, or 409 with the conflicts (the others are applied)
  *   POST /api/terms  NewTerm            201, 409 when the term exists, 400 for a bad value
+ *   /api/queues/...                     the review queues' tabs (queue-routes.ts)
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -18,6 +19,7 @@ import { STATUSES } from "../stages/dictionary.js";
 import type { NameLexicon } from "../anchors/plausibility.js";
 import { Annotator, FLAG_KINDS } from "./annotate.js";
 import { CsvFile } from "./csv-file.js";
+import { queueRoutes } from "./queue-routes.js";
 import { readRows, type StoredRow } from "./rows.js";
 import { cookieName, cookieValue, newToken, refuseOrigin, SECURITY_HEADERS, TOKEN_HEADER, tokenMatches } from "./security.js";
 import { addTerm, applyEdits, ReviewRequestError, type NewTerm, type RowEdit } from "./store.js";
@@ -31,6 +33,8 @@ export interface ReviewServerOptions {
   names?: NameLexicon;
   /** Where review.html/.js/.css are; default <package root>/ui. */
   uiDir?: string;
+  /** The run folder, where the review queues' CSVs are (absent: their tabs say there is none). */
+  runDir?: string;
   /** Fixed token for tests; default a fresh random one. */
   token?: string;
 }
@@ -46,6 +50,7 @@ export interface ReviewServer {
 const STATIC: Record<string, { file: string; type: string }> = {
   "/review.js": { file: "review.js", type: "text/javascript; charset=utf-8" },
   "/review.css": { file: "review.css", type: "text/css; charset=utf-8" },
+  "/review-queues.js": { file: "review-queues.js", type: "text/javascript; charset=utf-8" },
 };
 const MAX_BODY = 1 << 20;
 
@@ -77,6 +82,7 @@ export async function startReviewServer(opts: ReviewServerOptions): Promise<Revi
   const uiDir = opts.uiDir ?? join(packageRoot(), "ui");
   const csv = new CsvFile(opts.csvPath);
   const annotator = new Annotator(opts.docs, opts.blocks, opts.freq, opts.names);
+  const queues = queueRoutes(opts.runDir, readBody);
   let port = 0;
 
   const rowsOf = (text: string): StoredRow[] => readRows(text, opts.csvPath).rows;
@@ -109,6 +115,8 @@ export async function startReviewServer(opts: ReviewServerOptions): Promise<Revi
       });
       return json(res, 201, l);
     }
+    const answer = await queues(req, url);
+    if (answer) return json(res, answer.status, answer.body);
     return json(res, 404, { error: `no ${req.method} ${url.pathname}` });
   }
 

@@ -1,0 +1,74 @@
+/**
+ * A queue CSV (labels-queue.csv, judge-audit.csv) as a table the review page edits in place. Pure:
+ * text in, text out. Unlike the dictionary reader (anchors/review-csv.ts) it requires no column; the
+ * queue's own reader (labels-review/csv.ts, eval/judge-audit.ts) checks the content.
+ *
+ * Writing back changes only the edited rows: every other row keeps its exact original text (when it
+ * re-reads to the same cells), and the header line, byte order mark, line endings and the presence of
+ * a final line break are kept, so a diff of the file shows the reviewer's edits and nothing else.
+ */
+import { parse } from "csv-parse/sync";
+import { stringify } from "csv-stringify/sync";
+import { UserError } from "../core/errors.js";
+
+export interface TableRow {
+  /** 1-based line where the row starts (a quoted cell may span lines). */
+  line: number;
+  cells: Record<string, string>;
+  /** The row's original text, when it re-reads to the same cells. */
+  raw?: string;
+}
+
+export interface QueueTable {
+  header: string[];
+  /** Lower-cased, trimmed column names: the keys of `cells`. */
+  keys: string[];
+  headerRaw?: string;
+  rows: TableRow[];
+  eol: string;
+  bom: boolean;
+  finalEol: boolean;
+}
+
+/** csv-parse's raw text carries stray line breaks at either end; keep it only if it re-reads exactly. */
+function exactRaw(raw: string, record: string[]): string | undefined {
+  const trimmed = raw.replace(/^[\r\n]+/, "").replace(/\r?\n?$/, "").replace(/\r$/, "");
+  try {
+    const again = parse(trimmed, { relax_column_count: true }) as string[][];
+    return again.length === 1 && again[0].length === record.length && again[0].every((c, i) => c === record[i]) ? trimmed : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function readTable(text: string, file: string): QueueTable {
+  const eol = text.includes("\r\n") ? "\r\n" : "\n";
+  const bom = text.startsWith("\uFEFF");
+  let records: { record: string[]; raw: string; info: { lines: number } }[];
+  try {
+    records = parse(text, { raw: true, info: true, skip_empty_lines: true, bom: true, relax_column_count: false }) as unknown as typeof records;
+  } catch (e) {
+    throw new UserError(`${file} is not valid CSV: ${(e as Error).message}`, "fix the row named above, then reload the page");
+  }
+  if (records.length === 0) return { header: [], keys: [], rows: [], eol, bom, finalEol: true };
+  const header = records[0].record;
+  const keys = header.map((h) => h.trim().toLowerCase());
+  const rows = records.slice(1).map(({ record, raw, info }) => {
+    const body = raw.replace(/^[\r\n]+/, "").replace(/\r?\n?$/, "").replace(/\r$/, "");
+    return { line: info.lines - (body.match(/\n/g) ?? []).length, cells: Object.fromEntries(keys.map((k, i) => [k, record[i] ?? ""])), raw: exactRaw(raw, record) };
+  });
+  return { header, keys, headerRaw: exactRaw(records[0].raw.replace(/^\uFEFF/, ""), header), rows, eol, bom, finalEol: /\n$/.test(text) };
+}
+
+/** One row as CSV text, cells in header order. */
+const csvLine = (keys: readonly string[], cells: Record<string, string>) => stringify([keys.map((k) => cells[k] ?? "")]).replace(/\r?\n$/, "");
+
+/** The table's text with the rows in `changed` (by index) replaced; every other byte as read. */
+export function writeTable(t: QueueTable, changed: ReadonlyMap<number, Record<string, string>>): string {
+  const lines = [t.headerRaw ?? csvLine(t.keys, Object.fromEntries(t.keys.map((k, i) => [k, t.header[i]])))];
+  t.rows.forEach((row, i) => {
+    const next = changed.get(i);
+    lines.push(next ? csvLine(t.keys, next) : (row.raw ?? csvLine(t.keys, row.cells)));
+  });
+  return (t.bom ? "\uFEFF" : "") + lines.join(t.eol) + (t.finalEol ? t.eol : "");
+}
