@@ -8,28 +8,13 @@ import { stringify } from "csv-stringify/sync";
 import { describe, expect, it } from "vitest";
 import { auditReport, parseAuditCsv, sampleJudged, stratumOf, writeJudgeQueue, type JudgedItem } from "../pipeline/eval/judge-audit.js";
 import type { JudgeScore } from "../pipeline/eval/familiarity.js";
-import { EVAL_VERSION, type ScoresFile } from "../pipeline/eval/files.js";
+import type { ScoresFile } from "../pipeline/eval/files.js";
+import { judgedScoresFile } from "./helpers/scores-file.js";
 import { makeFixture } from "./helpers/fixture.js";
 import { whpCli } from "./helpers/capture.js";
 
 const item = (id: string, judgeScore: JudgeScore, subtlety: number, model = "m"): JudgedItem => ({ model, id, subtlety, prompt: `prompt ${id}`, references: ["Tamsin"], completion: `completion ${id}`, judgeScore });
 
-const estimate = { value: 0, n: 0, ci: [0, 0] as [number, number] };
-
-/** A minimal scores file as `whp eval --judge` writes it (pipeline/eval/files.ts). */
-function scoresFile(model: string, judgements: { id: string; completion: string; score: number | null }[]): ScoresFile {
-  return {
-    format: "whp-eval-scores",
-    version: EVAL_VERSION,
-    model,
-    identity: {},
-    evalset: "e",
-    fingerprint: "f",
-    scores: { probabilityFamiliarity: estimate, leakRate: estimate, retainPerplexity: estimate },
-    familiarity: { counts: [0, 0, 0, 0], failed: 0, malformed: 0, bySubtlety: {}, judgements },
-    items: { probability: [], retain: [], neighbour: [], kl: [], completions: [] },
-  };
-}
 
 /** A run folder with eval/familiarity.jsonl (n prompts, subtlety 1..10 cycling) and scores files. */
 async function makeRun(n: number, models: Record<string, (i: number) => number | null>, runDir?: string): Promise<string> {
@@ -38,7 +23,7 @@ async function makeRun(n: number, models: Record<string, (i: number) => number |
   const ids = Array.from({ length: n }, (_, i) => `f${String(i).padStart(4, "0")}`);
   await writeFile(join(dir, "eval", "familiarity.jsonl"), ids.map((id, i) => `${JSON.stringify({ id, prompt: `Tell me about ${id}`, references: ["Tamsin", "Orrin"], subtlety: (i % 10) + 1, source: "test" })}\n`).join(""));
   for (const [model, score] of Object.entries(models)) {
-    await writeFile(join(dir, "eval", `scores-${model}.json`), JSON.stringify(scoresFile(model, ids.map((id, i) => ({ id, completion: `${model} says ${id}${i === 0 ? "\nsecond line" : ""}`, score: score(i) })))));
+    await writeFile(join(dir, "eval", `scores-${model}.json`), JSON.stringify(judgedScoresFile(model, ids.map((id, i) => ({ id, completion: `${model} says ${id}${i === 0 ? "\nsecond line" : ""}`, score: score(i) })))));
   }
   return dir;
 }

@@ -1,6 +1,5 @@
 /** The review server's queue routes over real HTTP, on a small run whose queues the CLI wrote: who is
  * refused, listing, edits on disk, 409 for a stale edit, and edits surviving a re-run of the queue. */
-import { request } from "node:http";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -9,6 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startReviewServer, type ReviewServer } from "../pipeline/review/server.js";
 import { whpCli } from "./helpers/capture.js";
 import { makeQueueRun, type QueueRun } from "./helpers/review-queues.js";
+import { rawRequest } from "./helpers/raw-http.js";
+
+const call = (srv: ReviewServer, path: string, opts?: Parameters<typeof rawRequest>[2]) => rawRequest(srv.port, path, opts);
 
 const TOKEN = "queue-token-0123456789";
 let run: QueueRun;
@@ -16,19 +18,6 @@ let server: ReviewServer;
 let empty: ReviewServer;
 let emptyDir: string;
 
-function call(srv: ReviewServer, path: string, opts: { method?: string; headers?: Record<string, string>; body?: unknown } = {}): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
-  const body = opts.body === undefined ? undefined : JSON.stringify(opts.body);
-  return new Promise((resolve, reject) => {
-    const req = request({ host: "127.0.0.1", port: srv.port, path, method: opts.method ?? "GET", headers: { host: `127.0.0.1:${srv.port}`, ...(body ? { "content-type": "application/json" } : {}), ...opts.headers } }, (res) => {
-      let text = "";
-      res.setEncoding("utf8");
-      res.on("data", (c: string) => (text += c));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }));
-    });
-    req.on("error", reject);
-    req.end(body);
-  });
-}
 const auth = { "x-whp-token": TOKEN };
 type Row = Record<string, unknown> & { key: string; version: string };
 const listing = async (kind: string) => JSON.parse((await call(server, `/api/queues/${kind}`, { headers: auth })).body) as { exists: boolean; rows: Row[]; nextStep: string; file: string };

@@ -5,7 +5,7 @@ import { DEFAULT_QUEUE_FILE } from "../pipeline/commands/review-queue-labels.js"
 import { AUDIT_COLUMNS, parseAuditCsv } from "../pipeline/eval/judge-audit.js";
 import { QUEUE_COLUMNS, readQueueFile } from "../pipeline/labels-review/csv.js";
 import { applyQueueEdits, listQueue } from "../pipeline/review/queue-edits.js";
-import { readTable, writeTable } from "../pipeline/review/queue-table.js";
+import { readTable, writeTable } from "../pipeline/core/csv-table.js";
 import { QUEUES } from "../pipeline/review/queues.js";
 import { ReviewRequestError } from "../pipeline/review/store.js";
 

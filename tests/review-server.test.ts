@@ -1,11 +1,13 @@
 /** The review server over real HTTP: who it refuses, where it listens, and how it writes the CSV. */
-import { request } from "node:http";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildCli } from "../pipeline/cli.js";
 import { startReviewServer, type ReviewServer } from "../pipeline/review/server.js";
+import { rawRequest } from "./helpers/raw-http.js";
+
+const call = (path: string, opts?: Parameters<typeof rawRequest>[2]) => rawRequest(server.port, path, opts);
 
 const TOKEN = "test-token-0123456789";
 const CSV = "term,translations,category,notes,status,extra\nTamsin,Emma|Lucy,person,,pending,x1\nCinderholt,the village,place,,pending,x2\n";
@@ -15,29 +17,7 @@ let dir: string;
 let csvPath: string;
 let server: ReviewServer;
 
-interface Reply {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: string;
-}
 
-/** A raw request, so Host and Origin can be anything a hostile page could send. */
-function call(path: string, opts: { method?: string; headers?: Record<string, string>; body?: unknown } = {}): Promise<Reply> {
-  const body = opts.body === undefined ? undefined : JSON.stringify(opts.body);
-  return new Promise((resolve, reject) => {
-    const req = request(
-      { host: "127.0.0.1", port: server.port, path, method: opts.method ?? "GET", headers: { host: `127.0.0.1:${server.port}`, ...(body ? { "content-type": "application/json" } : {}), ...opts.headers } },
-      (res) => {
-        let text = "";
-        res.setEncoding("utf8");
-        res.on("data", (c: string) => (text += c));
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }));
-      },
-    );
-    req.on("error", reject);
-    req.end(body);
-  });
-}
 const auth = { "x-whp-token": TOKEN };
 const rows = async () => JSON.parse((await call("/api/rows", { headers: auth })).body).rows as { term: string; version: string; notes: string; status: string }[];
 

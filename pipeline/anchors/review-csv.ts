@@ -10,8 +10,8 @@
  * - new terms are appended as pending; new candidates for a reviewed term are reported as conflicts.
  * Cells the tool writes never start with a formula character (= + - @), so a spreadsheet shows text.
  */
-import { parse } from "csv-parse/sync";
 import { stringify } from "csv-stringify/sync";
+import { readTable } from "../core/csv-table.js";
 import { UserError } from "../core/errors.js";
 import { CANDIDATE_SEPARATOR, REQUIRED_COLUMNS } from "../stages/dictionary.js";
 
@@ -60,31 +60,13 @@ const FORMULA_START = /^[=+\-@\t\r]/;
 
 /** Reads a review file keeping every column and, where possible, each row's exact text. */
 export function readReviewFile(text: string, file: string): ReviewFile {
-  const eol = text.includes("\r\n") ? "\r\n" : "\n";
-  const bom = text.startsWith("\uFEFF");
-  let records: { record: string[]; raw: string; info: { lines: number } }[];
-  try {
-    records = parse(text, { raw: true, info: true, skip_empty_lines: true, relax_column_count: false, bom: true }) as unknown as typeof records;
-  } catch (e) {
-    throw new UserError(`${file} is not valid CSV: ${(e as Error).message}`, "fix the row named above before merging; the file was not changed");
-  }
-  if (records.length === 0) return { header: [...REVIEW_COLUMNS], rows: [], eol, bom };
-  const header = records[0].record.map((h) => h.trim().toLowerCase());
-  const missing = REQUIRED_COLUMNS.filter((c) => !header.includes(c));
+  const t = readTable(text, file, "fix the row named above before merging; the file was not changed");
+  if (t.header.length === 0) return { header: [...REVIEW_COLUMNS], rows: [], eol: t.eol, bom: t.bom };
+  const missing = REQUIRED_COLUMNS.filter((c) => !t.keys.includes(c));
   if (missing.length) throw new UserError(`${file} is missing column(s) ${missing.join(", ")}`, `the first row must name ${REQUIRED_COLUMNS.join(", ")}; the file was not changed`);
-  const rows = records.slice(1).map(({ record, raw, info }) => ({ line: info.lines, cells: Object.fromEntries(header.map((h, i) => [h, record[i] ?? ""])), raw: exactRaw(raw, record) }));
-  return { header: records[0].record, headerRaw: exactRaw(records[0].raw.replace(/^\uFEFF/, ""), records[0].record), rows, eol, bom };
-}
-
-/** csv-parse's raw text carries stray line breaks at either end; keep it only if it re-reads exactly. */
-function exactRaw(raw: string, record: string[]): string | undefined {
-  const trimmed = raw.replace(/^[\r\n]+/, "").replace(/\r?\n?$/, "").replace(/\r$/, "");
-  try {
-    const again = parse(trimmed, { relax_column_count: true }) as string[][];
-    return again.length === 1 && again[0].length === record.length && again[0].every((c, i) => c === record[i]) ? trimmed : undefined;
-  } catch {
-    return undefined;
-  }
+  // Rows are named by the line they end on, as the dictionary stage names them.
+  const rows = t.rows.map((r) => ({ line: r.endLine, cells: r.cells, raw: r.raw }));
+  return { header: t.header, headerRaw: t.headerRaw, rows, eol: t.eol, bom: t.bom };
 }
 
 export const formatProposed = (candidates: ProposedRow["candidates"]) => candidates.map((c) => `${c.text} (${c.count})`).join(CANDIDATE_SEPARATOR);

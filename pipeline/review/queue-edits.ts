@@ -4,7 +4,7 @@
  * since is refused as a conflict with its current view, a bad value refuses the whole batch (400),
  * and only the edited rows' bytes change.
  */
-import { writeTable, type QueueTable } from "./queue-table.js";
+import { writeTable, type QueueTable } from "../core/csv-table.js";
 import { checkedTable, editCells, mustPass, QUEUES, rowView, type QueueKind, type QueueRowView } from "./queues.js";
 import { rowVersion } from "./rows.js";
 import { ReviewRequestError } from "./store.js";

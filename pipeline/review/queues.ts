@@ -15,7 +15,7 @@ import { VERDICTS } from "../labels-review/review-file.js";
 import { AUDIT_COLUMNS, parseAuditCsv } from "../eval/judge-audit.js";
 import { rowVersion } from "./rows.js";
 import { ReviewRequestError } from "./store.js";
-import { readTable, type QueueTable, type TableRow } from "./queue-table.js";
+import { readTable, type QueueTable, type TableRow } from "../core/csv-table.js";
 
 export const QUEUE_KINDS = ["labels", "judge"] as const;
 export type QueueKind = (typeof QUEUE_KINDS)[number];

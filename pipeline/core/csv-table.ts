@@ -1,7 +1,7 @@
 /**
- * A queue CSV (labels-queue.csv, judge-audit.csv) as a table the review page edits in place. Pure:
- * text in, text out. Unlike the dictionary reader (anchors/review-csv.ts) it requires no column; the
- * queue's own reader (labels-review/csv.ts, eval/judge-audit.ts) checks the content.
+ * A CSV a person edits (the dictionary's review file, the review queues) as a table that is rewritten
+ * in place. Pure: text in, text out. It requires no column: each file's own reader
+ * (anchors/review-csv.ts, labels-review/csv.ts, eval/judge-audit.ts) checks the content.
  *
  * Writing back changes only the edited rows: every other row keeps its exact original text (when it
  * re-reads to the same cells), and the header line, byte order mark, line endings and the presence of
@@ -14,6 +14,8 @@ import { UserError } from "../core/errors.js";
 export interface TableRow {
   /** 1-based line where the row starts (a quoted cell may span lines). */
   line: number;
+  /** 1-based line where it ends (what the dictionary stage reports). */
+  endLine: number;
   cells: Record<string, string>;
   /** The row's original text, when it re-reads to the same cells. */
   raw?: string;
@@ -41,21 +43,21 @@ function exactRaw(raw: string, record: string[]): string | undefined {
   }
 }
 
-export function readTable(text: string, file: string): QueueTable {
+export function readTable(text: string, file: string, fix = "fix the row named above, then reload the page"): QueueTable {
   const eol = text.includes("\r\n") ? "\r\n" : "\n";
   const bom = text.startsWith("\uFEFF");
   let records: { record: string[]; raw: string; info: { lines: number } }[];
   try {
     records = parse(text, { raw: true, info: true, skip_empty_lines: true, bom: true, relax_column_count: false }) as unknown as typeof records;
   } catch (e) {
-    throw new UserError(`${file} is not valid CSV: ${(e as Error).message}`, "fix the row named above, then reload the page");
+    throw new UserError(`${file} is not valid CSV: ${(e as Error).message}`, fix);
   }
   if (records.length === 0) return { header: [], keys: [], rows: [], eol, bom, finalEol: true };
   const header = records[0].record;
   const keys = header.map((h) => h.trim().toLowerCase());
   const rows = records.slice(1).map(({ record, raw, info }) => {
     const body = raw.replace(/^[\r\n]+/, "").replace(/\r?\n?$/, "").replace(/\r$/, "");
-    return { line: info.lines - (body.match(/\n/g) ?? []).length, cells: Object.fromEntries(keys.map((k, i) => [k, record[i] ?? ""])), raw: exactRaw(raw, record) };
+    return { line: info.lines - (body.match(/\n/g) ?? []).length, endLine: info.lines, cells: Object.fromEntries(keys.map((k, i) => [k, record[i] ?? ""])), raw: exactRaw(raw, record) };
   });
   return { header, keys, headerRaw: exactRaw(records[0].raw.replace(/^\uFEFF/, ""), header), rows, eol, bom, finalEol: /\n$/.test(text) };
 }
