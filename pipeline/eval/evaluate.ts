@@ -88,11 +88,11 @@ async function tokenizerSamples(set: LoadedSet): Promise<TokenizerSample[]> {
 }
 
 interface Scorer {
-  model: ScoringModel;
   /** What the model's scores depend on besides the set (its spec or served identity). */
   key: unknown;
-  /** Checks a served model before its first request (up to date scores never reach a server). */
-  ready(): Promise<void>;
+  /** The model, made on first use: a sandbox n-gram is trained, a served model passes its preflight.
+   * Up-to-date scores need only the key, so they never train a model or reach a server. */
+  open(): Promise<ScoringModel>;
 }
 
 export interface EvaluateOptions {
@@ -129,15 +129,17 @@ export async function evaluate(config: ResolvedConfig, names: readonly string[],
     if (s) return s;
     if (t.kind === "sandbox") {
       const specs = [t.name, "baseline", "oracle"].map((n) => sandboxSpec(n as EvalModelName, config.models));
-      s = { model: inProcessModel(ngram(t.name), decode), key: { train: trainSha, specs }, ready: async () => {} };
+      const name = t.name;
+      let model: Promise<ScoringModel> | undefined;
+      s = { key: { train: trainSha, specs }, open: () => (model ??= Promise.resolve(inProcessModel(ngram(name), decode))) };
     } else {
       const source = createServedSource(t.spec, { role: t.name, section: t.section, vocabSize: set.tok.info.vocabSize, cacheDir: join(config.runDir, ".whp", "cache"), warn: (m) => log.warn(m) });
-      let checked: Promise<void> | undefined;
-      s = {
-        model: servedModel(source, (text) => set.tok.encodeIds(text)),
-        key: source.identity,
-        ready: () => (checked ??= tokenizerSamples(set).then((samples) => source.preflight({ topK: 1, samples }))),
+      let model: Promise<ScoringModel> | undefined;
+      const open = async () => {
+        await source.preflight({ topK: 1, samples: await tokenizerSamples(set) });
+        return servedModel(source, (text) => set.tok.encodeIds(text));
       };
+      s = { key: source.identity, open: () => (model ??= open()) };
     }
     scorers.set(t.name, s);
     return s;
@@ -165,9 +167,7 @@ export async function evaluate(config: ResolvedConfig, names: readonly string[],
     let it = items.get(t.name);
     if (!it) {
       const t0 = performance.now();
-      const scorer = await scorerOf(t);
-      await scorer.ready();
-      it = await collectItems(scorer.model, t.kind === "sandbox" ? oracle : undefined, set.data);
+      it = await collectItems(await (await scorerOf(t)).open(), t.kind === "sandbox" ? oracle : undefined, set.data);
       items.set(t.name, it);
       log.info(`eval: ${t.name} scored in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     }
@@ -179,7 +179,7 @@ export async function evaluate(config: ResolvedConfig, names: readonly string[],
     const it = await itemsOf(t);
     const b = baselineFor(t);
     const baseline = b ? await itemsOf(b) : undefined;
-    const { model } = await scorerOf(t);
+    const model = await (await scorerOf(t)).open();
     let familiarity: ScoresFile["familiarity"];
     let completionFamiliarity: ScoresFile["scores"]["completionFamiliarity"];
     if (judging) {
