@@ -84,3 +84,11 @@ export class AnswerCache {
 export function answered<T>(cache: AnswerCache | undefined, request: unknown, fetch: () => Promise<T>, parse: (v: unknown) => T): Promise<T> {
   return cache ? cache.through(request, fetch, parse) : fetch();
 }
+
+const logprobsJson = z.array(z.number().nullable());
+
+/** Log-probs through the cache: JSON has no -Infinity, so entries store it as null. */
+export async function answeredLogprobs(cache: AnswerCache | undefined, request: unknown, fetch: () => Promise<number[]>): Promise<number[]> {
+  const stored = await answered(cache, request, async () => (await fetch()).map((v) => (v === -Infinity ? null : v)), (v) => logprobsJson.parse(v));
+  return stored.map((v) => (v === null ? -Infinity : v));
+}

@@ -14,8 +14,8 @@ import { cached } from "./cache.js";
 import { EndpointPool, HttpStatusError, ResponseShapeError, fetchJson, timed, withRetry, type RetryPolicy } from "./http-retry.js";
 import { checkLogprobsLimit, compareTokenization, type PreflightInput, type ServedLogitSource } from "./preflight.js";
 import { RowsBuilder, type ActualTokenMode } from "./server-rows.js";
-import { answered } from "./answer-cache.js";
-import { apiKeyFrom, logprobList, retryPolicy, servedOptions, type SourceDeps } from "./vllm.js";
+import { answered, answeredLogprobs } from "./answer-cache.js";
+import { apiKeyFrom, retryPolicy, servedOptions, type SourceDeps } from "./vllm.js";
 
 export const sglangModelSchema = z
   .object({
@@ -128,12 +128,12 @@ export class SglangSource implements ServedLogitSource {
       return list.slice(1).map((t: unknown, i) => {
         const [lp, id] = Array.isArray(t) ? t : [];
         if (id !== tokens[i + 1] || !(lp === null || typeof lp === "number")) throw new ResponseShapeError(`input_token_logprobs[${i + 1}] is not [logprob, ${tokens[i + 1]}, ...]`);
-        return lp as number | null;
+        // SGLang reports -inf as null.
+        return lp === null ? -Infinity : (lp as number);
       });
     };
     const body = { input_ids: [...tokens], sampling_params: { max_new_tokens: 1, temperature: 0 }, return_logprob: true, logprob_start_len: 0, top_logprobs_num: 0 };
-    const lps = await answered(this.deps.answers, key, () => this.call("/generate", body, undefined, read), (v) => logprobList.parse(v).map((x) => (x === -Infinity ? null : x)));
-    return lps.map((v) => (v === null ? -Infinity : v));
+    return answeredLogprobs(this.deps.answers, key, () => this.call("/generate", body, undefined, read));
   }
 
   async complete(tokens: readonly number[], maxTokens: number): Promise<string> {

@@ -12,7 +12,7 @@ import OpenAI, { APIError } from "openai";
 import { z } from "zod";
 import { UserError } from "../core/errors.js";
 import type { LogitSpace, ModelIdentity, RowRequest, Rows, TopKRows } from "../core/rows.js";
-import { answered, type AnswerCache } from "./answer-cache.js";
+import { answered, answeredLogprobs, type AnswerCache } from "./answer-cache.js";
 import { cached, type RowsCache } from "./cache.js";
 import { EndpointPool, ResponseShapeError, fetchJson, timed, withRetry, type RetryPolicy } from "./http-retry.js";
 import { checkLogprobsLimit, compareTokenization, type PreflightInput, type ServedLogitSource } from "./preflight.js";
@@ -119,10 +119,6 @@ export function readVllmCompletion(body: Uint8Array | string, tokens: readonly n
   const text = typeof body === "string" ? body : new TextDecoder().decode(body);
   return parseVllmCompletion(JSON.parse(text), tokens, k, vocabSize, actualToken);
 }
-
-/** JSON has no -inf: cached log-probs keep it as null. */
-export const logprobList = z.array(z.number().nullable()).transform((a) => a.map((v) => (v === null ? -Infinity : v)));
-const toCached = (lps: readonly number[]) => lps.map((v) => (v === -Infinity ? null : v));
 
 /** Reads the prompt's own tokens' log-probs from a /v1/completions body (prompt_logprobs). Pure. */
 export function parsePromptTokenLogprobs(body: unknown, tokens: readonly number[]): number[] {
@@ -235,21 +231,18 @@ export class VllmSource implements ServedLogitSource {
     // Raw logits are not log-probabilities: perplexity and familiarity need the normalised values.
     if (this.logitSpace === "logits") throw new UserError(`${this.where}: logprobsMode ${this.spec.logprobsMode} reports logits, the evaluation needs log-probabilities`, "evaluate against a server started with --logprobs-mode raw_logprobs (vLLM's default)");
     const key = { v: 1, kind: "token-logprobs", identity: this.identity, tokens };
-    const lps = await answered(this.deps.answers, key, async () => {
+    return answeredLogprobs(this.deps.answers, key, async () => {
       try {
-        return toCached(
-          await this.retry(async (ep, signal) => {
-            // prompt_logprobs lists the prompt's own token at every position besides the top 1.
-            const body = { model: this.spec.model, prompt: [...tokens], max_tokens: 1, temperature: 0, prompt_logprobs: 1 };
-            const res = await ep.client.completions.create(body as unknown as OpenAI.CompletionCreateParamsNonStreaming, { signal }).asResponse();
-            return parsePromptTokenLogprobs(JSON.parse(await res.text()), tokens);
-          }),
-        );
+        return await this.retry(async (ep, signal) => {
+          // prompt_logprobs lists the prompt's own token at every position besides the top 1.
+          const body = { model: this.spec.model, prompt: [...tokens], max_tokens: 1, temperature: 0, prompt_logprobs: 1 };
+          const res = await ep.client.completions.create(body as unknown as OpenAI.CompletionCreateParamsNonStreaming, { signal }).asResponse();
+          return parsePromptTokenLogprobs(JSON.parse(await res.text()), tokens);
+        });
       } catch (err) {
         throw explainBadRequest(err, this.where, this.spec);
       }
-    }, (v) => toCached(logprobList.parse(v)));
-    return lps.map((v) => (v === null ? -Infinity : v));
+    });
   }
 
   async complete(tokens: readonly number[], maxTokens: number): Promise<string> {
