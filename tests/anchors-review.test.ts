@@ -3,7 +3,8 @@ import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { consolidate } from "../pipeline/anchors/consolidate.js";
 import { parseAnswer } from "../pipeline/anchors/parse.js";
-import { isUntouched, mergeReview, readReviewFile, safeCell, type ProposedRow } from "../pipeline/anchors/review-csv.js";
+import { isUntouched, mergeReview, readReviewFile, type ProposedRow } from "../pipeline/anchors/review-csv.js";
+import { safeCell } from "../pipeline/core/csv-table.js";
 import { parseDictionaryCsv } from "../pipeline/stages/dictionary.js";
 
 const ROOT = resolve(import.meta.dirname, "..");

@@ -11,7 +11,7 @@
  * Cells the tool writes never start with a formula character (= + - @), so a spreadsheet shows text.
  */
 import { stringify } from "csv-stringify/sync";
-import { readTable } from "../core/csv-table.js";
+import { FORMULA_START, readTable, safeCell } from "../core/csv-table.js";
 import { UserError } from "../core/errors.js";
 import { CANDIDATE_SEPARATOR, REQUIRED_COLUMNS } from "../stages/dictionary.js";
 
@@ -56,8 +56,6 @@ export interface MergeReport {
   columnsAdded: string[];
 }
 
-const FORMULA_START = /^[=+\-@\t\r]/;
-
 /** Reads a review file keeping every column and, where possible, each row's exact text. */
 export function readReviewFile(text: string, file: string): ReviewFile {
   const t = readTable(text, file, "fix the row named above before merging; the file was not changed");
@@ -81,10 +79,6 @@ export function isUntouched(cells: Record<string, string>): boolean {
   return splitCandidates(cells.translations ?? "").join("\u0000") === proposedCandidates(cells.proposed ?? "").join("\u0000") && !(cells.notes ?? "").trim();
 }
 
-/** Makes a tool-written informational cell safe to open in a spreadsheet. */
-export function safeCell(value: string): string {
-  return FORMULA_START.test(value) ? `'${value}` : value;
-}
 
 function toolCells(p: ProposedRow): Record<string, string> {
   return {

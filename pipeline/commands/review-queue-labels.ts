@@ -16,7 +16,8 @@ import { fileExists, readJson, readJsonlAll, writeFileAtomic, writeJsonAtomic } 
 import { UserError } from "../core/errors.js";
 import type { ModelTokenizer } from "../core/tokenizer.js";
 import { markedWindow } from "../labels-review/contexts.js";
-import { type QueueCells, mergeQueue, readQueueFile, safeCell, STATUS } from "../labels-review/csv.js";
+import { safeCell } from "../core/csv-table.js";
+import { type QueueCells, mergeQueue, readQueueFile, STATUS } from "../labels-review/csv.js";
 import { DEFAULT_QUANTILE, selectQueue, type QueueEntry } from "../labels-review/queue.js";
 import { REVIEW_FILE_VERSION, type ReviewFile } from "../labels-review/review-file.js";
 import { uncertaintyRowSchema } from "../labels-review/uncertainty.js";

@@ -11,6 +11,19 @@ import { parse } from "csv-parse/sync";
 import { stringify } from "csv-stringify/sync";
 import { UserError } from "../core/errors.js";
 
+/** A cell starting with one of these is read as a formula by a spreadsheet. */
+export const FORMULA_START = /^[=+\-@\t\r]/;
+
+/** Tool-written text a spreadsheet would read as a formula gets a leading apostrophe. */
+export function safeCell(value: string): string {
+  return FORMULA_START.test(value) ? `'${value}` : value;
+}
+
+/** Undoes `safeCell` on a value a reviewer copied from a tool-written cell. */
+export function unsafeCell(value: string): string {
+  return value.startsWith("'") && FORMULA_START.test(value.slice(1)) ? value.slice(1) : value;
+}
+
 export interface TableRow {
   /** 1-based line where the row starts (a quoted cell may span lines). */
   line: number;

@@ -15,7 +15,7 @@ import { stringify } from "csv-stringify/sync";
 import { fileExists, readJson, readJsonlAll, writeFileAtomic, writeJsonAtomic } from "../core/artifacts.js";
 import { UserError } from "../core/errors.js";
 import { deriveSeed, seededRandom } from "../core/hash.js";
-import { safeCell } from "../anchors/review-csv.js";
+import { safeCell } from "../core/csv-table.js";
 import { agreementStats, formatKappa, type AgreementStats } from "./agreement.js";
 import { aggregateFamiliarity, familiarityPromptSchema, type FamiliarityScore, type JudgeScore } from "./familiarity.js";
 import { evalFiles, scoresSchema } from "./files.js";

@@ -36,17 +36,6 @@ export interface ExistingQueue {
   rows: ExistingQueueRow[];
 }
 
-const FORMULA_START = /^[=+\-@\t\r]/;
-
-/** Tool-written text that a spreadsheet would read as a formula gets a leading apostrophe. */
-export function safeCell(value: string): string {
-  return FORMULA_START.test(value) ? `'${value}` : value;
-}
-
-/** Undoes `safeCell` on a value the reviewer copied from a tool column. */
-export function unsafeCell(value: string): string {
-  return value.startsWith("'") && FORMULA_START.test(value.slice(1)) ? value.slice(1) : value;
-}
 
 /** Reads a queue file, checking its header and every verdict. Errors name the file, line and column. */
 export function readQueueFile(text: string, file: string): ExistingQueue {

@@ -4,7 +4,8 @@
  * All problems are reported at once, each with its line.
  */
 import { UserError } from "../core/errors.js";
-import { type ExistingQueue, unsafeCell, verdictOf } from "./csv.js";
+import { unsafeCell } from "../core/csv-table.js";
+import { type ExistingQueue, verdictOf } from "./csv.js";
 import type { ReviewVerdict } from "./review-file.js";
 
 /** What the run's tokenizer makes of a replacement: the single token id, or how many tokens it is. */

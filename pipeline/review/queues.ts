@@ -10,12 +10,12 @@
  */
 import { join } from "node:path";
 import { UserError } from "../core/errors.js";
-import { QUEUE_COLUMNS, readQueueFile, safeCell, unsafeCell } from "../labels-review/csv.js";
+import { QUEUE_COLUMNS, readQueueFile } from "../labels-review/csv.js";
 import { VERDICTS } from "../labels-review/review-file.js";
 import { AUDIT_COLUMNS, parseAuditCsv } from "../eval/judge-audit.js";
 import { rowVersion } from "./rows.js";
 import { ReviewRequestError } from "./store.js";
-import { readTable, type QueueTable, type TableRow } from "../core/csv-table.js";
+import { FORMULA_START, readTable, safeCell, unsafeCell, type QueueTable, type TableRow } from "../core/csv-table.js";
 
 export const QUEUE_KINDS = ["labels", "judge"] as const;
 export type QueueKind = (typeof QUEUE_KINDS)[number];
@@ -107,9 +107,6 @@ export function rowView(kind: QueueKind, t: QueueTable, row: TableRow): QueueRow
   const other = Object.fromEntries(t.keys.filter((k) => !known.has(k)).map((k) => [k, row.cells[k] ?? ""]));
   return { ...QUEUES[kind].view(row.cells), key: QUEUES[kind].keyOf(row.cells), line: row.line, version: rowVersion(t.keys, row.cells), other };
 }
-
-/** Same rule as the dictionary tab (store.ts): a cell starting with one of these is a spreadsheet formula. */
-const FORMULA_START = /^[=+\-@\t\r]/;
 
 function checkNotes(value: unknown): string {
   if (typeof value !== "string") throw new ReviewRequestError(400, "notes must be text");

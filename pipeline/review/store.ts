@@ -9,6 +9,7 @@
  */
 import { stringify } from "csv-stringify/sync";
 import type { ReviewFile } from "../anchors/review-csv.js";
+import { FORMULA_START } from "../core/csv-table.js";
 import { CANDIDATE_SEPARATOR, STATUSES } from "../stages/dictionary.js";
 import { headerKeys, readRows, rowVersion, type StoredRow } from "./rows.js";
 
@@ -52,9 +53,6 @@ export interface NewTerm {
   notes?: string;
   status?: string;
 }
-
-/** Same rule as the merge: a cell starting with one of these is a formula in a spreadsheet. */
-const FORMULA_START = /^[=+\-@\t\r]/;
 
 function checkText(what: string, value: unknown, opts: { required: boolean; candidate?: boolean }): string {
   if (typeof value !== "string") throw new ReviewRequestError(400, `${what} must be text`);
