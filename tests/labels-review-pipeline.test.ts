@@ -1,7 +1,6 @@
 /** The uncertain-label queue end to end on a small run: queue, verdicts, --apply-review, export
  * (the shipped demo: labels-review-demo.test.ts). */
 import { copyFile, mkdir, readFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { sha256 } from "../pipeline/core/hash.js";

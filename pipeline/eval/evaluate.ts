@@ -20,7 +20,7 @@ import { EVAL_VERSION, evalFiles, evalsetSchema, probabilityPromptSchema, retain
 import { judgeCompletions } from "./judge.js";
 import { JUDGE_COMPLETION_TOKENS, JUDGE_TRIES, judgeSetup } from "./llm-io.js";
 import { collectItems, type EvalItems, type EvalSetData, scoreItems } from "./runner.js";
-import { type EvalModelName, sandboxSpec, trainSandboxModel, type TrainRow } from "./sandbox.js";
+import { type EvalModelName, type SandboxData, sandboxSpec, trainSandboxModel, type TrainRow } from "./sandbox.js";
 import { inProcessModel, type ScoringModel, servedModel } from "./scoring-model.js";
 import { type EvalTarget, parseInlineModel, resolveTargets } from "./targets.js";
 
@@ -67,12 +67,15 @@ async function loadEvalset(config: ResolvedConfig): Promise<LoadedSet> {
   };
 }
 
+/** What the sandbox models train on: the set's general blocks (held-out texts left out), the forget
+ * blocks, and train.jsonl. */
+const sandboxData = (set: LoadedSet): SandboxData => ({ vocabSize: set.tok.info.vocabSize, general: set.general, forget: set.data.forget, train: set.train });
+
 /** The sandbox's n-grams as `whp eval` trains them (held-out texts left out; `unlearned` trained on
  * train.jsonl's labels), for serving them over HTTP (`whp serve --sandbox`) and for tests. */
 export async function loadSandboxModels(config: ResolvedConfig, names: readonly EvalModelName[]): Promise<Record<string, NgramModel>> {
   const set = await loadEvalset(config);
-  const sandbox = { vocabSize: set.tok.info.vocabSize, general: set.general, forget: set.data.forget, train: set.train };
-  return Object.fromEntries(names.map((n) => [n, trainSandboxModel(n, config.models, sandbox)]));
+  return Object.fromEntries(names.map((n) => [n, trainSandboxModel(n, config.models, sandboxData(set))]));
 }
 
 /** A few retain texts tokenized locally, for the servers' tokenizer check: the set's token ids are
@@ -115,7 +118,7 @@ export async function evaluate(config: ResolvedConfig, names: readonly string[],
   const baselineTarget = targets.find((t) => t.name === baselineName) ?? (await resolveTargets(config, [opts.baseline]))[0];
   const trainSha = await fileSha256(artifact(config, "train"));
   const judging = opts.judge ? await judgeSetup(config) : undefined;
-  const sandbox = { vocabSize: set.tok.info.vocabSize, general: set.general, forget: set.data.forget, train: set.train };
+  const sandbox = sandboxData(set);
   const ngrams = new Map<EvalModelName, NgramModel>();
   const ngram = (name: EvalModelName) => {
     let m = ngrams.get(name);
