@@ -14,9 +14,11 @@ import {
   type TermMatcher,
   type TokenOccurrence,
   type Unaligned,
+  blockCharRange,
   contextPrefix,
   findOccurrences,
 } from "./anchors.js";
+import { restyleLike } from "./typography.js";
 
 /** A piece of text to tokenize right after `prefix` (the prefix decides the leading-space form). */
 export interface EncodeRequest {
@@ -30,8 +32,11 @@ export type ContextEncoder = (prefix: string, span: string) => readonly number[]
 
 export interface PlannedOccurrence extends TokenOccurrence {
   readonly translation: string;
+  /** The translation as written into the text: with the corpus's apostrophes and quotes ("Sophie's"
+   * becomes "Sophie’s" where the corpus writes "Harry’s"). */
+  readonly written: string;
   /** Context and replacement text: the anchor tokens' text (leading whitespace + term) becomes
-   * leading whitespace + translation. */
+   * leading whitespace + written translation. */
   readonly prefix: string;
   readonly newSpan: string;
 }
@@ -68,6 +73,14 @@ export function planBlock(
   const { placed, unaligned } = findOccurrences(block, matcher);
   const chosen = new Map<string, string>();
   const occurrences: PlannedOccurrence[] = [];
+  let surrounding: string | undefined;
+  const blockText = () => {
+    if (surrounding === undefined) {
+      const range = blockCharRange(block);
+      surrounding = range ? block.text.slice(range.start, range.end) : "";
+    }
+    return surrounding;
+  };
   for (const occ of placed) {
     const entry = dictionary.get(occ.term);
     if (!entry) throw new Error(`matcher returned "${occ.term}", which is not in the dictionary`);
@@ -77,11 +90,13 @@ export function planBlock(
       chosen.set(occ.term, translation);
     }
     const lead = block.text.slice(occ.spanStart, occ.start);
+    const written = restyleLike(translation, block.text.slice(occ.start, occ.end), blockText);
     occurrences.push({
       ...occ,
       translation,
+      written,
       prefix: contextPrefix(block.text, occ.spanStart),
-      newSpan: lead + translation,
+      newSpan: lead + written,
     });
   }
   return { occurrences, unaligned, chosen };
@@ -99,8 +114,8 @@ export function encodeRequests(plan: BlockPlan): EncodeRequest[] {
     }
   };
   for (const occ of plan.occurrences) add(occ.prefix, occ.newSpan);
-  for (const translation of plan.chosen.values()) {
-    for (const ctx of FIRST_TOKEN_CONTEXTS) add(ctx.prefix, ctx.lead + translation);
+  for (const written of new Set(plan.occurrences.map((o) => o.written))) {
+    for (const ctx of FIRST_TOKEN_CONTEXTS) add(ctx.prefix, ctx.lead + written);
   }
   return out;
 }
@@ -174,9 +189,10 @@ export function buildTranslation(block: BlockView, plan: BlockPlan, encode: Cont
     for (let k = occ.first; k < occ.last; k++) map[k] = -1; // anchor-internal: would continue the translation
     translatedIds.push(...tokens);
     map[occ.last] = translatedIds.length - 1;
-    if (!translationUsed.has(occ.translation)) {
-      translationUsed.add(occ.translation);
-      forbidden.push({ from: translatedFirst, tokens: firstTokenVariants(occ.translation, encode) });
+    // Keyed by the written form: "Sophie's" and "Sophie’s" may start with different tokens.
+    if (!translationUsed.has(occ.written)) {
+      translationUsed.add(occ.written);
+      forbidden.push({ from: translatedFirst, tokens: firstTokenVariants(occ.written, encode) });
     }
     occurrences.push({
       term: occ.term,

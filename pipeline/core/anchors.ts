@@ -5,8 +5,10 @@
  * counts only when its first token starts at the term (or at whitespace right before it, as with
  * SentencePiece's "\u2581Name" or GPT-2's "\u0120Name") and some token ends exactly where the term ends.
  * This finds every occurrence whose boundaries fall on token boundaries whatever the tokenizer's
- * context-dependent forms are, and lets us report the ones that do not.
+ * context-dependent forms are, and lets us report the ones that do not. Apostrophes and quotes match
+ * across their typographic variants (see TermMatcher).
  */
+import { foldTypography } from "./typography.js";
 
 export interface DictionaryEntry {
   readonly term: string;
@@ -49,22 +51,38 @@ const WORD_CHAR = /[\p{L}\p{N}_]/u;
 const isWordChar = (ch: string | undefined) => ch !== undefined && WORD_CHAR.test(ch);
 const isSpace = (ch: string) => ch === " " || ch === "\t" || ch === "\n" || ch === "\r" || ch === "\u00a0";
 
-/** Terms grouped by first character, longest first, so the first hit at a position is the longest. */
+/**
+ * Terms grouped by first character, longest first, so the first hit at a position is the longest.
+ * Apostrophes and quotes match across typographic variants (core/typography.ts): "King's Cross" finds
+ * "King’s Cross". The comparison runs on a folded copy of the text with the same offsets, so matches
+ * index the original text, whose characters are never changed. When two terms differ only in their
+ * apostrophes, the one written exactly as the text wins.
+ */
 export class TermMatcher {
+  /** Folded first character -> folded terms, longest first; each folded form -> its terms as written. */
   private readonly byFirstChar = new Map<string, string[]>();
+  private readonly spellings = new Map<string, string[]>();
   readonly maxLength: number;
 
   constructor(terms: readonly string[]) {
     let max = 0;
     for (const term of terms) {
       if (term.length === 0) continue;
-      const key = term[0];
+      const folded = foldTypography(term);
+      const written = this.spellings.get(folded);
+      if (written) {
+        if (!written.includes(term)) written.push(term);
+        continue;
+      }
+      this.spellings.set(folded, [term]);
+      const key = folded[0];
       const group = this.byFirstChar.get(key) ?? [];
-      group.push(term);
+      group.push(folded);
       this.byFirstChar.set(key, group);
       max = Math.max(max, term.length);
     }
     for (const group of this.byFirstChar.values()) group.sort((a, b) => b.length - a.length || (a < b ? -1 : 1));
+    for (const written of this.spellings.values()) written.sort();
     this.maxLength = max;
   }
 
@@ -72,17 +90,27 @@ export class TermMatcher {
    * past `to` (the caller decides what crossing a boundary means). */
   matches(text: string, from: number, to: number): TextMatch[] {
     const out: TextMatch[] = [];
+    // Folded window: one character of left context, and room for a match running past `to`.
+    const base = Math.max(0, from - 1);
+    const folded = foldTypography(text.slice(base, Math.min(text.length, to + this.maxLength + 1)));
     let pos = from;
     while (pos < to) {
-      const hit = this.longestAt(text, pos);
+      const hit = this.longestAt(folded, pos - base);
       if (hit) {
-        out.push({ term: hit, start: pos, end: pos + hit.length });
+        const term = this.spelling(hit, text.slice(pos, pos + hit.length));
+        out.push({ term, start: pos, end: pos + hit.length });
         pos += hit.length;
       } else {
         pos++;
       }
     }
     return out;
+  }
+
+  /** The dictionary's spelling of a folded hit: the one written exactly as the text, else the first. */
+  private spelling(folded: string, surface: string): string {
+    const written = this.spellings.get(folded) as string[];
+    return written.length > 1 && written.includes(surface) ? surface : written[0];
   }
 
   private longestAt(text: string, pos: number): string | undefined {
@@ -96,6 +124,24 @@ export class TermMatcher {
     }
     return undefined;
   }
+}
+
+/** Per term, how often each written form was matched, for terms matched in a form other than their
+ * own spelling ("King's Cross" -> {"King’s Cross": 16}); from the text of each match. */
+export function variantCounts(matches: Iterable<{ term: string; surface: string }>): Record<string, Record<string, number>> {
+  const by = new Map<string, Map<string, number>>();
+  for (const m of matches) {
+    const forms = by.get(m.term) ?? new Map<string, number>();
+    forms.set(m.surface, (forms.get(m.surface) ?? 0) + 1);
+    by.set(m.term, forms);
+  }
+  const out: Record<string, Record<string, number>> = {};
+  for (const term of [...by.keys()].sort()) {
+    const forms = by.get(term) as Map<string, number>;
+    if ([...forms.keys()].every((f) => f === term)) continue;
+    out[term] = Object.fromEntries([...forms].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)));
+  }
+  return out;
 }
 
 /** Character range covered by the block's text tokens, or null for a block of only special tokens. */

@@ -3,7 +3,7 @@
 import { z } from "zod";
 import { readJson, readJsonl, toJsonlText, writeFileAtomic } from "../core/artifacts.js";
 import { buildTranslation, encodeRequests, planBlock } from "../core/align.js";
-import { type DictionaryEntry, TermMatcher, UNALIGNED_REASONS } from "../core/anchors.js";
+import { type DictionaryEntry, TermMatcher, UNALIGNED_REASONS, variantCounts } from "../core/anchors.js";
 import type { Stage, StageContext } from "../stage.js";
 import { dictionarySchema } from "./dictionary.js";
 import { documentSchema } from "./ingest.js";
@@ -34,7 +34,8 @@ export type AlignedBlock = z.infer<typeof alignedSchema>;
 export const translateStage: Stage = {
   name: "translate",
   summary: "find anchors, draw translations, align positions",
-  version: 1,
+  // 2: apostrophes and quotes match across typographic variants; translations take the corpus's style.
+  version: 2,
   reads: ["documents", "blocks", "dictionary"],
   writes: ["aligned"],
   async fingerprintInputs(config) {
@@ -50,6 +51,7 @@ export const translateStage: Stage = {
 
     const rows: AlignedBlock[] = [];
     const perTerm = new Map<string, number>();
+    const surfaces: { term: string; surface: string }[] = [];
     const unalignedByReason: Record<string, number> = Object.fromEntries(UNALIGNED_REASONS.map((r) => [r, 0]));
     let longestTranslated = 0;
     for await (const block of readJsonl(ctx.path("blocks"), blockSchema)) {
@@ -57,7 +59,10 @@ export const translateStage: Stage = {
       const plan = planBlock(view, matcher, entries, ctx.config.seed, block.id);
       const encode = await tok.contextEncoder(encodeRequests(plan));
       const t = buildTranslation(view, plan, encode);
-      for (const o of t.occurrences) perTerm.set(o.term, (perTerm.get(o.term) ?? 0) + 1);
+      for (const o of t.occurrences) {
+        perTerm.set(o.term, (perTerm.get(o.term) ?? 0) + 1);
+        surfaces.push({ term: o.term, surface: view.text.slice(o.start, o.end) });
+      }
       for (const u of t.unaligned) unalignedByReason[u.reason]++;
       longestTranslated = Math.max(longestTranslated, t.translatedIds.length);
       rows.push({ id: block.id, translated_ids: t.translatedIds, map: Array.from(t.map), forbidden: t.forbidden.map((f) => ({ from: f.from, tokens: [...f.tokens] })), occurrences: t.occurrences, unaligned: t.unaligned });
@@ -65,6 +70,10 @@ export const translateStage: Stage = {
     await writeFileAtomic(ctx.path("aligned"), toJsonlText(rows));
     const occurrences = [...perTerm.values()].reduce((a, b) => a + b, 0);
     for (const [reason, count] of Object.entries(unalignedByReason)) if (count) ctx.log.warn(`${count} anchor occurrence(s) left untranslated: ${reason}`);
+    // Terms found written another way than in the dictionary (typographic apostrophes and quotes).
+    const variants = variantCounts(surfaces);
+    const nVariants = Object.keys(variants).length;
+    if (nVariants) ctx.log.info(`translate: ${nVariants} term(s) found with other apostrophes or quotes than the dictionary's (stats/translate.json, "variants")`);
     return {
       blocks: rows.length,
       blocksWithAnchors: rows.filter((r) => r.occurrences.length > 0).length,
@@ -73,6 +82,7 @@ export const translateStage: Stage = {
       termsNeverFound: dict.entries.filter((e) => !perTerm.has(e.term)).map((e) => e.term),
       unaligned: unalignedByReason,
       longestTranslatedBlock: longestTranslated,
+      variants,
       perTerm: Object.fromEntries([...perTerm.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))),
     };
   },
