@@ -2,7 +2,10 @@
  * Consolidation, as the method describes it: every answer's pairs -> term -> unique candidates with
  * counts; then splittable terms are dropped ("Harry Potter" when "Harry" and "Potter" are terms, and
  * "Harry's" when "Harry" is). Pure: the stage around it reads the raw answers and the corpus.
+ * Spellings that differ only in apostrophes or quotes ("Harry's", "Harry’s") are one term, written the
+ * way most answers wrote it (ties: the first in code-point order, so ASCII before typographic).
  */
+import { foldTypography } from "../core/typography.js";
 import { DROP_REASONS, type DropReason, type ParsedAnswer } from "./parse.js";
 
 export interface AnswerForConsolidation {
@@ -40,15 +43,19 @@ export interface ConsolidationReport {
   droppedPairs: Record<DropReason, number>;
   splittable: { term: string; parts: string[] }[];
   possessive: { term: string; base: string }[];
+  /** Terms proposed in more than one apostrophe/quote spelling, merged into `term`. */
+  spellings: { term: string; merged: string[] }[];
 }
 
-const POSSESSIVE = /^(.+?)['\u2019]s?$/;
+/** On folded text (core/typography.ts): every apostrophe variant is "'" there. */
+const POSSESSIVE = /^(.+?)'s?$/;
 
 /** Words of a multi-word term; hyphens and "of"-style joiners stay inside words. */
 export const termWords = (term: string): string[] => term.split(/\s+/).filter(Boolean);
 
 export function consolidate(answers: readonly AnswerForConsolidation[], opts: ConsolidateOptions): { terms: ConsolidatedTerm[]; report: ConsolidationReport } {
-  const byTerm = new Map<string, { candidates: Map<string, number>; categories: Map<string, number>; answers: number; sources: Set<string> }>();
+  // Keyed by the folded term; `spellings` counts how each answer wrote it.
+  const byTerm = new Map<string, { spellings: Map<string, number>; candidates: Map<string, number>; categories: Map<string, number>; answers: number; sources: Set<string> }>();
   const droppedPairs = Object.fromEntries(DROP_REASONS.map((r) => [r, 0])) as Record<DropReason, number>;
   let pairsKept = 0;
   let truncatedAnswers = 0;
@@ -61,11 +68,13 @@ export function consolidate(answers: readonly AnswerForConsolidation[], opts: Co
     const seenHere = new Set<string>();
     for (const p of a.parsed.proposals) {
       pairsKept++;
-      let t = byTerm.get(p.term);
-      if (!t) byTerm.set(p.term, (t = { candidates: new Map(), categories: new Map(), answers: 0, sources: new Set() }));
-      if (!seenHere.has(p.term)) {
+      const key = foldTypography(p.term);
+      let t = byTerm.get(key);
+      if (!t) byTerm.set(key, (t = { spellings: new Map(), candidates: new Map(), categories: new Map(), answers: 0, sources: new Set() }));
+      t.spellings.set(p.term, (t.spellings.get(p.term) ?? 0) + 1);
+      if (!seenHere.has(key)) {
         t.answers++;
-        seenHere.add(p.term);
+        seenHere.add(key);
       }
       t.sources.add(a.source);
       t.categories.set(p.category, (t.categories.get(p.category) ?? 0) + 1);
@@ -75,16 +84,24 @@ export function consolidate(answers: readonly AnswerForConsolidation[], opts: Co
   const all = new Set(byTerm.keys());
   const splittable: ConsolidationReport["splittable"] = [];
   const possessive: ConsolidationReport["possessive"] = [];
+  const spellings: ConsolidationReport["spellings"] = [];
   const terms: ConsolidatedTerm[] = [];
-  for (const [term, t] of byTerm) {
-    const words = termWords(term);
+  const written = new Map<string, string>();
+  for (const [key, t] of byTerm) {
+    const ranked = [...t.spellings].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).map(([w]) => w);
+    written.set(key, ranked[0]);
+    if (ranked.length > 1) spellings.push({ term: ranked[0], merged: ranked.slice(1) });
+  }
+  for (const [key, t] of byTerm) {
+    const term = written.get(key) as string;
+    const words = termWords(key);
     if (opts.dropSplittable && words.length > 1 && words.every((w) => all.has(w))) {
-      splittable.push({ term, parts: words });
+      splittable.push({ term, parts: words.map((w) => written.get(w) as string) });
       continue;
     }
-    const m = POSSESSIVE.exec(term);
-    if (opts.dropPossessive && m && all.has(m[1]) && m[1] !== term) {
-      possessive.push({ term, base: m[1] });
+    const m = POSSESSIVE.exec(key);
+    if (opts.dropPossessive && m && all.has(m[1]) && m[1] !== key) {
+      possessive.push({ term, base: written.get(m[1]) as string });
       continue;
     }
     const candidates = [...t.candidates].map(([text, count]) => ({ text, count })).sort((a, b) => b.count - a.count);
@@ -95,5 +112,5 @@ export function consolidate(answers: readonly AnswerForConsolidation[], opts: Co
   }
   terms.sort((a, b) => (a.term < b.term ? -1 : a.term > b.term ? 1 : 0));
   const byName = (a: { term: string }, b: { term: string }) => (a.term < b.term ? -1 : 1);
-  return { terms, report: { answers: answers.length, truncatedAnswers, pairsKept, droppedPairs, splittable: splittable.sort(byName), possessive: possessive.sort(byName) } };
+  return { terms, report: { answers: answers.length, truncatedAnswers, pairsKept, droppedPairs, splittable: splittable.sort(byName), possessive: possessive.sort(byName), spellings: spellings.sort(byName) } };
 }

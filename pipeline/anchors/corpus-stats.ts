@@ -1,9 +1,12 @@
 /**
  * Facts about terms and candidates in the forget corpus, for the reviewer and the checks. Pure.
- * Matching is whole-word and case-sensitive: "Vane" the name is not "vane" the weathercock.
+ * Matching is whole-word and case-sensitive: "Vane" the name is not "vane" the weathercock. Apostrophes
+ * and quotes match across typographic variants, like the translate stage: "King's Cross" counts
+ * "King’s Cross".
  */
 import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
+import { variantPattern } from "../core/typography.js";
 import type { SourceDocument } from "./sample.js";
 
 export interface TermStats {
@@ -19,10 +22,8 @@ export interface BlockSpan {
   span: [number, number];
 }
 
-const escapeRegex = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-
 export function wordRegex(term: string): RegExp {
-  return new RegExp(`(?<![\\p{L}\\p{N}_])${escapeRegex(term)}(?![\\p{L}\\p{N}_])`, "gu");
+  return new RegExp(`(?<![\\p{L}\\p{N}_])${variantPattern(term)}(?![\\p{L}\\p{N}_])`, "gu");
 }
 
 export function occurrenceStarts(text: string, term: string): number[] {
@@ -60,6 +61,13 @@ export class CorpusIndex {
     let n = 0;
     for (const d of this.docs) n += occurrenceStarts(d.text, term).length;
     return n;
+  }
+
+  /** How often each written form of the term occurs ("King’s Cross": 16, "King's Cross": 2). */
+  writtenForms(term: string): Record<string, number> {
+    const forms = new Map<string, number>();
+    for (const d of this.docs) for (const m of d.text.matchAll(wordRegex(term))) forms.set(m[0], (forms.get(m[0]) ?? 0) + 1);
+    return Object.fromEntries([...forms].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)));
   }
 
   stats(term: string): TermStats {

@@ -163,6 +163,8 @@ export interface CheckOutcome {
   flags: Flag[];
   /** What the plausibility checks took as passages: the run's blocks, or windows of the documents. */
   passages: { count: number; from: "blocks" | "windows" };
+  /** Terms the corpus writes with other apostrophes or quotes than the file: each written form's count. */
+  variants: { term: string; line?: number; forms: Record<string, number> }[];
 }
 
 /** Validates the review file as the dictionary stage will read it, then flags doubtful rows. */
@@ -186,8 +188,10 @@ export async function runCheck(config: ResolvedConfig): Promise<CheckOutcome> {
   const docs = await forgetDocuments(config);
   const spans = await blockSpans(config);
   const freq = await loadWordFrequencies();
-  const flags = checkEntries(entries, new CorpusIndex(docs, spans), freq, DEFAULT_CHECKS);
+  const corpus = new CorpusIndex(docs, spans);
+  const flags = checkEntries(entries, corpus, freq, DEFAULT_CHECKS);
+  const variants = entries.filter((e) => /['"\u2018-\u201f\u02bc\u2032\u2033`]/.test(e.term)).map((e) => ({ term: e.term, line: e.line, forms: corpus.writtenForms(e.term) })).filter((v) => Object.keys(v.forms).some((f) => f !== v.term));
   const passages = buildPassages(docs, entries.map((e) => e.term), spans);
   for (const f of checkPlausibility(entries, passages, await loadNameLexicon(), freq)) flags.push({ term: f.term, line: f.line, kind: f.kind, message: f.message, suggestions: f.suggestions });
-  return { file, rows: review.rows.length, problems, flags, passages: { count: passages.length, from: spans ? "blocks" : "windows" } };
+  return { file, rows: review.rows.length, problems, flags, passages: { count: passages.length, from: spans ? "blocks" : "windows" }, variants };
 }

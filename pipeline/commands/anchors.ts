@@ -55,6 +55,7 @@ export function register(program: Command): void {
       out([
         ...r.problems.map((p) => `error: ${p}`),
         ...r.flags.map((f) => `${r.file}:${f.line ?? "?"}: ${f.kind}: ${f.message}${f.suggestions?.length ? ` (better: ${f.suggestions.join(", ")})` : ""}`),
+        ...r.variants.map((v) => `${r.file}:${v.line ?? "?"}: found as: "${v.term}" ${Object.entries(v.forms).map(([form, n]) => `${JSON.stringify(form)} ${n}x`).join(", ")} (apostrophes and quotes match across their typographic forms)`),
         `flags by kind: ${FLAG_KINDS.map((k) => `${k} ${r.flags.filter((f) => f.kind === k).length}`).join(", ")} (plausibility over ${r.passages.count} ${r.passages.from === "blocks" ? "blocks of the run" : "document windows; run the pipeline for its blocks"}; suggestions come from each term's own candidates, the file is not changed)`,
         `${r.file}: ${r.rows} rows, ${r.problems.length} error(s), ${r.flags.length} flag(s)`,
       ]);
