@@ -7,6 +7,7 @@ import { fileExists, readJson } from "./core/artifacts.js";
 import { EXIT, UserError, formatError } from "./core/errors.js";
 import { type CommonOptions, setup, withCommon } from "./commands/common.js";
 import { EXTRA_COMMANDS } from "./commands/index.js";
+import { demonstrationNote } from "./export/provenance.js";
 import { describeBlock } from "./inspect.js";
 import { packageRoot } from "./paths.js";
 import { createContext, runStage, type StageOutcome } from "./stage.js";
@@ -36,6 +37,7 @@ const manifestSummarySchema = z.object({
   }),
   alphas: z.object({ all: z.array(z.number()) }),
   topK: z.union([z.number(), z.literal("full")]),
+  embeddedModels: z.array(z.object({ role: z.string(), provider: z.string() })).optional(),
 });
 
 async function printSummary(config: ResolvedConfig, outcomes: StageOutcome[], seconds: number): Promise<void> {
@@ -51,6 +53,8 @@ async function printSummary(config: ResolvedConfig, outcomes: StageOutcome[], se
     `  stages run: ${ran.length ? ran.join(", ") : "none (everything up to date)"}`,
     `  wall time ${seconds.toFixed(1)} s`,
   ];
+  const demo = demonstrationNote(m.embeddedModels ?? []);
+  if (demo) lines.push(`  note: ${demo}`);
   process.stdout.write(`${lines.join("\n")}\n`);
 }
 

@@ -1,5 +1,6 @@
 /** writeDataset on hand-made blocks: untrainable blocks are listed, not silently dropped; gzip is
- * platform-independent; the output verifies. */
+ * platform-independent; the card states exact numbers; embedded-model labels are marked as
+ * demonstration data and served ones are not; the output verifies. */
 import { mkdtemp, readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -13,7 +14,7 @@ import { verifyDataset } from "../pipeline/export/verify.js";
 
 const ROOT = resolve(import.meta.dirname, "..");
 
-async function inputs(exportCfg: Record<string, unknown>) {
+async function inputs(exportCfg: Record<string, unknown>, opts: { models?: Record<string, Record<string, string>>; blockSize?: number } = {}) {
   const dir = await mkdtemp(join(tmpdir(), "whp-ds-"));
   const config = validateConfig(
     {
@@ -22,7 +23,7 @@ async function inputs(exportCfg: Record<string, unknown>) {
       corpus: { forget: ["f"] },
       tokenizer: join(ROOT, "demo", "tokenizer.json"),
       dictionary: "a.csv",
-      blockSize: 8,
+      blockSize: opts.blockSize ?? 8,
       seed: 3,
       alpha: 2,
       alphaVariants: [4],
@@ -50,7 +51,7 @@ async function inputs(exportCfg: Record<string, unknown>) {
       aligned: ids.map((input_ids, i) => ({ id: `d#${i}`, translated_ids: input_ids, map: input_ids.map((_, t) => t), forbidden: [], occurrences: [], unaligned: [] })),
       alphas: [2, 4],
       columns: ["labels", "labels_alpha_4"],
-      models: { baseline: { provider: "ngram" } },
+      models: opts.models ?? { baseline: { provider: "ngram", name: "baseline" }, reinforced: { provider: "ngram", name: "reinforced" } },
       topK: 20 as const,
       logitSpace: "logprobs",
       dictionary: { version: 1 as const, source: "a.csv", sha256: "0".repeat(64), entries: [] },
@@ -63,7 +64,7 @@ async function inputs(exportCfg: Record<string, unknown>) {
 
 describe("writeDataset", () => {
   it("leaves a block with no trained label out of the label layouts, lists it, warns, and the result verifies", async () => {
-    const { dir, log, inp } = await inputs({ formats: ["hf", "torchtune", "text"], validationFraction: 0 });
+    const { dir, log, inp } = await inputs({ formats: ["hf", "torchtune", "torchtune-shifted", "text"], validationFraction: 0 });
     const stats = await writeDataset(dir, inp);
     expect(stats.skipped).toBe(1);
     expect(log.lines.some((l) => l.startsWith("warning: 1 block(s) with no trained label") && l.includes("d#1"))).toBe(true);
@@ -73,7 +74,9 @@ describe("writeDataset", () => {
     expect(hf.map((r) => r.input_ids)).toEqual([[1, 300, 301, 302], [1, 500, 501, 502, 503]]);
     expect(hf[1].labels_alpha_4).toEqual([-100, 501, -100, 503, 505]);
     const tt = (await readFile(join(dir, "dataset", "torchtune", "train.jsonl"), "utf8")).trim().split("\n").map((l) => JSON.parse(l));
-    expect(tt[1]).toEqual({ tokens: [1, 500, 501, 502, 503], labels: [501, -100, 503, 504, -100] });
+    expect(tt[1]).toEqual({ tokens: [1, 500, 501, 502, 503], labels: [-100, 501, -100, 503, 504] }); // released torchtune: unshifted
+    const ts = (await readFile(join(dir, "dataset", "torchtune-shifted", "train.jsonl"), "utf8")).trim().split("\n").map((l) => JSON.parse(l));
+    expect(ts[1]).toEqual({ tokens: [1, 500, 501, 502, 503], labels: [501, -100, 503, 504, -100] });
     const re = (await readFile(join(dir, "dataset", "reinforcement", "train.jsonl"), "utf8")).trim().split("\n");
     expect(re).toHaveLength(3); // the reinforcement dataset keeps every block
     expect((await verifyDataset(join(dir, "dataset"))).problems).toEqual([]);
@@ -91,5 +94,64 @@ describe("writeDataset", () => {
     expect([gz[4], gz[5], gz[6], gz[7], gz[9]]).toEqual([0, 0, 0, 0, 255]);
     expect(gunzipSync(gz).toString()).toBe("x\n");
     expect((await verifyDataset(join(a.dir, "dataset"))).problems).toEqual([]);
+  });
+
+  it("the card gives the held-out count and its real share, and counts trained and masked labels exactly", async () => {
+    const { dir, inp } = await inputs({ validationFraction: 0.05 });
+    await writeDataset(dir, inp);
+    const card = await readFile(join(dir, "dataset", "README.md"), "utf8");
+    // 5% of 3 blocks rounds to 0, and the split holds out one anyway: the card says 1 of 3, not 5%.
+    expect(card).toContain("- Block size 8 tokens (at most: a document's last block is shorter); seed 3; 1 of 3 blocks (33.3%) held out for validation (validationFraction 0.05; seeded, by block)");
+    const manifest = JSON.parse(await readFile(join(dir, "dataset", "manifest.json"), "utf8"));
+    expect(manifest.split).toEqual({ validationFraction: 0.05, train: 2, validation: 1 });
+    // Main labels: [-100,300,999,302] [-100,-100,-100] [-100,501,-100,503,504]: 6 trained, 3 masked after
+    // position 0, 3 first positions; the run totals passed in (masked: 5) are not what the card counts.
+    expect(card).toContain("- 3 blocks, 12 tokens, 9 predicted positions (every token after a block's first)");
+    expect(card).toContain("- trained (labels != -100): 6 (66.7%)");
+    expect(card).toContain("- masked (-100, anchor-internal or repeated): 3 (33.3%); the first position of each of the 3 blocks is -100 as well (no prediction targets it)");
+    expect(card).not.toMatch(/labelled positions/);
+
+    const none = await inputs({ validationFraction: 0 });
+    await writeDataset(none.dir, none.inp);
+    expect(await readFile(join(none.dir, "dataset", "README.md"), "utf8")).toContain("no blocks held out for validation (validationFraction 0)");
+  });
+
+  it("labels from embedded models are marked demonstration-only in the card, the manifest, the log and whp verify", async () => {
+    const { dir, log, inp } = await inputs({});
+    await writeDataset(dir, inp);
+    const manifest = JSON.parse(await readFile(join(dir, "dataset", "manifest.json"), "utf8"));
+    expect(manifest.demonstrationOnly).toBe(true);
+    expect(manifest.embeddedModels).toEqual([{ role: "baseline", provider: "ngram" }, { role: "reinforced", provider: "ngram" }]);
+    const card = await readFile(join(dir, "dataset", "README.md"), "utf8");
+    expect(card.split("\n---\n")[1].trimStart()).toMatch(/^# hand: generic-label unlearning data\n\n> \*\*Demonstration data only: do not fine-tune a real model on it\.\*\* The labels were made by whp's embedded sandbox model\(s\) \(baseline: ngram, reinforced: ngram\)/);
+    expect(log.lines.some((l) => l.startsWith("warning: export: demonstration data only"))).toBe(true);
+    const report = await verifyDataset(join(dir, "dataset"));
+    expect(report.problems).toEqual([]);
+    expect(report.notes).toEqual([expect.stringMatching(/^demonstration data only: the labels were made by whp's embedded sandbox model\(s\) \(baseline: ngram, reinforced: ngram\)/)]);
+  });
+
+  it("labels from served models leave no demonstration note anywhere", async () => {
+    const served = { baseline: { provider: "vllm", model: "org/base" }, reinforced: { provider: "sglang", model: "org/reinforced" } };
+    const { dir, log, inp } = await inputs({}, { models: served });
+    await writeDataset(dir, inp);
+    const text = await readFile(join(dir, "dataset", "manifest.json"), "utf8");
+    expect(text).not.toMatch(/demonstration|embedded/i);
+    expect(await readFile(join(dir, "dataset", "README.md"), "utf8")).not.toMatch(/demonstration|embedded/i);
+    expect(log.lines.some((l) => /demonstration/.test(l))).toBe(false);
+    expect((await verifyDataset(join(dir, "dataset"))).notes).toEqual([]);
+    // One served and one embedded model is still demonstration data.
+    const mixed = await inputs({}, { models: { baseline: served.baseline, reinforced: { provider: "ngram", name: "r" } } });
+    await writeDataset(mixed.dir, mixed.inp);
+    expect(JSON.parse(await readFile(join(mixed.dir, "dataset", "manifest.json"), "utf8")).embeddedModels).toEqual([{ role: "reinforced", provider: "ngram" }]);
+  });
+
+  it("warns when blockSize exceeds a README recipe's sequence length (axolotl drops longer rows)", async () => {
+    const { dir, log, inp } = await inputs({}, { blockSize: 600 });
+    await writeDataset(dir, inp);
+    const warnings = log.lines.filter((l) => l.startsWith("warning: export: blockSize"));
+    expect(warnings).toEqual([expect.stringMatching(/^warning: export: blockSize 600 exceeds the README's axolotl recipe \(sequence_len: 512\): axolotl drops every longer row/)]);
+    const small = await inputs({}, { blockSize: 512 });
+    await writeDataset(small.dir, small.inp);
+    expect(small.log.lines.filter((l) => l.includes("exceeds the README"))).toEqual([]);
   });
 });

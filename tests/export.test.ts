@@ -30,7 +30,7 @@ let ds: string;
 let manifest: { tokenizer: { vocabSize: number; prefixSpecialIds: number[] }; alphas: { columns: string[] }; split: { train: number; validation: number }; files: { path: string; rows?: number }[] };
 
 beforeAll(async () => {
-  fx = await makeFixture({ export: { formats: ["hf", "torchtune", "text"] } });
+  fx = await makeFixture({ export: { formats: ["hf", "torchtune", "torchtune-shifted", "text"] } });
   expect(await run(fx, "run")).toBe(0);
   ds = join(fx.runDir, "dataset");
   manifest = JSON.parse(await readFile(join(ds, "manifest.json"), "utf8"));
@@ -78,19 +78,31 @@ describe("the hf layout", () => {
   });
 });
 
-describe("the torchtune layout", () => {
-  it("has tokens = input_ids and labels equal to the hf labels shifted by one", async () => {
+describe("the torchtune layouts", () => {
+  it("torchtune (released) has tokens = input_ids and the hf labels unshifted", async () => {
     for (const split of ["train", "validation"]) {
       const hf = await readRows(join(ds, "hf", `${split}.jsonl`));
       const tt = await readRows(join(ds, "torchtune", `${split}.jsonl`));
+      expect(tt.length).toBe(hf.length);
+      tt.forEach((row, i) => {
+        expect(Object.keys(row).sort()).toEqual(["labels", "tokens"]);
+        expect(row.tokens).toEqual(hf[i].input_ids);
+        expect(row.labels).toEqual(hf[i].labels);
+        expect((row.labels as number[])[0]).toBe(-100);
+      });
+    }
+  });
+
+  it("torchtune-shifted has tokens = input_ids and labels equal to the hf labels shifted by one", async () => {
+    for (const split of ["train", "validation"]) {
+      const hf = await readRows(join(ds, "hf", `${split}.jsonl`));
+      const tt = await readRows(join(ds, "torchtune-shifted", `${split}.jsonl`));
       expect(tt.length).toBe(hf.length);
       tt.forEach((row, i) => {
         const hfLabels = hf[i].labels as number[];
         expect(Object.keys(row).sort()).toEqual(["labels", "tokens"]);
         expect(row.tokens).toEqual(hf[i].input_ids);
         expect(row.labels).toEqual([...hfLabels.slice(1), -100]);
-        const labels = row.labels as number[];
-        for (let t = 0; t + 1 < labels.length; t++) expect(labels[t]).toBe(hfLabels[t + 1]);
       });
     }
   });
@@ -137,7 +149,7 @@ describe("the dataset card", () => {
       dataset_info: { config_name: string; features: { name: string; sequence?: string; dtype?: string }[]; splits: { name: string; num_examples: number }[] }[];
     };
     expect(front.license).toBe("other");
-    expect(front.configs.map((c) => c.config_name)).toEqual(["default", "torchtune", "text", "reinforcement"]);
+    expect(front.configs.map((c) => c.config_name)).toEqual(["default", "torchtune", "torchtune-shifted", "text", "reinforcement"]);
     const listed = new Map(manifest.files.map((f) => [f.path, f]));
     for (const cfg of front.configs) {
       const info = front.dataset_info.find((d) => d.config_name === cfg.config_name)!;

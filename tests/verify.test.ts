@@ -17,7 +17,7 @@ beforeAll(async () => {
   // The shipped demo, every layout, into a temp folder (the demo's own out/ is left alone).
   const outDir = await mkdtemp(join(tmpdir(), "whp-verify-"));
   const r = await capture(() =>
-    main(["node", "whp", "run", "--config", join(ROOT, "demo", "whp.config.yaml"), "--set", `run.outDir=${outDir}`, "--set", 'export.formats=["hf","torchtune","text"]', "--quiet"]),
+    main(["node", "whp", "run", "--config", join(ROOT, "demo", "whp.config.yaml"), "--set", `run.outDir=${outDir}`, "--set", 'export.formats=["hf","torchtune","torchtune-shifted","text"]', "--quiet"]),
   );
   expect(r.code, r.err).toBe(0);
   demo = join(outDir, "dataset");
@@ -106,13 +106,15 @@ describe("whp verify", () => {
   it("catches -100 where the layout forbids it, rows that train nothing, extra files and a changed -100 count", async () => {
     const dir = await copy();
     await editRow(dir, "hf/train.jsonl", 1, (r) => (r.labels[0] = 5));
-    await editRow(dir, "torchtune/validation.jsonl", 1, (r) => (r.labels[r.labels.length - 1] = 5));
+    await editRow(dir, "torchtune-shifted/validation.jsonl", 1, (r) => (r.labels[r.labels.length - 1] = 5));
+    await editRow(dir, "torchtune/validation.jsonl", 1, (r) => (r.labels = [...r.labels.slice(1), -100])); // pre-shifted in the release layout
     await editRow(dir, "hf/train.jsonl", 2, (r) => (r.labels = r.labels.map(() => -100)));
     await editRow(dir, "reinforcement/train.jsonl", 1, (r) => (r.labels[3] = -100));
     await writeFile(join(dir, "hf", "extra.jsonl"), "{}\n");
     const found = await problems(dir);
     expect(found).toContainEqual('hf/train.jsonl: row 1, field "labels": expected -100 at position 0 (no prediction targets the first token), got 5');
-    expect(found).toContainEqual(expect.stringMatching(/^torchtune\/validation\.jsonl: row 1, field "labels": expected -100 at the last position/));
+    expect(found).toContainEqual(expect.stringMatching(/^torchtune-shifted\/validation\.jsonl: row 1, field "labels": expected -100 at the last position/));
+    expect(found).toContainEqual(expect.stringMatching(/^torchtune\/validation\.jsonl: row 1, field "labels": expected -100 at position 0 \(no prediction targets the first token\), got \d+$/));
     expect(found).toContainEqual('hf/train.jsonl: row 2, field "labels": no trained label (all -100): the row teaches nothing');
     expect(found).toContainEqual('reinforcement/train.jsonl: row 1, field "labels": expected labels equal to input_ids (plain language modelling)');
     expect(found).toContainEqual("hf/extra.jsonl: not listed in manifest.json");

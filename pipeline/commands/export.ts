@@ -36,6 +36,8 @@ export function register(program: Command): void {
     .argument("<dir>", "the dataset folder, e.g. out/demo/dataset")
     .action(async (dir: string) => {
       const report = await verifyDataset(resolve(dir));
+      // Notes first, on every outcome: "demonstration data only" matters most on a folder that verifies.
+      for (const n of report.notes) process.stdout.write(`${dir}: note: ${n}\n`);
       if (report.problems.length) {
         const shown = report.problems.slice(0, 50).map((p) => `  ${describeProblem(p)}`);
         const more = report.problems.length > 50 ? [`  ... and ${report.problems.length - 50} more`] : [];

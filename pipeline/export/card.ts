@@ -4,6 +4,7 @@
  */
 import { stringify } from "yaml";
 import type { Feature } from "./formats.js";
+import { demonstrationNote, type EmbeddedSource } from "./provenance.js";
 
 export interface CardFile {
   split: string;
@@ -31,6 +32,12 @@ export interface CardInfo {
   logitSpace: string;
   blockSize: number;
   validationFraction: number;
+  /** Blocks in the run and blocks actually held out (the split's count, not the fraction). */
+  split: { blocks: number; validation: number };
+  /** The main labels counted exactly (see countLabels in dataset.ts). */
+  labelCounts: { trained: number; masked: number; firsts: number };
+  /** Embedded logit sources; empty when every model was served. */
+  embedded: EmbeddedSource[];
   counts: { blocks: number; tokens: number; positions: number; masked: number; changed: number; uncertified: number[]; anchorOccurrences: number; unalignedOccurrences: number };
   configs: CardConfig[];
 }
@@ -60,6 +67,18 @@ export function featureYaml(f: Feature): Record<string, string> {
 
 export const LICENSE_PLACEHOLDER = "other";
 
+/** A share as the card prints it: one decimal, of a total that may be 0. */
+export function percent(part: number, total: number): string {
+  return `${((100 * part) / Math.max(1, total)).toFixed(1)}%`;
+}
+
+/** The held-out line: the count the split drew and its real share (a fraction of 5% of two blocks
+ * still holds out one, i.e. 50%). */
+export function heldOutLine(split: CardInfo["split"], fraction: number): string {
+  if (split.validation === 0) return `no blocks held out for validation (validationFraction ${fraction}${fraction > 0 ? ", and fewer than two blocks" : ""})`;
+  return `${split.validation} of ${split.blocks} blocks (${percent(split.validation, split.blocks)}) held out for validation (validationFraction ${fraction}; seeded, by block)`;
+}
+
 export function buildCard(info: CardInfo): string {
   const mainRows = info.configs[0]?.files.reduce((s, f) => s + f.rows, 0) ?? 0;
   const front = {
@@ -81,12 +100,22 @@ export function buildCard(info: CardInfo): string {
   };
   const yamlText = stringify(front, { lineWidth: 0 }).replace(/^license: other$/m, "license: other # set the licence of your corpus here");
   const c = info.counts;
-  const pct = (x: number) => `${((100 * x) / Math.max(1, c.positions)).toFixed(1)}%`;
+  const lc = info.labelCounts;
+  const predicted = lc.trained + lc.masked;
+  const pct = (x: number) => percent(x, predicted);
+  const note = demonstrationNote(info.embedded);
+  const warning = note
+    ? [
+        `> **Demonstration data only: do not fine-tune a real model on it.** The labels were made by whp's embedded sandbox model(s) (${info.embedded.map((s) => `${s.role}: ${s.provider}`).join(", ")}), small models trained on the run's own corpus, not by the model to unlearn. \`manifest.json\` records \`"demonstrationOnly": true\`. Serve your real baseline and reinforced models (vLLM or SGLang) and re-run to get labels worth training on.`,
+        "",
+      ]
+    : [];
   const models = Object.entries(info.models).map(([role, id]) => `- ${role}: ${Object.entries(id).map(([k, v]) => `${k}=${v}`).join(", ")}`);
   const configs = info.configs.map((cfg, i) => `- \`${i === 0 ? "default" : cfg.name}\` (${cfg.name}): ${cfg.summary}; ${cfg.files.map((f) => `${f.split} ${f.rows} rows in \`${f.path}\``).join(", ")}`);
   const body = [
     `# ${info.run}: generic-label unlearning data`,
     "",
+    ...warning,
     `Built by ${info.tool.name} ${info.tool.version} (commit ${info.commit}) with the "Who's Harry Potter" method (Eldan & Russinovich, arXiv 2310.02238): blocks of the corpus to forget, each token labelled with what a model that never read the corpus would predict.`,
     "",
     "## Configurations",
@@ -96,7 +125,7 @@ export function buildCard(info: CardInfo): string {
     "## How it was made",
     "",
     `- Tokenizer: sha256 ${info.tokenizer.sha256}, vocabulary ${info.tokenizer.vocabSize}, leading special ids [${info.tokenizer.prefixSpecialIds.join(", ")}] on every block`,
-    `- Block size ${info.blockSize} tokens; seed ${info.seed}; ${Math.round(info.validationFraction * 1000) / 10}% of blocks held out for validation (seeded, by block)`,
+    `- Block size ${info.blockSize} tokens (at most: a document's last block is shorter); seed ${info.seed}; ${heldOutLine(info.split, info.validationFraction)}`,
     `- Anchor dictionary: ${info.dictionary.terms} approved terms from \`${info.dictionary.source}\` (sha256 ${info.dictionary.sha256})`,
     `- Alpha ${info.alphas.main} in \`labels\`; variants ${info.alphas.all.slice(1).join(", ") || "none"} in ${info.alphas.columns.slice(1).map((x) => `\`${x}\``).join(", ") || "no extra columns"}`,
     `- Logits: top-${info.topK} rows, ${info.logitSpace}`,
@@ -105,15 +134,16 @@ export function buildCard(info: CardInfo): string {
     "",
     "## Counts",
     "",
-    `- ${c.blocks} blocks, ${c.tokens} tokens, ${c.positions} labelled positions`,
-    `- masked (-100, anchor-internal or repeated): ${c.masked} (${pct(c.masked)})`,
+    `- ${c.blocks} blocks, ${c.tokens} tokens, ${predicted} predicted positions (every token after a block's first)`,
+    `- trained (labels != -100): ${lc.trained} (${pct(lc.trained)})`,
+    `- masked (-100, anchor-internal or repeated): ${lc.masked} (${pct(lc.masked)}); the first position of each of the ${lc.firsts} blocks is -100 as well (no prediction targets it)`,
     `- changed (label differs from the original next token): ${c.changed} (${pct(c.changed)})`,
     `- uncertified top-k labels per alpha: ${info.alphas.all.map((a, i) => `${a}: ${c.uncertified[i] ?? 0}`).join(", ")}`,
     `- anchor occurrences ${c.anchorOccurrences}, left untranslated ${c.unalignedOccurrences}`,
     "",
     "## Use",
     "",
-    "Train with your own trainer on the pre-tokenized rows: do not pack and do not let the trainer rebuild `labels` from `input_ids` (see the whp README, \"Exporting for trainers\"). `manifest.json` lists every file with its sha256; `whp verify <this folder>` checks files and rows.",
+    "Train with your own trainer on the pre-tokenized rows: do not pack and do not let the trainer rebuild `labels` from `input_ids` (see the whp README, \"Exporting for trainers\", for the trainer versions that keep them). Rows are at most the block size and a document's last block is shorter: let the trainer pad `labels` with -100. `torchtune` is for released torchtune (<= 0.6.1), `torchtune-shifted` only for torchtune's main branch after commit b18312c7d. `manifest.json` lists every file with its sha256; `whp verify <this folder>` checks files and rows.",
     "",
     "## Licence",
     "",

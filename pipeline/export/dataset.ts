@@ -20,6 +20,8 @@ import { TOOL } from "../version.js";
 import { buildCard, type CardConfig, type CardInfo } from "./card.js";
 import { formatSpec, IGNORE, labelIds, type DatasetConfigName, type ExportBlock } from "./formats.js";
 import { gitCommit } from "./git.js";
+import { demonstrationNote, embeddedSources } from "./provenance.js";
+import { recipeLengthWarnings } from "./recipes.js";
 import { DATASET_MANIFEST_VERSION, type DatasetFile, type DatasetManifest } from "./manifest.js";
 import { validationIndices } from "./split.js";
 
@@ -54,7 +56,8 @@ export interface DatasetStats {
 
 export const LABEL_CONVENTIONS: Record<DatasetConfigName, string> = {
   hf: "labels[t] is the target for input_ids[t] (unshifted; the model shifts), -100 = ignored, labels[0] = -100",
-  torchtune: "labels[t] is the target of the prediction at position t (pre-shifted: hf labels[t+1]), last = -100",
+  torchtune: "released torchtune (<= 0.6.1): tokens = input_ids, labels = the hf labels (unshifted, labels[0] = -100); the recipe's _loss_step shifts them",
+  "torchtune-shifted": "torchtune main after commit b18312c7d (PR #2613): labels[t] is the target of the prediction at position t (pre-shifted: hf labels[t+1]), last = -100",
   text: "decoded text only",
   reinforcement: "labels = input_ids (plain language modelling; the model shifts)",
 };
@@ -65,6 +68,21 @@ export function gzipDeterministic(data: Buffer): Buffer {
   const out = gzipSync(data, { level: 9 });
   out[9] = 0xff;
   return out;
+}
+
+/** Trained and masked positions of the main labels over every block: trained = labels != -100;
+ * masked = -100 after position 0 (anchor-internal or repeated); position 0 of each block, which no
+ * prediction targets, is neither. */
+export function countLabels(labels: readonly (readonly number[])[]): { trained: number; masked: number; firsts: number } {
+  let trained = 0;
+  let masked = 0;
+  for (const row of labels) {
+    for (let t = 0; t < row.length; t++) {
+      if (row[t] !== IGNORE) trained++;
+      else if (t > 0) masked++;
+    }
+  }
+  return { trained, masked, firsts: labels.length };
 }
 
 function countIgnored(row: Record<string, unknown>, columns: readonly string[]): number {
@@ -105,6 +123,11 @@ export async function writeDataset(runDir: string, inp: DatasetInputs): Promise<
   const untrainable = new Set(exportBlocks.flatMap((b, i) => (b.labels[0].some((l) => l >= 0) ? [] : [i])));
   const skipped = [...untrainable].map((i) => ({ id: exportBlocks[i].id, reason: "no trained label" }));
   if (skipped.length) inp.log.warn(`${skipped.length} block(s) with no trained label left out of the label layouts: ${skipped.map((x) => x.id).join(", ")}`);
+
+  for (const w of recipeLengthWarnings(inp.config.blockSize)) inp.log.warn(`export: ${w}`);
+  const embedded = embeddedSources(inp.models);
+  const note = demonstrationNote(embedded);
+  if (note) inp.log.warn(`export: ${note}`);
 
   const names: DatasetConfigName[] = [...cfg.formats, ...(cfg.reinforcement ? (["reinforcement"] as const) : [])];
   const out = new Map<string, Buffer>();
@@ -150,6 +173,9 @@ export async function writeDataset(runDir: string, inp: DatasetInputs): Promise<
     logitSpace: inp.logitSpace,
     blockSize: inp.config.blockSize,
     validationFraction: cfg.validationFraction,
+    split: { blocks: n, validation: validation.size },
+    labelCounts: countLabels(inp.labels.map((l) => l.labels[0])),
+    embedded,
     counts: inp.counts,
     configs: cardConfigs,
   });
@@ -163,6 +189,7 @@ export async function writeDataset(runDir: string, inp: DatasetInputs): Promise<
     tool: { ...TOOL },
     git: { commit },
     run: inp.config.run.name,
+    ...(embedded.length ? { demonstrationOnly: true as const, embeddedModels: embedded } : {}),
     seed: inp.config.seed,
     config: publicConfig(inp.config),
     tokenizer: { sha256: tok.sha256, vocabSize: tok.vocabSize, prefixSpecialIds: tok.prefixSpecialIds },

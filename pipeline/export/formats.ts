@@ -2,17 +2,19 @@
  * The dataset layouts, as pure row builders: one block in, one JSON row out. A closed registry: the
  * compiler checks that every name in EXPORT_FORMATS has a builder, its features and its row checks.
  *
- * Label conventions (the reason this file exists; trainers differ and most fail silently):
+ * Label conventions (the reason this file exists; trainers differ and most fail silently). "Target of
+ * logit t" is the token the loss asks the prediction made at position t (after reading tokens 0..t) to
+ * give; whp's label for it is hf_labels[t + 1].
  * - hf: `labels[t]` is the target for `input_ids[t]`; the model's loss shifts (logits[:-1] vs labels[1:]),
  *   so `labels[0]` is never used and is -100.
- * - torchtune: `labels[t]` is the target of the prediction made AT position t, i.e. already shifted:
- *   labels[t] = hf_labels[t + 1], last = -100. Current torchtune builds its SFT labels this way itself:
- *   `SFTTransform.__call__` in torchtune/datasets/_sft.py sets
- *   labels = where(mask[1:], CROSS_ENTROPY_IGNORE_IDX, tokens[1:]) and appends CROSS_ENTROPY_IGNORE_IDX
- *   ("Shift labels to be off by 1 from the logits. Padding added at the end so we dont need to slice the
- *   logits"), and its recipes then feed labels to the loss unshifted. Older torchtune releases did the
- *   shift in the recipe instead (`_loss_step`: labels = hstack(labels[..., 1:], ignore_labels_cache)) and
- *   expect UNshifted labels: with those, train on the hf layout (tokens = input_ids). The README says so.
+ * - torchtune (the released convention, 0.6.1 and every release before it): the same unshifted labels
+ *   under the name `tokens`. torchtune 0.6.1's `SFTTransform.__call__` (torchtune/datasets/_sft.py) sets
+ *   labels = where(mask, CROSS_ENTROPY_IGNORE_IDX, tokens), and its recipes shift in `_loss_step`
+ *   (recipes/full_finetune_single_device.py: labels = hstack(labels[..., 1:], ignore_labels_cache)).
+ * - torchtune-shifted: labels[t] = hf_labels[t + 1], last = -100, for torchtune's main branch after
+ *   commit b18312c7d (PR #2613, April 2025), which moved the shift into the dataset and removed it from
+ *   the recipes. No release carries it; fed to 0.6.1 these labels train each position on the token two
+ *   ahead, which is why this is an explicit option and not the default.
  * - text: decoded strings for reading and for text-based methods; no ids.
  */
 import type { ExportFormat } from "./config.js";
@@ -46,7 +48,8 @@ export interface FormatSpec {
   /** Name of the token column and of the label columns whose -100s the verifier checks. */
   tokens: string | null;
   labelColumns(columns: readonly string[]): string[];
-  /** Where a -100 must be, beyond masked positions: `first` (hf) or `last` (torchtune) position. */
+  /** Where a -100 must be, beyond masked positions: `first` (unshifted: hf, torchtune) or `last`
+   * (pre-shifted: torchtune-shifted) position. */
   ignoredAt: "first" | "last" | null;
   /** Plain language modelling: labels must equal the tokens. */
   labelsEqualTokens?: boolean;
@@ -55,7 +58,7 @@ export interface FormatSpec {
 const seq = (name: string, dtype: Feature["dtype"]): Feature => ({ name, dtype, sequence: true });
 const str = (name: string): Feature => ({ name, dtype: "string", sequence: false });
 
-/** torchtune's pre-shifted labels from hf-convention ones (see the header comment). */
+/** Pre-shifted labels (torchtune main after b18312c7d) from hf-convention ones (see the header comment). */
 export function shiftForTorchtune(hfLabels: readonly number[]): number[] {
   const out = hfLabels.slice(1);
   out.push(IGNORE);
@@ -76,7 +79,15 @@ export const FORMATS: Record<ExportFormat, FormatSpec> = {
     ignoredAt: "first",
   },
   torchtune: {
-    summary: "tokens and labels pre-shifted for torchtune (labels[t] = target of the prediction at t, last = -100), main alpha only",
+    summary: "tokens and labels for released torchtune (<= 0.6.1): labels unshifted as in hf (labels[0] = -100), the recipe shifts them",
+    features: () => [seq("tokens", "int32"), seq("labels", "int64")],
+    row: (b) => ({ tokens: b.inputIds, labels: b.labels[0] }),
+    tokens: "tokens",
+    labelColumns: () => ["labels"],
+    ignoredAt: "first",
+  },
+  "torchtune-shifted": {
+    summary: "tokens and labels pre-shifted for torchtune main after commit b18312c7d / PR #2613 (labels[t] = target of the prediction at t, last = -100); unreleased, wrong for torchtune 0.6.1",
     features: () => [seq("tokens", "int32"), seq("labels", "int64")],
     row: (b) => ({ tokens: b.inputIds, labels: shiftForTorchtune(b.labels[0]) }),
     tokens: "tokens",

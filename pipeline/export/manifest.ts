@@ -2,7 +2,9 @@
 import { z } from "zod";
 import { EXPORT_FORMATS } from "./config.js";
 
-export const DATASET_MANIFEST_VERSION = 1;
+/** 2: `torchtune/` holds unshifted labels (released torchtune) and `torchtune-shifted/` the pre-shifted
+ * ones; a version-1 folder's `torchtune/` is pre-shifted (see verify.ts). */
+export const DATASET_MANIFEST_VERSION = 2;
 export const DATASET_CONFIG_NAMES = [...EXPORT_FORMATS, "reinforcement"] as const;
 
 export const datasetFileSchema = z.object({
@@ -20,10 +22,13 @@ export type DatasetFile = z.infer<typeof datasetFileSchema>;
 
 export const datasetManifestSchema = z.object({
   format: z.literal("whp-dataset"),
-  version: z.literal(DATASET_MANIFEST_VERSION),
+  version: z.union([z.literal(1), z.literal(DATASET_MANIFEST_VERSION)]),
   tool: z.object({ name: z.string(), version: z.string() }),
   git: z.object({ commit: z.string() }),
   run: z.string(),
+  /** Present (true) only when a logit source was an embedded sandbox model: not for real fine-tuning. */
+  demonstrationOnly: z.literal(true).optional(),
+  embeddedModels: z.array(z.object({ role: z.string(), provider: z.string() })).optional(),
   seed: z.number().int(),
   config: z.record(z.string(), z.unknown()),
   tokenizer: z.object({ sha256: z.string(), vocabSize: z.number().int().positive(), prefixSpecialIds: z.array(z.number().int()) }),

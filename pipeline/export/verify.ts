@@ -1,15 +1,18 @@
 /**
  * `whp verify <dir>`: checks a dataset folder against its manifest.json (every file's size, sha256 and
  * row count, nothing unlisted) and every row against its layout (fields, equal lengths, ids inside the
- * vocabulary, -100 only where the layout allows it, at least one trained label, the tokenizer's BOS).
- * Each problem names the file, the row (1-based line) and the field.
+ * vocabulary, -100 only where the layout allows it, the layout's label convention (-100 first for
+ * unshifted labels, last for pre-shifted ones), at least one trained label, the tokenizer's BOS).
+ * Each problem names the file, the row (1-based line) and the field. Notes say what is true of a sound
+ * folder but matters before training on it (demonstration-only labels, an old pre-shifted layout).
  */
 import { readdir, readFile } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { describeIssues } from "../core/artifacts.js";
 import { sha256 } from "../core/hash.js";
-import { formatSpec, IGNORE, type FormatSpec } from "./formats.js";
+import { formatSpec, IGNORE, type DatasetConfigName, type FormatSpec } from "./formats.js";
+import { demonstrationNote } from "./provenance.js";
 import { datasetManifestSchema, type DatasetManifest } from "./manifest.js";
 
 export interface VerifyProblem {
@@ -23,10 +26,16 @@ export interface VerifyReport {
   problems: VerifyProblem[];
   files: number;
   rows: number;
+  notes: string[];
 }
 
 export function describeProblem(p: VerifyProblem): string {
   return `${p.file}${p.row !== undefined ? `: row ${p.row}` : ""}${p.field ? `, field "${p.field}"` : ""}: ${p.message}`;
+}
+
+/** The layout a file's rows follow. Version-1 manifests wrote pre-shifted labels under `torchtune`. */
+export function layoutOf(config: DatasetConfigName, manifestVersion: number): FormatSpec {
+  return formatSpec(config === "torchtune" && manifestVersion < 2 ? "torchtune-shifted" : config);
 }
 
 /** Problems beyond this many per file are counted, not listed: one broken file can have millions. */
@@ -109,15 +118,22 @@ export async function verifyDataset(dir: string): Promise<VerifyReport> {
   try {
     manifestText = await readFile(join(dir, "manifest.json"), "utf8");
   } catch {
-    return { problems: [{ file: "manifest.json", message: `not found in ${dir}` }], files: 0, rows: 0 };
+    return { problems: [{ file: "manifest.json", message: `not found in ${dir}` }], files: 0, rows: 0, notes: [] };
   }
   let manifest: DatasetManifest;
   try {
     const parsed = datasetManifestSchema.safeParse(JSON.parse(manifestText));
-    if (!parsed.success) return { problems: [{ file: "manifest.json", message: describeIssues(parsed.error) }], files: 0, rows: 0 };
+    if (!parsed.success) return { problems: [{ file: "manifest.json", message: describeIssues(parsed.error) }], files: 0, rows: 0, notes: [] };
     manifest = parsed.data;
   } catch (e) {
-    return { problems: [{ file: "manifest.json", message: `not valid JSON (${(e as Error).message})` }], files: 0, rows: 0 };
+    return { problems: [{ file: "manifest.json", message: `not valid JSON (${(e as Error).message})` }], files: 0, rows: 0, notes: [] };
+  }
+
+  const notes: string[] = [];
+  const demo = demonstrationNote(manifest.embeddedModels ?? (manifest.demonstrationOnly ? [{ role: "unrecorded", provider: "embedded" }] : []));
+  if (demo) notes.push(demo);
+  if (manifest.version < 2 && manifest.files.some((f) => f.config === "torchtune")) {
+    notes.push("torchtune/ was written by an older whp with pre-shifted labels: released torchtune (<= 0.6.1) shifts again and trains each position on the token two ahead; re-export (`whp export --force`) for the release layout");
   }
 
   const listed = new Set(manifest.files.map((f) => f.path));
@@ -150,7 +166,7 @@ export async function verifyDataset(dir: string): Promise<VerifyReport> {
       problems.push({ file: file.path, message: `cannot be decompressed (${(e as Error).message})` });
       continue;
     }
-    const spec = formatSpec(file.config);
+    const spec = layoutOf(file.config, manifest.version);
     const ctx: RowContext = {
       spec,
       fields: spec.features(manifest.alphas.columns).map((f) => f.name),
@@ -182,5 +198,5 @@ export async function verifyDataset(dir: string): Promise<VerifyReport> {
     if (file.ignoredLabels !== undefined && ignored !== file.ignoredLabels) problems.push({ file: file.path, message: `expected ${file.ignoredLabels} labels of -100 in all, got ${ignored}` });
     if (hidden) problems.push({ file: file.path, message: `and ${hidden} more problem(s) in this file` });
   }
-  return { problems, files: manifest.files.length, rows: rowsChecked };
+  return { problems, files: manifest.files.length, rows: rowsChecked, notes };
 }

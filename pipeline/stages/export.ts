@@ -9,6 +9,7 @@ import { UserError } from "../core/errors.js";
 import { sha256 } from "../core/hash.js";
 import { ARTIFACTS, type ArtifactName, type Stage, type StageContext } from "../stage.js";
 import { writeDataset } from "../export/dataset.js";
+import { embeddedSources } from "../export/provenance.js";
 import { TOOL } from "../version.js";
 import { dictionarySchema } from "./dictionary.js";
 import { labelRowSchema, labelsMetaSchema } from "./labels.js";
@@ -41,8 +42,9 @@ const EXPORTED: ArtifactName[] = ["documents", "blocks", "dictionary", "aligned"
 export const exportStage: Stage = {
   name: "export",
   summary: "write train.jsonl, manifest.json and the dataset folder for trainers",
-  // 2: adds dataset/ (formats, card, dataset manifest).
-  version: 2,
+  // 2: adds dataset/ (formats, card, dataset manifest). 3: torchtune/ follows released torchtune
+  // (unshifted labels), torchtune-shifted/ the pre-shifted ones; demonstration-only note.
+  version: 3,
   reads: ["documents", "blocks", "dictionary", "aligned", "labels", "labelsMeta", "labelsUncertainty"],
   // datasetManifest stands for the whole dataset/ folder (its manifest hashes every file there).
   writes: ["train", "manifest", "datasetManifest"],
@@ -91,11 +93,14 @@ export const exportStage: Stage = {
       const isJsonl = ARTIFACTS[name].endsWith(".jsonl");
       files.push({ path: ARTIFACTS[name], bytes: (await stat(p)).size, sha256: sha256(bytes), ...(isJsonl ? { rows: countLines(bytes) } : {}) });
     }
+    // Labels from the embedded sandbox models are for demonstration: the run summary reads this field.
+    const embedded = embeddedSources(meta.models);
     await writeJsonAtomic(ctx.path("manifest"), {
       format: "whp-run",
       version: MANIFEST_VERSION,
       tool: TOOL,
       run: ctx.config.run.name,
+      ...(embedded.length ? { demonstrationOnly: true, embeddedModels: embedded } : {}),
       seed: ctx.config.seed,
       config: publicConfig(ctx.config),
       tokenizer: { sha256: tok.info.sha256, vocabSize: tok.info.vocabSize, prefixSpecialIds: tok.info.prefixSpecialIds },
