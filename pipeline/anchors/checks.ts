@@ -2,7 +2,10 @@
  * Statistical checks that point the reviewer at doubtful rows. Pure; they flag, never decide.
  * - absent: the term never occurs in the forget corpus (misspelt, or invented by the model);
  * - common-word: a one-word term that is frequent in everyday English (SUBTLEX-US), so replacing it
- *   also rewrites ordinary text;
+ *   also rewrites ordinary text. Case-aware: matching is case-sensitive, so a capitalised term only
+ *   rewrites the word where it is capitalised. It is a name, not flagged, when English writes it
+ *   capitalised (SUBTLEX lists "Harry", "Kentucky" only so) or when the corpus has it capitalised
+ *   mid-sentence ("said Will"); a capitalised term is flagged by its lower-case word's count;
  * - translation-in-corpus: a name-like (capitalised) candidate that itself occurs in the forget
  *   corpus, so the "generic" text is not generic there (lower-case descriptions such as "the city"
  *   are expected to occur and are not flagged);
@@ -11,7 +14,8 @@
  *   candidate that is a place description ("the harbour": lower-case, ending in a place noun), a
  *   place's candidate that starts with a common first name ("Emma Carter"), or a candidate that the
  *   dictionary also uses for a term of another category. Single words such as "Hill" stay unflagged:
- *   they are surnames as often as places.
+ *   they are surnames as often as places. A term without a category ("", or "other", what untyped
+ *   answers get) has no kind to mismatch: a candidate it shares with a categorised term is fine.
  */
 import { englishCount, type CorpusIndex } from "./corpus-stats.js";
 import { FIRST_NAMES as SHIPPED_FIRST_NAMES } from "./heuristic.js";
@@ -51,6 +55,19 @@ const PLACE_NOUNS = new Set(
   "city town village river street road lane hall castle forest wood woods lake sea island isles harbour harbor market school academy house manor tower bridge valley mountain hill bay port library park square church inn county shire farm field marsh moor cove abbey".split(" "),
 );
 const isNameLike = (s: string) => /^\p{Lu}/u.test(s);
+const UNCATEGORISED = new Set(["", "other", "unknown", "none"]);
+const isCategorised = (category: string) => !UNCATEGORISED.has(category.trim().toLowerCase());
+
+/** The SUBTLEX count that says how much ordinary text a one-word term would rewrite, or undefined when
+ * the term reads as a name (see common-word above). */
+function ordinaryCount(term: string, freq: ReadonlyMap<string, number>, corpus: CorpusIndex): { n: number } | undefined {
+  if (!/^\p{Lu}/u.test(term)) return { n: englishCount(freq, term) };
+  const lower = term.toLowerCase();
+  if (lower === term) return { n: englishCount(freq, term) };
+  const n = freq.get(lower) ?? 0;
+  if (n === 0) return undefined; // English writes it capitalised: a name
+  return corpus.midSentenceCapitalised(term) > 0 ? undefined : { n };
+}
 
 function kindProblem(category: string, candidate: string): string | undefined {
   const words = candidate.split(/\s+/);
@@ -82,8 +99,11 @@ export function checkEntries(entries: readonly CheckedEntry[], corpus: CorpusInd
     const flag = (kind: FlagKind, message: string) => flags.push({ term: e.term, line: e.line, kind, message });
     if (count(e.term) === 0) flag("absent", `"${e.term}" never occurs in the forget corpus`);
     if (!/\s/.test(e.term)) {
-      const n = englishCount(freq, e.term);
-      if (n >= opts.commonWordCount) flag("common-word", `"${e.term}" is common English (SUBTLEX count ${n}); replacing it also rewrites ordinary text`);
+      const ordinary = ordinaryCount(e.term, freq, corpus);
+      if (ordinary && ordinary.n >= opts.commonWordCount) {
+        const how = e.term.toLowerCase() !== e.term ? ` as "${e.term.toLowerCase()}", and the corpus never has "${e.term}" mid-sentence (as a name)` : "";
+        flag("common-word", `"${e.term}" is common English (SUBTLEX count ${ordinary.n}${how}); replacing it also rewrites ordinary text`);
+      }
     }
     for (const c of e.translations) {
       if (c === e.term) flag("translation-is-term", `candidate "${c}" is the term itself`);
@@ -95,7 +115,7 @@ export function checkEntries(entries: readonly CheckedEntry[], corpus: CorpusInd
       const problem = kindProblem(e.category, c);
       if (problem) flag("kind-mismatch", `${e.category} "${e.term}" has candidate "${c}", which ${problem}`);
       for (const [category, other] of usedFor.get(c) ?? []) {
-        if (category !== e.category && e.category && category) flag("kind-mismatch", `candidate "${c}" is also used for ${category} "${other}", but "${e.term}" is ${e.category}`);
+        if (category !== e.category && isCategorised(e.category) && isCategorised(category)) flag("kind-mismatch", `candidate "${c}" is also used for ${category} "${other}", but "${e.term}" is ${e.category}`);
       }
     }
   }

@@ -38,6 +38,33 @@ export function context(text: string, start: number, length: number, around = 60
   return `${from > 0 ? "..." : ""}${text.slice(from, to).replace(/\s+/g, " ").trim()}${to < text.length ? "..." : ""}`;
 }
 
+const OPENERS = new Set(['"', "'", "\u201c", "\u2018", "(", "[", "\u00ab"]);
+
+/** Whether `pos` begins a sentence: the text's or a line's start, or after . ! ? : (opening quotes,
+ * brackets and spaces skipped). Returns the index of the character before, or -1 at a start. */
+function charBefore(text: string, pos: number): number {
+  let k = pos - 1;
+  while (k >= 0 && (OPENERS.has(text[k]) || text[k] === " " || text[k] === "\t")) k--;
+  return k;
+}
+const startsSentence = (text: string, pos: number) => {
+  const k = charBefore(text, pos);
+  return k < 0 || text[k] === "\n" || /[.!?\u2026:]/.test(text[k]);
+};
+
+/**
+ * Whether the word at `start` is inside a sentence ("said Will", "Ron, Harry", "Then Tom"): not at a
+ * sentence's start, and not after a capitalised word that is itself mid-sentence, where it may be the
+ * tail of a longer name ("across Kestrel Bridge").
+ */
+export function isMidSentence(text: string, start: number): boolean {
+  if (startsSentence(text, start)) return false;
+  let k = charBefore(text, start);
+  if (!/\p{L}/u.test(text[k])) return true;
+  while (k > 0 && /[\p{L}'\u2019-]/u.test(text[k - 1])) k--;
+  return /^\p{Ll}/u.test(text[k]) || startsSentence(text, k);
+}
+
 export class CorpusIndex {
   private readonly spansByDoc = new Map<string, BlockSpan[]>();
 
@@ -60,6 +87,13 @@ export class CorpusIndex {
   count(term: string): number {
     let n = 0;
     for (const d of this.docs) n += occurrenceStarts(d.text, term).length;
+    return n;
+  }
+
+  /** Occurrences of `term` mid-sentence (see isMidSentence): a capitalised word there is a name. */
+  midSentenceCapitalised(term: string): number {
+    let n = 0;
+    for (const d of this.docs) for (const s of occurrenceStarts(d.text, term)) if (isMidSentence(d.text, s)) n++;
     return n;
   }
 

@@ -9,6 +9,7 @@
  *   that is a bare first name ("Victor") or carries a person's title ("Mr Grant");
  * - word-collision: a name-like candidate that is also an ordinary English word occurring in lower
  *   case in the passages where the term occurs ("Rose" for "Hermione" where "rose" the verb occurs);
+ *   a title inside a longer name ("Nurse Ellen", "Dark Master") does not collide on its own;
  * - shared-translation: one candidate used for two different terms that occur in one passage, so a
  *   block drawing it for both merges two characters into one;
  * - surface-mismatch: a person's first candidate loses the term's register, initial or length class
@@ -65,6 +66,12 @@ const TITLE_GENDER: Record<string, Gender | undefined> = {
   professor: undefined, doctor: undefined, dr: undefined, captain: undefined, magister: undefined,
 };
 const MODIFIERS = new Set(["the", "a", "an", "old", "young", "little", "big"]);
+/** Titles, honorifics and epithets that lead a name ("Madam Hooch", "Nurse Ellen", "Dark Lord"): in a
+ * multi-word candidate they are part of the name, not the ordinary word, so they never collide alone. */
+export const TITLE_WORDS: ReadonlySet<string> = new Set([
+  ...Object.keys(TITLE_GENDER),
+  ..."madame nurse dark saint st reverend rev colonel general sergeant inspector constable officer judge minister chief count countess baron baroness auntie granny grandma grandpa nanny dean bishop emperor empress high grand great".split(" "),
+]);
 const PLACE_NOUNS = new Set(
   "city town village river street road lane hall castle forest wood woods lake sea island islands isles harbour harbor market school academy house manor tower bridge valley mountain hill bay port library park square church inn county shire farm field marsh moor cove abbey station quay weir".split(" "),
 );
@@ -233,6 +240,7 @@ export function checkPlausibility(
           // SUBTLEX keeps one spelling per word ("Rose", "price"): count either; the passage's own lower-case
           // use is what makes it a collision.
           if (!isCapitalised(w) || STOPWORDS.has(lw) || englishCount(freq, w) < opts.commonWordCount) continue;
+          if (name.length > 1 && TITLE_WORDS.has(lw)) continue;
           const hits = own.filter((p) => p.words.has(lw)).length;
           if (hits) flag("word-collision", c, `candidate "${c}" is also the word "${lw}", which occurs in ${hits} of the ${own.length} passage(s) with "${e.term}"`);
         }
