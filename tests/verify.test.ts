@@ -1,5 +1,5 @@
 /** `whp verify`: passes on the demo output and catches each kind of damage, naming file, row and field. */
-import { cp, mkdtemp, readFile, writeFile, truncate } from "node:fs/promises";
+import { cp, mkdtemp, readFile, rm, writeFile, truncate } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -59,6 +59,28 @@ describe("whp verify", () => {
     expect(report.rows).toBe(manifest.files.reduce((s: number, f: { rows?: number }) => s + (f.rows ?? 0), 0));
     expect(report.rows).toBeGreaterThan(400);
     expect(r.out).toMatch(/ok \(\d+ files, \d+ rows verified\)/);
+    // The demo's labels come from the embedded n-grams: verify says so even on a sound folder.
+    expect(r.out).toMatch(/dataset: note: demonstration data only: the labels were made by whp's embedded sandbox model\(s\) \(baseline: ngram, reinforced: ngram\)/);
+  });
+
+  it("reads a version-1 folder's torchtune/ as the pre-shifted labels it holds, and notes that released torchtune needs a re-export", async () => {
+    // What whp wrote before manifest version 2: pre-shifted labels under torchtune/.
+    const dir = await copy();
+    const manifest = JSON.parse(await readFile(join(dir, "manifest.json"), "utf8"));
+    manifest.version = 1;
+    manifest.files = manifest.files.filter((f: { config?: string }) => f.config !== "torchtune");
+    for (const f of manifest.files) {
+      if (f.config !== "torchtune-shifted") continue;
+      const old = f.path;
+      f.config = "torchtune";
+      f.path = old.replace("torchtune-shifted/", "torchtune/");
+      await writeFile(join(dir, f.path), await readFile(join(dir, old)));
+      await rm(join(dir, old));
+    }
+    await writeFile(join(dir, "manifest.json"), JSON.stringify(manifest));
+    const report = await verifyDataset(dir);
+    expect(report.problems.map(describeProblem)).toEqual([]);
+    expect(report.notes).toContainEqual(expect.stringMatching(/^torchtune\/ was written by an older whp with pre-shifted labels: released torchtune \(<= 0\.6\.1\) shifts again/));
   });
 
   it("catches a flipped byte (exit 2, names the file)", async () => {
