@@ -277,7 +277,9 @@ describe("every README recipe, on exported rows", () => {
 });
 
 describe("the run summary", () => {
-  it("of a run on the embedded models ends with the demonstration note", () => {
+  it("of a run on the embedded models ends with the demonstration note, which the run manifest records", async () => {
+    const manifest = JSON.parse(await readFile(join(fx.runDir, "manifest.json"), "utf8"));
+    expect([manifest.demonstrationOnly, manifest.embeddedModels]).toEqual([true, [{ role: "baseline", provider: "ngram" }, { role: "reinforced", provider: "ngram" }]]);
     expect(summary).toMatch(/\n {2}note: demonstration data only: the labels were made by whp's embedded sandbox model\(s\) \(baseline: ngram, reinforced: ngram\)/);
   });
 });
