@@ -81,7 +81,7 @@ describe("translating a block", () => {
     expect(t.translatedIds).toEqual(cut.ids);
   });
 
-  it("forbids a translation's first tokens from its first use on, not before", () => {
+  it("records where a translation is first used, with its first tokens in every form", () => {
     const { tok, t } = setup("He met Tamsin. Later Tamsin left.", { Tamsin: ["Emma"] });
     expect(t.forbidden).toHaveLength(1);
     const [event] = t.forbidden;

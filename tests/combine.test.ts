@@ -10,6 +10,9 @@ function full(rows: number[][]): FullRows {
 
 const repeat = (n: number, row: number[]): number[][] => Array.from({ length: n }, () => row);
 
+/** A translation used before row 0: its tokens are forbidden at every row (row 0 included). */
+const BEFORE_ROW_0 = -1;
+
 /** Runs one block with defaults: identity map, no forbidden tokens, alpha 5, logits. */
 function combine(over: Partial<CombineInput> & Pick<CombineInput, "reinforced" | "baseline">) {
   const map = over.map ?? Int32Array.from({ length: over.reinforced.n }, (_, i) => i);
@@ -71,27 +74,28 @@ describe("the combination on full rows (hand-computed)", () => {
     expect(out.generic.map((g) => g[0])).toEqual([0, 0]);
   });
 
-  it("lowers forbidden tokens to the row mean only at translated positions >= from", () => {
+  it("lowers forbidden tokens to the row mean only at translated positions strictly after from", () => {
     // Row mean is 0: a forbidden token 1 drops from 6 to 0, so token 2 (value 2) wins.
     const baseline = full(repeat(4, [-3, 6, 2, -5]));
     const reinforced = full(repeat(4, [-10, -10, -10, -10]));
-    // The translated position decides: original 1 -> translated 3 (>= from), original 2 ->
-    // translated 1 (< from), original 3 -> translated 2 (= from). The event on token 3 (already below
-    // the mean) changes nothing, but makes some token forbidden from position 0 on.
+    // The translated position decides: original 1 -> translated 3 (> from), original 2 ->
+    // translated 1 (< from), original 3 -> translated 2 (= from: the row where the translation is
+    // used, not yet forbidden; whp-method.md "Forbidden tokens"). The event on token 3 (already below
+    // the mean) changes nothing, but makes some token forbidden from position 1 on.
     const forbidden = [{ from: 2, tokens: [1] }, { from: 0, tokens: [3] }];
     const out = combine({ baseline, reinforced, map: Int32Array.from([0, 3, 1, 2]), forbidden });
-    expect(Array.from(out.generic[0])).toEqual([1, 2, 1, 2]);
+    expect(Array.from(out.generic[0])).toEqual([1, 2, 1, 1]);
   });
 
   it("lowers a forbidden token to the mean, not out of the vocabulary", () => {
     // Mean 0: token 1 becomes 0, which still beats -1.
-    const out = combine({ baseline: full([[-3, 6, -1, -2]]), reinforced: full([[-10, -10, -10, -10]]), forbidden: [{ from: 0, tokens: [1] }] });
+    const out = combine({ baseline: full([[-3, 6, -1, -2]]), reinforced: full([[-10, -10, -10, -10]]), forbidden: [{ from: BEFORE_ROW_0, tokens: [1] }] });
     expect(out.generic[0][0]).toBe(1);
   });
 
   it("never raises a forbidden token that is already below the mean", () => {
     // Token 0 (-3) is forbidden too: raised to the mean it would tie token 1 at 0 and win on id.
-    const out = combine({ baseline: full([[-3, 6, -1, -2]]), reinforced: full([[-10, -10, -10, -10]]), forbidden: [{ from: 0, tokens: [0, 1] }] });
+    const out = combine({ baseline: full([[-3, 6, -1, -2]]), reinforced: full([[-10, -10, -10, -10]]), forbidden: [{ from: BEFORE_ROW_0, tokens: [0, 1] }] });
     expect(out.generic[0][0]).toBe(1);
   });
 
@@ -104,16 +108,16 @@ describe("the combination on full rows (hand-computed)", () => {
 
   it("leaves no forbidden state behind for the next call", () => {
     const rows = { baseline: full([[-3, 6, 2, -5]]), reinforced: full([[-10, -10, -10, -10]]) };
-    expect(combine({ ...rows, forbidden: [{ from: 0, tokens: [1] }] }).generic[0][0]).toBe(2);
+    expect(combine({ ...rows, forbidden: [{ from: BEFORE_ROW_0, tokens: [1] }] }).generic[0][0]).toBe(2);
     expect(combine(rows).generic[0][0]).toBe(1);
-    expect(combine({ ...rows, forbidden: [{ from: 0, tokens: [3] }] }).generic[0][0]).toBe(1);
+    expect(combine({ ...rows, forbidden: [{ from: BEFORE_ROW_0, tokens: [3] }] }).generic[0][0]).toBe(1);
   });
 
   it("refuses inconsistent inputs", () => {
     const rows = { baseline: full([[0, 1]]), reinforced: full([[0, 1]]) };
     expect(() => combine({ ...rows, map: Int32Array.from([1]) })).toThrow(/past the 1 baseline rows/);
     expect(() => combine({ ...rows, alphas: [Number.NaN] })).toThrow(/alpha/);
-    expect(() => combine({ ...rows, forbidden: [{ from: 0, tokens: [2] }] })).toThrow(/outside the vocabulary/);
+    expect(() => combine({ ...rows, forbidden: [{ from: BEFORE_ROW_0, tokens: [2] }] })).toThrow(/outside the vocabulary/);
     expect(() => combine({ ...rows, reinforced: full([[0, 1, 2]]) })).toThrow(/vocabulary sizes/);
   });
 });
@@ -148,7 +152,7 @@ describe("top-k rows (hand-computed)", () => {
     expect([out.generic[0][0], out.uncertified[0]]).toEqual([1, 0]);
     // Forbidden, token 0's lowered value is unknown but at most 1, and the penalty applies to it too:
     // UB = 1 - 5 * (2 - 1) = -4.
-    const forbidden = combine({ baseline, reinforced, forbidden: [{ from: 0, tokens: [0] }] });
+    const forbidden = combine({ baseline, reinforced, forbidden: [{ from: BEFORE_ROW_0, tokens: [0] }] });
     expect([forbidden.generic[0][0], forbidden.uncertified[0]]).toEqual([1, 0]);
   });
 
@@ -157,7 +161,7 @@ describe("top-k rows (hand-computed)", () => {
     // upper bounds tie at 1, and the smaller id wins whatever the listing order.
     const baseline: TopKRows = { kind: "topk", n: 1, vocabSize: 10, offsets: Int32Array.from([0, 2]), ids: Int32Array.from([5, 3]), values: Float32Array.from([1, 1]), floor: Float32Array.from([1]) };
     const reinforced = fullToTopK(full([[0, 0, 0, 0, 0, 0, 0, 0, 0, 0]]), 1);
-    const out = combine({ baseline, reinforced, forbidden: [{ from: 0, tokens: [3, 5] }] });
+    const out = combine({ baseline, reinforced, forbidden: [{ from: BEFORE_ROW_0, tokens: [3, 5] }] });
     expect([out.generic[0][0], out.uncertified[0]]).toEqual([3, 1]);
   });
 
@@ -166,7 +170,7 @@ describe("top-k rows (hand-computed)", () => {
     // top-1 (token 0, floor 0), forbidden token 1 may be worth up to f(0, -5) = 0 > -5.
     const reinforced = full([[1, -5]]);
     const baseline = full([[0, -0.1]]);
-    const forbidden = [{ from: 0, tokens: [1] }];
+    const forbidden = [{ from: BEFORE_ROW_0, tokens: [1] }];
     expect(combine({ baseline, reinforced, forbidden }).generic[0][0]).toBe(1);
     const out = combine({ baseline: fullToTopK(baseline, 1), reinforced, forbidden });
     expect([out.generic[0][0], out.uncertified[0]]).toEqual([0, 1]);
@@ -178,7 +182,7 @@ describe("top-k rows (hand-computed)", () => {
     const V = 1000;
     const baseline: TopKRows = { kind: "topk", n: 1, vocabSize: V, offsets: Int32Array.from([0, 3]), ids: Int32Array.from([0, 1, 2]), values: Float32Array.from([0.9, 0.08, 0.01].map(Math.log)), floor: Float32Array.from([Math.log(0.01)]) };
     const reinforced: TopKRows = { kind: "topk", n: 1, vocabSize: V, offsets: Int32Array.from([0, 1]), ids: Int32Array.from([2]), values: Float32Array.from([Math.log(0.5)]), floor: Float32Array.from([Math.log(0.05)]) };
-    const forbidden = [{ from: 0, tokens: [0] }];
+    const forbidden = [{ from: BEFORE_ROW_0, tokens: [0] }];
     const lp = combine({ baseline, reinforced, forbidden, logitSpace: "logprobs" });
     expect([lp.generic[0][0], lp.uncertified[0]]).toEqual([1, 0]);
     const lg = combine({ baseline, reinforced, forbidden, logitSpace: "logits" });
@@ -190,7 +194,7 @@ describe("top-k rows (hand-computed)", () => {
     // so the full-row label is forbidden token 0 at its lowered value. Top-3 cannot know the mean.
     const baseline = full([[0.4, 0.22, 0.2, 0.18].map(Math.log)]);
     const reinforced = full([[-5, -5, -5, -5]]);
-    const forbidden = [{ from: 0, tokens: [0] }];
+    const forbidden = [{ from: BEFORE_ROW_0, tokens: [0] }];
     expect(combine({ baseline, reinforced, forbidden, logitSpace: "logprobs" }).generic[0][0]).toBe(0);
     const out = combine({ baseline: fullToTopK(baseline, 3), reinforced, forbidden, logitSpace: "logprobs" });
     expect([out.generic[0][0], out.uncertified[0]]).toEqual([1, 1]);
@@ -240,7 +244,7 @@ const scenarioArb: fc.Arbitrary<Scenario> = fc
       b: fc.array(fc.integer({ min: -5, max: 5 }), { minLength: nB * V, maxLength: nB * V }),
       scale: fc.constantFrom(1, 0.5, 0.37),
       map: fc.array(fc.integer({ min: -1, max: nB - 1 }), { minLength: nR, maxLength: nR }),
-      forbidden: fc.array(fc.record({ from: fc.integer({ min: 0, max: nB }), tokens: fc.uniqueArray(fc.integer({ min: 0, max: V - 1 }), { maxLength: 3 }) }), { maxLength: 3 }),
+      forbidden: fc.array(fc.record({ from: fc.integer({ min: -1, max: nB }), tokens: fc.uniqueArray(fc.integer({ min: 0, max: V - 1 }), { maxLength: 3 }) }), { maxLength: 3 }),
       alphas: fc.constantFrom([5, 2.5, 10], [0, 1]),
       logitSpace: fc.constantFrom<LogitSpace>("logits", "logprobs"),
       kR: fc.array(fc.integer({ min: 1, max: V }), { minLength: 1, maxLength: nR }),

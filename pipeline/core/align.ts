@@ -121,7 +121,8 @@ export function encodeRequests(plan: BlockPlan): EncodeRequest[] {
 }
 
 export interface ForbiddenEvent {
-  /** Translated position from which the tokens are forbidden (the translation's first token). */
+  /** Translated position where the translation is first used (its first token); the tokens are
+   * forbidden at every translated position strictly after it (whp-method.md, "Forbidden tokens"). */
   readonly from: number;
   readonly tokens: readonly number[];
 }

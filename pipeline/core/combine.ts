@@ -15,7 +15,10 @@
  */
 import type { LogitSpace, Rows } from "./rows.js";
 
-/** Tokens forbidden at every translated position >= from (align.ts's ForbiddenEvent fits). */
+/** Tokens forbidden at every translated position strictly AFTER `from`, the position where the
+ * translation is used (align.ts's ForbiddenEvent fits). Not at `from` itself: whp-method.md, and the
+ * reference builder, which applies at row i the forbidden lists of rows 0..i-1. It matters for a
+ * one-token translation, whose row is also the anchor's last row. */
 export interface ForbiddenSpan {
   readonly from: number;
   readonly tokens: readonly number[];
@@ -194,8 +197,8 @@ class Top4 {
 class Scratch {
   readonly mark: Int32Array;
   readonly rSlot: Int32Array;
-  /** Earliest translated position from which each token is forbidden; NONE = never. Reset after
-   * every call. */
+  /** Earliest translated position at which each token is forbidden (a span's `from` + 1); NONE =
+   * never. Reset after every call. */
   readonly forbidFrom: Int32Array;
   readonly iota: Int32Array;
   readonly dense: Float64Array;
@@ -407,7 +410,7 @@ export function combineBlock(input: CombineInput): CombineOutput {
   let firstFrom = NONE;
   try {
     for (const ev of input.forbidden) {
-      const from = Math.max(0, Math.min(ev.from, NONE));
+      const from = Math.max(0, Math.min(ev.from + 1, NONE)); // strictly after the row of use
       for (const t of ev.tokens) {
         if (from < s.forbidFrom[t]) s.forbidFrom[t] = from;
         touched.push(t);
