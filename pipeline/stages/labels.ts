@@ -332,7 +332,8 @@ export const labelsStage: Stage = {
   name: "labels",
   summary: "query the reinforced and baseline models and combine their logits into generic labels",
   // 2: adds labels-uncertainty.jsonl and the review applied after the combination.
-  version: 2,
+  // 3: forbidden tokens apply strictly after the row of use (labels change: recompute old runs).
+  version: 3,
   reads: ["blocks", "generalBlocks", "aligned"],
   writes: ["labels", "labelsMeta", "labelsUncertainty"],
   async fingerprintInputs(config) {
