@@ -77,7 +77,8 @@ function body(seed: number, n: number, k: number, opts: { decoded?: (id: number)
   const top = Array.from({ length: k }, (_, s) => `"token_id:${(s * 37) % V}":${sp}${-1 - s * 0.25}`).join(`,${sp}`);
   return `{${sp}"id":${sp}"cmpl-1",${sp}"object":"text_completion","created":0,"model":"m","choices":${sp}[${sp}{"index":0,"text":"","logprobs":${sp}{"text_offset":[0],"token_logprobs":[-1.0],"tokens":["token_id:0"],"top_logprobs":${sp}[${sp}{${top}}${sp}]${sp}},"finish_reason":"length","stop_reason":null,"prompt_logprobs":${sp}[${prompt.join(`,${sp}`)}]${sp}}${sp}],"usage":{"prompt_tokens":${n},"completion_tokens":1,"total_tokens":${n + 1}}${sp}}`;
 }
-const toks = (n: number) => Array.from({ length: n }, (_, i) => (i * 7) % V);
+/** The block a body of n prompt positions answers: the prompt was the block plus one extra token. */
+const toks = (n: number) => Array.from({ length: n - 1 }, (_, i) => (i * 7) % V);
 
 describe("scanVllmCompletion gives exactly what JSON.parse + parseVllmCompletion gives", () => {
   it("on vLLM-shaped bodies, with the actual token beyond the top k dropped or kept", () => {
@@ -120,6 +121,24 @@ describe("scanVllmCompletion gives exactly what JSON.parse + parseVllmCompletion
     expect(expectSame(body(8, 25, 6, { space: "  ", extra: true, decoded: odd }), toks(25), 6, true)).toBe("scanned");
   });
 
+  it("reads nothing from the generated token: its top list may be missing, null or [{}] (logprobs -1)", () => {
+    const good = body(12, 10, 3);
+    const ref = scanVllmCompletion(bytes(good), toks(10), 3, V, "drop")!;
+    for (const text of [good.replace(/"logprobs":\{[^]*?\]\},"finish_reason"/, '"logprobs":null,"finish_reason"'), good.replace(/"top_logprobs":\[\{[^\]]*\}\]/, '"top_logprobs":[{}]')]) {
+      expect(text).not.toBe(good);
+      expect(expectSame(text, toks(10), 3)).toBe("scanned");
+      expect(dump(scanVllmCompletion(bytes(text), toks(10), 3, V, "drop")!)).toEqual(dump(ref));
+    }
+  });
+
+  it("keeps only the top k in the last row (the extra token's entry is not a block token), even with actualToken keep", () => {
+    const text = `{"choices":[{"prompt_logprobs":[null,{"5":{"logprob":-0.5,"rank":1},"6":{"logprob":-1,"rank":2},"7":{"logprob":-9,"rank":30}},{"3":{"logprob":-0.1,"rank":1},"4":{"logprob":-2,"rank":2},"0":{"logprob":-7,"rank":12}}]}]}`;
+    expect(expectSame(text, [0, 7], 2, true)).toBe("scanned");
+    const rows = scanVllmCompletion(bytes(text), [0, 7], 2, V, "keep")!;
+    expect(Array.from(rows.offsets)).toEqual([0, 3, 5]);
+    expect(Array.from(rows.ids)).toEqual([5, 6, 7, 3, 4]);
+  });
+
   it("declines what it cannot vouch for, and the JSON.parse path then decides (same rows or same error)", () => {
     const good = body(9, 10, 3);
     const cases: string[] = [
@@ -130,9 +149,6 @@ describe("scanVllmCompletion gives exactly what JSON.parse + parseVllmCompletion
       good.replace(/\{"(\d+)":\{/, '{"$1":{},"$1":{'), // token listed twice in a row
       `\ufeff${good}`, // a byte order mark
       good.replace('"prompt_logprobs":[null', '"prompt_logprobs":[{}'),
-      good.replace('"logprobs":{', '"logprobs":null,"x":{'),
-      good.replace('"token_id:0":', '"0":'),
-      good.replace('"token_id:0":', '"token_id:":'),
       good.replace(/"logprob":(-[\d.]+)/, '"logprob":"$1"'),
       good.replace(/"logprob":(-[\d.]+)/, '"logprob":null'),
       good.replace(/\{"(\d+)":\{/, `{"${V + 3}":{`), // outside the vocabulary: a UserError
@@ -168,8 +184,7 @@ describe("scanVllmCompletion gives exactly what JSON.parse + parseVllmCompletion
   it("top-k full (long rows sorted by value, ties by id) matches too", () => {
     const r = seededRandom(11);
     const row = () => `{${Array.from({ length: V }, (_, id) => `"${id}":{"logprob":${id % 50 === 0 ? "-9999.0" : JSON.stringify(-Math.floor(r() * 8) / 4)},"rank":${id + 1}}`).join(",")}}`;
-    const top = Array.from({ length: V }, (_, id) => `"token_id:${id}":${-(id % 7)}`).join(",");
-    const text = `{"choices":[{"logprobs":{"top_logprobs":[{${top}}]},"prompt_logprobs":[null,${row()},${row()}]}]}`;
+    const text = `{"choices":[{"logprobs":{"top_logprobs":[{}]},"prompt_logprobs":[null,${row()},${row()}]}]}`;
     expect(expectSame(text, toks(3), "full")).toBe("scanned");
   });
 });

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { UserError } from "../pipeline/core/errors.js";
 import type { TopKRows } from "../pipeline/core/rows.js";
 import { ResponseShapeError } from "../pipeline/models/http-retry.js";
-import { parseVllmCompletion, VllmSource, vllmModelSchema } from "../pipeline/models/vllm.js";
+import { parseVllmCompletion, promptFor, VllmSource, vllmModelSchema } from "../pipeline/models/vllm.js";
 import { serversClosedAfterEach, V, plain, randomTokens, tempCache, tinyModel } from "./helpers/served.js";
 
 const base = tinyModel(1, "base");
@@ -17,55 +17,65 @@ function source(urls: string[], extra: Record<string, unknown> = {}, cache?: Awa
 }
 
 describe("parseVllmCompletion (the response format)", () => {
+  // The block [0, 5, 6] was sent as [0, 5, 6, 0] (promptFor): four prompt positions, in vLLM's shape
+  // (serving_completion.py: each entry a Logprob {logprob, rank, decoded_token}; the top k plus the
+  // actual prompt token with its true rank; -inf clamped to -9999.0).
   const tokens = [0, 5, 6];
-  const body = (prompt: unknown[], top: Record<string, number>) => ({ choices: [{ prompt_logprobs: prompt, logprobs: { top_logprobs: [top] } }] });
-  const ok = body(
-    [
-      null,
-      { "5": { logprob: -0.5, rank: 1 }, "9": { logprob: -9999.0, rank: 2 } },
-      { "3": { logprob: -0.1, rank: 1 }, "4": { logprob: -2, rank: 2 }, "6": { logprob: -12, rank: 40 } },
-    ],
-    { "token_id:11": -0.2, "token_id:12": -3 },
-  );
+  const body = (prompt: unknown[]) => ({ choices: [{ index: 0, text: "", logprobs: null, prompt_logprobs: prompt }] });
+  const ok = body([
+    null,
+    { "5": { logprob: -0.5, rank: 1, decoded_token: "a" }, "9": { logprob: -9999.0, rank: 2, decoded_token: "b" } },
+    { "3": { logprob: -0.1, rank: 1, decoded_token: "c" }, "4": { logprob: -2, rank: 2, decoded_token: "d" }, "6": { logprob: -12, rank: 40, decoded_token: "e" } },
+    { "11": { logprob: -0.2, rank: 1, decoded_token: "f" }, "12": { logprob: -3, rank: 2, decoded_token: "g" }, "0": { logprob: -15, rank: 57, decoded_token: "<s>" } },
+  ]);
 
-  it("row i predicts token i + 1: prompt_logprobs[i + 1], and the last row from the generated token's top list", () => {
+  it("row i predicts token i + 1: prompt_logprobs[i + 1], the last row from the extra token's position", () => {
+    expect(promptFor(tokens)).toEqual([0, 5, 6, 0]);
     const rows = parseVllmCompletion(ok, tokens, 2, V, "drop");
     expect(rows.n).toBe(3);
     expect(plain(rows)).toEqual({ n: 3, V, offsets: [0, 2, 4, 6], ids: [5, 9, 3, 4, 11, 12], values: [-0.5, -Infinity, Math.fround(-0.1), -2, Math.fround(-0.2), -3], floor: [-Infinity, -2, -3] });
   });
 
-  it("keeps the actual token beyond the top k when asked (a row k + 1 long, floor still the k-th value)", () => {
+  it("keeps the actual token beyond the top k when asked (a row k + 1 long, floor still the k-th value), but never the extra token", () => {
     const rows = parseVllmCompletion(ok, tokens, 2, V, "keep");
     expect(Array.from(rows.offsets)).toEqual([0, 2, 5, 7]);
     expect(Array.from(rows.ids.subarray(2, 5))).toEqual([3, 4, 6]);
+    expect(Array.from(rows.ids.subarray(5, 7))).toEqual([11, 12]);
     expect(rows.floor[1]).toBe(-2);
   });
 
   it("rejects a wrong number of positions, a non-null first position and missing fields as retryable shape errors", () => {
+    const p = ok.choices[0].prompt_logprobs;
     expect(() => parseVllmCompletion(ok, [0, 5], 2, V, "drop")).toThrow(ResponseShapeError);
-    expect(() => parseVllmCompletion(body([{}, ...ok.choices[0].prompt_logprobs.slice(1)], {}), tokens, 2, V, "drop")).toThrow(/should be null/);
-    expect(() => parseVllmCompletion({ choices: [{ prompt_logprobs: ok.choices[0].prompt_logprobs, logprobs: null }] }, tokens, 2, V, "drop")).toThrow(/top_logprobs\[0\]/);
-    expect(() => parseVllmCompletion(body(ok.choices[0].prompt_logprobs, { "11": -0.2, "12": -3 }), tokens, 2, V, "drop")).toThrow(/return_tokens_as_token_ids/);
-    expect(() => parseVllmCompletion(body([null, { "5": { logprob: -0.5 } }, ok.choices[0].prompt_logprobs[2]], { "token_id:1": 0, "token_id:2": -1 }), tokens, 2, V, "drop")).toThrow(/at least 2 entries/);
+    expect(() => parseVllmCompletion(body(p.slice(0, 3)), tokens, 2, V, "drop")).toThrow(/expected 4/);
+    expect(() => parseVllmCompletion(body([{}, ...p.slice(1)]), tokens, 2, V, "drop")).toThrow(/should be null/);
+    expect(() => parseVllmCompletion({ choices: [{ prompt_logprobs: null }] }, tokens, 2, V, "drop")).toThrow(/prompt_logprobs is missing/);
+    expect(() => parseVllmCompletion(body([null, { "5": { logprob: -0.5 } }, p[2], p[3]]), tokens, 2, V, "drop")).toThrow(/at least 2 entries/);
+  });
+
+  it("reads nothing from the generated token: a [{}] top list (logprobs -1) or none at all gives the same rows", () => {
+    const want = plain(parseVllmCompletion(ok, tokens, 2, V, "drop"));
+    const withEmpty = { choices: [{ ...ok.choices[0], logprobs: { text_offset: [0], token_logprobs: [-0.2], tokens: ["token_id:11"], top_logprobs: [{}] } }] };
+    expect(plain(parseVllmCompletion(withEmpty, tokens, 2, V, "drop"))).toEqual(want);
   });
 
   it("sorts long rows (topK full) by value, ties by id, and rejects a token listed twice", () => {
     const W = 100;
     const ids = Array.from({ length: W }, (_, t) => (t * 37) % W); // shuffled
     const dict = (shift: number) => Object.fromEntries(ids.map((t) => [String(t), { logprob: -((t + shift) % 7) }]));
-    const top = Object.fromEntries(ids.map((t) => [`token_id:${t}`, -(t % 5)]));
-    const rows = parseVllmCompletion(body([null, dict(0), dict(3)], top), tokens, "full", W, "drop");
+    const rows = parseVllmCompletion(body([null, dict(0), dict(3)]), [0, 5], "full", W, "drop");
     expect(rows.offsets[1]).toBe(W);
     const row0 = Array.from(rows.ids.subarray(0, W));
     const want = Array.from({ length: W }, (_, t) => t).sort((a, b) => (a % 7) - (b % 7) || a - b);
     expect(row0).toEqual(want);
     expect(rows.floor[0]).toBe(-Infinity);
-    const dup = body([null, { "5": { logprob: -0.5 }, "9": { logprob: -0.5 } }, { "3": { logprob: -1 }, "4": { logprob: -2 } }], { "token_id:1": -1, "token_id:1 ": -2 });
-    expect(() => parseVllmCompletion(dup, tokens, 2, V, "drop")).toThrow(/listed twice/);
+    const dup = body([null, { "5": { logprob: -0.5 }, "9": { logprob: -0.5 } }, { "3": { logprob: -1 }, "03": { logprob: -2 } }]);
+    expect(() => parseVllmCompletion(dup, [0, 5], 2, V, "drop")).toThrow(/listed twice/);
   });
 
   it("a token id outside the local vocabulary is a tokenizer mismatch (a UserError), not a retry", () => {
-    const bad = body(ok.choices[0].prompt_logprobs, { [`token_id:${V}`]: -0.1, "token_id:1": -2 });
+    const p = ok.choices[0].prompt_logprobs;
+    const bad = body([...p.slice(0, 3), { [String(V)]: { logprob: -0.1 }, "1": { logprob: -2 } }]);
     expect(() => parseVllmCompletion(bad, tokens, 2, V, "drop")).toThrow(UserError);
   });
 });
@@ -79,7 +89,7 @@ describe("the vllm provider against the reference server", () => {
       const tokens = randomTokens(seed, 30);
       expect(plain(await src.rows(tokens, { topK: 5 }))).toEqual(plain(await base.rows(tokens, { topK: 5 })));
     }
-    expect(src.maxModelLen).toBe(4095);
+    expect(src.maxModelLen).toBe(4094); // the block, the extra token and the generated one fit 4096
     expect(src.logitSpace).toBe("logprobs");
     expect(source([s.url], { logprobsMode: "raw_logits" }).logitSpace).toBe("logits");
   });
@@ -187,5 +197,121 @@ describe("replicas, concurrency and the cache", () => {
     // Another k is another request.
     await again.rows(tokens, { topK: 3 });
     expect(s.stats.requests["/v1/completions"]).toBe(3);
+  });
+});
+
+describe("every row from the prompt path, the space detected, prefix caching checked (issue 13)", () => {
+  it("sends the block plus one extra token, no `logprobs`, and reads the last row from the extra token's position", async () => {
+    const bodies: Record<string, unknown>[] = [];
+    const s = await start({ base }, { onRequest: (path, body) => path === "/v1/completions" && bodies.push(body as Record<string, unknown>) });
+    const tokens = randomTokens(21, 15);
+    expect(plain(await source([s.url]).rows(tokens, { topK: 4 }))).toEqual(plain(await base.rows(tokens, { topK: 4 })));
+    expect(bodies.length).toBe(1);
+    expect(bodies[0].prompt).toEqual([...tokens, tokens[0]]);
+    expect(bodies[0].prompt_logprobs).toBe(4);
+    expect(bodies[0].logprobs).toBeUndefined();
+    expect(bodies[0].max_tokens).toBe(1);
+  });
+
+  it("full rows ask for the vocabulary's size (vLLM up to 0.10.2 refuses -1) and equal the embedded full rows", async () => {
+    const bodies: Record<string, unknown>[] = [];
+    const s = await start({ base }, { maxLogprobs: -1, onRequest: (path, body) => path === "/v1/completions" && bodies.push(body as Record<string, unknown>) });
+    const tokens = randomTokens(22, 9);
+    const rows = (await source([s.url], { maxLogprobs: -1 }).rows(tokens, { topK: "full" })) as TopKRows;
+    expect(bodies[0].prompt_logprobs).toBe(V);
+    expect(plain(rows)).toEqual(plain(await base.rows(tokens, { topK: V })));
+  });
+
+  it("the reference server answers like vLLM: the actual token with its true rank, [{}] for logprobs -1", async () => {
+    const s = await start({ base }, { maxLogprobs: -1 });
+    const tokens = randomTokens(23, 12);
+    const res = await fetch(`${s.url}/v1/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: "base", prompt: tokens, max_tokens: 1, prompt_logprobs: 2, logprobs: -1 }) });
+    const body = (await res.json()) as { choices: { prompt_logprobs: (Record<string, { logprob: number; rank: number; decoded_token: unknown }> | null)[]; logprobs: { top_logprobs: unknown[] } }[] };
+    const prompt = body.choices[0].prompt_logprobs;
+    expect(prompt.length).toBe(tokens.length);
+    expect(prompt[0]).toBeNull();
+    expect(body.choices[0].logprobs.top_logprobs).toEqual([{}]);
+    const full = (await base.rows(tokens, { topK: "full" })) as unknown as { values: Float32Array };
+    let beyond = 0;
+    for (let j = 1; j < tokens.length; j++) {
+      const entry = prompt[j]!;
+      const keys = Object.keys(entry);
+      expect(keys.length === 2 || keys.length === 3).toBe(true);
+      const actual = entry[String(tokens[j])];
+      expect(actual).toBeDefined();
+      expect(Object.keys(actual).sort()).toEqual(["decoded_token", "logprob", "rank"]);
+      const row = Array.from(full.values.subarray((j - 1) * V, j * V));
+      expect(actual.rank).toBe(1 + row.filter((v) => v > row[tokens[j]]).length);
+      if (actual.rank > 2) beyond++;
+    }
+    expect(beyond).toBeGreaterThan(0); // the true-rank path was exercised
+  });
+
+  it("detects rows that are raw logits (Model Runner V2 honouring --logprobs-mode) and records them, with a warning", async () => {
+    const s = await start({ base }, { promptLogitsShift: 7 });
+    const warnings: string[] = [];
+    const src = source([s.url], {}, undefined, warnings);
+    expect(src.logitSpace).toBe("logprobs"); // the configured guess
+    await src.probe(randomTokens(24, 20), 5);
+    expect(src.logitSpace).toBe("logits");
+    expect(warnings.join("\n")).toMatch(/logprobsMode is raw_logprobs but the rows are logits/);
+  });
+
+  it("log-prob rows under logprobsMode raw_logits (vLLM V1's prompt path) are log-probs: detected, warned, not assumed", async () => {
+    const s = await start({ base }, { maxLogprobs: -1 });
+    const warnings: string[] = [];
+    const src = source([s.url], { logprobsMode: "raw_logits", maxLogprobs: -1 }, undefined, warnings);
+    expect(src.logitSpace).toBe("logits");
+    await src.probe(randomTokens(25, 20), "full");
+    expect(src.logitSpace).toBe("logprobs");
+    expect(warnings.join("\n")).toMatch(/log-softmax whatever --logprobs-mode says/);
+  });
+
+  it("warns when a block asked twice, with a request sharing its prefix in between, gets other rows (prefix caching, vLLM #42019)", async () => {
+    const stale = await start({ base }, { stalePrefixCache: true });
+    const warnings: string[] = [];
+    await source([stale.url], {}, undefined, warnings).probe(randomTokens(26, 24), 5);
+    expect(warnings.join("\n")).toMatch(/prefix caching.*--no-enable-prefix-caching/);
+    expect(stale.stats.requests["/v1/completions"]).toBe(3);
+    const fresh = await start({ base });
+    const quiet: string[] = [];
+    await source([fresh.url], {}, undefined, quiet).probe(randomTokens(26, 24), 5);
+    expect(quiet).toEqual([]);
+  });
+});
+
+describe("errors in both vLLM shapes, and unknown models (issue 13)", () => {
+  for (const errorShape of ["nested", "flat"] as const) {
+    it(`${errorShape} error bodies: the --max-logprobs and too-long hints fire`, async () => {
+      const s = await start({ base }, { errorShape, maxModelLen: 20 });
+      const e = await source([s.url], { maxLogprobs: 100 }).rows(randomTokens(1, 8), { topK: 50 }).catch((x: unknown) => x);
+      expect(e).toBeInstanceOf(UserError);
+      expect(String((e as UserError).message)).toMatch(/greater than max allowed: 20/);
+      expect(String((e as UserError).fix)).toContain("--max-logprobs");
+      const long = await source([s.url]).rows(randomTokens(2, 30), { topK: 5 }).catch((x: unknown) => x);
+      expect(long).toBeInstanceOf(UserError);
+      expect(String((long as UserError).message)).toMatch(/maximum context length is 20 tokens/);
+      expect(String((long as UserError).fix)).toMatch(/--max-model-len/);
+      expect(s.stats.requests["/v1/completions"]).toBe(2); // refusals are not retried
+    });
+  }
+
+  it("the server's flat body reaches the message (not '400 status code (no body)')", async () => {
+    const s = await start({ base }, { errorShape: "flat" });
+    const raw = await fetch(`${s.url}/v1/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: "base", prompt: [0, 1], max_tokens: 0 }) });
+    expect(await raw.json()).toMatchObject({ object: "error", message: "max_tokens must be at least 1", type: "BadRequestError", code: 400 });
+  });
+
+  it("a 404 for an unknown model names the models the server serves", async () => {
+    const s = await start({ base, reinf });
+    const raw = await fetch(`${s.url}/v1/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: "nope", prompt: [0, 1], max_tokens: 1 }) });
+    expect(raw.status).toBe(404);
+    expect(await raw.json()).toMatchObject({ error: { type: "NotFoundError", message: "The model `nope` does not exist." } });
+    for (const errorShape of ["nested", "flat"] as const) {
+      const t = await start({ base, reinf }, { errorShape });
+      const e = await source([t.url], { model: "nope" }).rows(randomTokens(3, 8), { topK: 3 }).catch((x: unknown) => x);
+      expect(e).toBeInstanceOf(UserError);
+      expect(String((e as UserError).message)).toMatch(/does not exist.*it serves: base, reinf/);
+    }
   });
 });

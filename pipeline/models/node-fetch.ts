@@ -80,3 +80,41 @@ export function nodeFetch(maxSockets: number): FetchLike {
       req.end(body);
     });
 }
+
+/** The message of a model server's error body, in any of the shapes servers use: the OpenAI shape
+ * {"error": {"message"}} (vLLM >= 0.10.1), vLLM's flat {"object": "error", "message", "type", "code"}
+ * (0.6 to 0.10.0), FastAPI's {"detail"}, or plain text. */
+export function serverErrorMessage(text: string): string {
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    return text.trim();
+  }
+  const b = body as { error?: unknown; message?: unknown; detail?: unknown } | null;
+  if (b && typeof b.error === "object" && b.error && typeof (b.error as { message?: unknown }).message === "string") return (b.error as { message: string }).message;
+  if (b && typeof b.message === "string") return b.message;
+  if (b && typeof b.error === "string") return b.error;
+  if (b && b.detail !== undefined) return typeof b.detail === "string" ? b.detail : JSON.stringify(b.detail);
+  return text.trim();
+}
+
+/** Wraps a fetch so that error bodies in vLLM's pre-0.10.1 flat shape reach the openai client in the
+ * nested shape it reads: openai-node takes the message from body.error only, and printed "400 status
+ * code (no body)" for the flat shape, hiding the server's reason (and the hints whp derives from it). */
+export function nestFlatErrors(fetch: FetchLike): FetchLike {
+  return async (input, init) => {
+    const res = await fetch(input, init);
+    if (res.ok) return res;
+    const text = await res.text();
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      body = undefined;
+    }
+    const flat = body as { object?: unknown; message?: unknown; error?: unknown } | undefined;
+    const nested = flat && typeof flat === "object" && flat.error === undefined && typeof flat.message === "string" ? JSON.stringify({ error: flat }) : text;
+    return new Response(NULL_BODY.has(res.status) ? null : nested, { status: res.status, statusText: res.statusText, headers: res.headers });
+  };
+}

@@ -5,9 +5,19 @@
  * over real HTTP with the real clients. Faults can be injected per request for failure tests.
  *
  * vLLM subset: GET /v1/models, POST /tokenize, POST /v1/completions (token-id prompt, prompt_logprobs,
- * logprobs, return_tokens_as_token_ids, max_tokens >= 1). SGLang subset: GET /get_server_info,
- * GET /get_model_info, POST /generate (input_ids or text, return_logprob, logprob_start_len 0,
- * top_logprobs_num).
+ * logprobs, return_tokens_as_token_ids, max_tokens >= 1). SGLang subset: GET /get_server_info and
+ * /server_info, GET /get_model_info, POST /generate (input_ids or text, return_logprob,
+ * logprob_start_len 0, top_logprobs_num), POST /tokenize (newer SGLang has one).
+ *
+ * It answers in the shapes the released servers write (checked against vLLM's
+ * entrypoints/openai/serving_completion.py and protocol.py, SGLang's http_server.py; see the README's
+ * "Model servers" section): a prompt_logprobs entry lists the top k plus the actual prompt token with
+ * its true rank (k or k + 1 items, each {logprob, rank, decoded_token}), -inf written -9999.0; the
+ * generated token's top list is [{}] for logprobs: -1; an unknown model is a 404 NotFoundError;
+ * SGLang reports context_length null with scheduler_info.max_req_input_len, tuples (logprob, id,
+ * text), -inf as null. Switches reproduce older servers: vLLM's pre-0.10.1 flat error bodies,
+ * SGLang's id clip in input_token_logprobs, SGLang's 500 on -inf (plain JSON), and stale prompt
+ * log-probs from prefix caching (vLLM issue #42019).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -55,6 +65,25 @@ export interface ReferenceServerOptions {
   /** Added before every model answer (for throughput tests). */
   delayMs?: number;
   faults?: (req: RequestInfo) => Fault | undefined;
+  /** "flat": vLLM 0.6 to 0.10.0's {"object": "error", "message", "type", "param", "code"}; default
+   * "nested", 0.10.1+'s {"error": {...}}. */
+  errorShape?: "nested" | "flat";
+  /** SGLang's context_length in /get_server_info: null (its default launch) unless set. */
+  sglangContextLength?: number | null;
+  /** SGLang's reported version (in /get_server_info). */
+  sglangVersion?: string;
+  /** SGLang reports prompt ids >= vocab_size - 1 as 0 in input_token_logprobs (it clips padded ids). */
+  sglangClip?: boolean;
+  /** Old SGLang (plain JSON responses): a -inf value makes /generate answer 500 instead of null. */
+  sglangPlainJson?: boolean;
+  /** vLLM issue #42019: prompt log-probs of positions served from the prefix cache come from the
+   * last request computed there. */
+  stalePrefixCache?: boolean;
+  /** Added to every prompt_logprobs value: rows that are raw logits, not log-probs (vLLM's Model
+   * Runner V2 honours --logprobs-mode raw_logits on the prompt path; V1 always log-softmaxes). */
+  promptLogitsShift?: number;
+  /** Called with every request's path and parsed JSON body (tests check what clients send). */
+  onRequest?: (path: string, body: unknown) => void;
   host?: string;
   port?: number;
 }
@@ -69,8 +98,18 @@ export interface ReferenceServer {
 const MINUS_INF = -9999; // vLLM's JSON stand-in for -inf
 
 class BadRequest extends Error {}
+class NotFound extends Error {}
+class PlainJsonInfinity extends Error {}
 
 const toJsonNumber = (v: number) => (v === -Infinity ? MINUS_INF : v);
+
+/** A placeholder the hand-written prompt_logprobs replace in the response's JSON. */
+const PROMPT_LOGPROBS = "@@whp-prompt-logprobs@@";
+
+/** One prompt_logprobs entry as vLLM writes it (a Logprob dataclass: logprob, rank, decoded_token). */
+function entryJson(id: number, value: number, rank: number, asIds: boolean): string {
+  return `"${id}":{"logprob":${JSON.stringify(toJsonNumber(value))},"rank":${rank},"decoded_token":${asIds ? `"token_id:${id}"` : "null"}}`;
+}
 
 /** Per row: [ids, values] best first. */
 function rowEntries(rows: Rows, i: number): { ids: number[]; values: number[] } {
@@ -113,69 +152,114 @@ export async function startReferenceServer(opts: ReferenceServerOptions): Promis
 
   const model = (name: unknown): ServedModel => {
     const m = typeof name === "string" ? opts.models[name] : undefined;
-    if (!m) throw new BadRequest(`The model \`${String(name)}\` does not exist.`);
+    // vLLM: 404 NotFoundError (serving_engine.py _check_model).
+    if (!m) throw new NotFound(`The model \`${String(name)}\` does not exist.`);
     return m;
   };
-  const checkTokens = (m: ServedModel, ids: unknown): number[] => {
+  const checkTokens = (m: ServedModel, ids: unknown, generated = 1): number[] => {
     if (!Array.isArray(ids) || ids.length === 0 || !ids.every((t) => Number.isInteger(t) && t >= 0 && t < m.source.vocabSize)) throw new BadRequest("prompt must be a non-empty list of valid token ids");
-    if (ids.length + 1 > maxModelLen) throw new BadRequest(`This model's maximum context length is ${maxModelLen} tokens. However, you requested ${ids.length + 1} tokens.`);
+    if (ids.length + generated > maxModelLen) throw new BadRequest(`This model's maximum context length is ${maxModelLen} tokens. However, you requested ${ids.length + generated} tokens (${ids.length} in the messages, ${generated} in the completion). Please reduce the length of the messages or completion.`);
     return ids as number[];
   };
+  // Earlier prompts and the JSON of their prompt_logprobs rows, for the stale prefix cache.
+  const cachedPrompts: { tokens: number[]; rows: string[] }[] = [];
   const checkK = (k: unknown, what: string): number => {
     if (!Number.isInteger(k) || (k as number) < -1 || k === 0) throw new BadRequest(`${what} must be a positive integer or -1`);
     if (maxLogprobs !== -1 && ((k as number) === -1 || (k as number) > maxLogprobs)) throw new BadRequest(`Requested ${what} of ${k}, which is greater than max allowed: ${maxLogprobs}`);
     return k as number;
   };
 
-  async function completions(body: Record<string, unknown>, fault?: Fault): Promise<unknown> {
+  async function completions(body: Record<string, unknown>, fault?: Fault): Promise<string> {
     const m = model(body.model);
-    const tokens = checkTokens(m, body.prompt);
     if (!(Number.isInteger(body.max_tokens) && (body.max_tokens as number) >= 1)) throw new BadRequest("max_tokens must be at least 1");
+    const maxTokens = body.max_tokens as number;
+    const tokens = checkTokens(m, body.prompt, maxTokens);
     const pk = body.prompt_logprobs === undefined || body.prompt_logprobs === null ? undefined : checkK(body.prompt_logprobs, "prompt logprobs");
     const lk = body.logprobs === undefined || body.logprobs === null ? undefined : checkK(body.logprobs, "logprobs");
-    const k = Math.max(pk ?? 1, lk ?? 1, pk === -1 || lk === -1 ? Infinity : 0);
-    const rows = await modelRows(m, tokens, k === Infinity ? -1 : k);
+    const V = m.source.vocabSize;
+    const k = Math.min(V, Math.max(pk ?? 1, lk ?? 1, pk === -1 || lk === -1 ? V : 0));
+    const rows = await modelRows(m, tokens, k >= V ? -1 : k);
     const n = tokens.length;
-    let promptLogprobs: (Record<string, { logprob: number; rank: number }> | null)[] | undefined;
+    const asIds = body.return_tokens_as_token_ids === true;
+    const name = (t: number) => (asIds ? `token_id:${t}` : String(t));
+    let promptLogprobs = "null";
+    const shift = opts.promptLogitsShift ?? 0;
     if (pk !== undefined) {
-      promptLogprobs = [null];
+      const take = pk === -1 ? V : Math.min(pk, V);
+      // The actual token's true rank (1 + the tokens valued above it), from the full rows, computed
+      // only when some actual token is outside the top k.
+      let full: Rows | undefined;
+      const rankOf = async (i: number, value: number) => {
+        full ??= take >= V ? rows : await modelRows(m, tokens, -1);
+        const { values } = rowEntries(full, i);
+        let above = 0;
+        for (const v of values) if (v > value) above++;
+        return above + 1;
+      };
+      const out: string[] = ["null"];
       const upto = fault?.kind === "wrong-positions" ? n - 2 : n - 1;
       for (let i = 0; i < upto; i++) {
         const { ids, values } = rowEntries(rows, i);
-        const take = pk === -1 ? ids.length : Math.min(pk, ids.length);
-        const dict: Record<string, { logprob: number; rank: number }> = {};
-        for (let j = 0; j < take; j++) dict[ids[j]] = { logprob: toJsonNumber(values[j]), rank: j + 1 };
+        const parts: string[] = [];
+        const listed = new Set<number>();
+        for (let j = 0; j < Math.min(take, ids.length); j++) {
+          parts.push(entryJson(ids[j], values[j] + shift, j + 1, asIds));
+          listed.add(ids[j]);
+        }
         const actual = tokens[i + 1];
-        // vLLM always lists the actual prompt token; its true rank is unknown here, so it gets k + 1.
-        if (!(actual in dict) && m.logProb) dict[actual] = { logprob: toJsonNumber(Math.fround(m.logProb(tokens.slice(0, i + 1), actual))), rank: take + 1 };
-        promptLogprobs.push(dict);
+        // vLLM always lists the actual prompt token, with its true rank.
+        if (!listed.has(actual) && m.logProb) {
+          const v = Math.fround(m.logProb(tokens.slice(0, i + 1), actual));
+          parts.push(entryJson(actual, v + shift, await rankOf(i, v), asIds));
+        }
+        out.push(`{${parts.join(",")}}`);
       }
+      if (opts.stalePrefixCache) staleRows(tokens, out);
+      promptLogprobs = `[${out.join(",")}]`;
     }
     const last = rowEntries(rows, n - 1);
     const next = last.ids[0];
-    const maxTokens = body.max_tokens as number;
     const text = opts.tokenizer?.decode ? await opts.tokenizer.decode(await greedy(m, tokens, next, maxTokens)) : "";
-    const asIds = body.return_tokens_as_token_ids === true;
-    const name = (t: number) => (asIds ? `token_id:${t}` : String(t));
     let logprobs: unknown = null;
     if (lk !== undefined) {
-      const take = lk === -1 ? last.ids.length : Math.min(lk, last.ids.length);
+      // vLLM builds the generated token's top list from `logprobs`; -1 came back as [{}].
       const top: Record<string, number> = {};
-      for (let j = 0; j < take; j++) top[name(last.ids[j])] = toJsonNumber(last.values[j]);
+      if (lk !== -1) for (let j = 0; j < Math.min(lk, last.ids.length); j++) top[name(last.ids[j])] = toJsonNumber(last.values[j]);
       logprobs = { text_offset: [0], token_logprobs: [toJsonNumber(last.values[0])], tokens: [name(next)], top_logprobs: [top] };
     }
-    return {
+    const response = {
       id: `cmpl-ref-${stats.requests["/v1/completions"]}`,
       object: "text_completion",
       created: 0,
       model: body.model,
-      choices: [{ index: 0, text, logprobs, finish_reason: "length", stop_reason: null, prompt_logprobs: promptLogprobs ?? null }],
+      choices: [{ index: 0, text, logprobs, finish_reason: "length", stop_reason: null, prompt_logprobs: PROMPT_LOGPROBS }],
       usage: { prompt_tokens: n, completion_tokens: maxTokens, total_tokens: n + maxTokens },
     };
+    // Written by hand: full rows are millions of entries, too many for objects and JSON.stringify.
+    return JSON.stringify(response).replace(`"${PROMPT_LOGPROBS}"`, () => promptLogprobs);
+  }
+
+  /** vLLM issue #42019, emulated: positions whose context is in the prefix cache (the longest prefix
+   * shared with an earlier prompt, the last token always recomputed) get the rows the cache entry was
+   * last computed with. */
+  function staleRows(tokens: number[], out: string[]): void {
+    let best: { tokens: number[]; rows: string[] } | undefined;
+    let hit = 0;
+    for (const c of cachedPrompts) {
+      let p = 0;
+      while (p < c.tokens.length && p < tokens.length - 1 && c.tokens[p] === tokens[p]) p++;
+      if (p > hit) [hit, best] = [p, c];
+    }
+    const fresh = out.slice();
+    // Position j (1-based) is predicted from tokens 0..j-1: cached when j <= hit.
+    if (best) for (let j = 1; j <= hit && j < out.length && j < best.rows.length; j++) out[j] = best.rows[j];
+    if (best) best.rows = fresh; // the cache blocks now hold this request's computation
+    cachedPrompts.push({ tokens: tokens.slice(), rows: fresh });
   }
 
   async function generate(body: Record<string, unknown>, fault?: Fault): Promise<unknown> {
-    const m = model(body.model ?? opts.sglangModel ?? names[0]);
+    // SGLang serves one model and ignores `model`.
+    const m = model(opts.sglangModel ?? names[0]);
     let tokens: number[];
     if (typeof body.text === "string") {
       if (!opts.tokenizer) throw new BadRequest("this server has no tokenizer: send input_ids");
@@ -195,6 +279,8 @@ export async function startReferenceServer(opts: ReferenceServerOptions): Promis
     // 0 (SGLang's default) lists no top tokens; the rows still give the generated token.
     const rows = await modelRows(m, tokens, Math.max(1, num));
     const n = tokens.length;
+    const V = m.source.vocabSize;
+    // Tuples (logprob, token id, text); text is null unless return_text_in_logprobs.
     const triples = (i: number) => {
       const { ids, values } = rowEntries(rows, i);
       return ids.slice(0, num).map((t, j) => [values[j], t, null]);
@@ -202,28 +288,35 @@ export async function startReferenceServer(opts: ReferenceServerOptions): Promis
     const inputTop: unknown[] = [null];
     const upto = fault?.kind === "wrong-positions" ? n - 2 : n - 1;
     for (let i = 0; i < upto; i++) inputTop.push(triples(i));
-    const tokenLp = tokens.map((t, i) => [i === 0 ? null : m.logProb ? m.logProb(tokens.slice(0, i), t) : null, t, null]);
+    // SGLang clips ids >= vocab_size - 1 to 0 here (padded ids), when the switch is on.
+    const reported = (t: number) => (opts.sglangClip && t >= V - 1 ? 0 : t);
+    const tokenLp = tokens.map((t, i) => [i === 0 ? null : m.logProb ? m.logProb(tokens.slice(0, i), t) : null, reported(t), null]);
     const out = triples(n - 1);
     const last = rowEntries(rows, n - 1);
-    return {
-      text: "",
-      meta_info: {
-        prompt_tokens: n,
-        completion_tokens: 1,
-        input_token_logprobs: tokenLp,
-        input_top_logprobs: inputTop,
-        output_token_logprobs: [[last.values[0], last.ids[0], null]],
-        output_top_logprobs: [out],
-      },
+    const meta = {
+      prompt_tokens: n,
+      completion_tokens: 1,
+      input_token_logprobs: tokenLp,
+      input_top_logprobs: inputTop,
+      output_token_logprobs: [[last.values[0], last.ids[0], null]],
+      output_top_logprobs: [out],
     };
+    // orjson writes -inf as null (JSON.stringify does the same); plain JSON raised, and FastAPI
+    // answered 500 "Internal Server Error".
+    if (opts.sglangPlainJson && JSON.stringify(meta, (_k, v) => (v === -Infinity ? "-inf" : v)).includes('"-inf"')) throw new PlainJsonInfinity();
+    return { text: "", meta_info: meta };
   }
 
   async function route(req: IncomingMessage, path: string, body: Record<string, unknown>, fault?: Fault): Promise<unknown> {
     if (req.method === "GET" && path === "/v1/models") {
       return { object: "list", data: names.map((id) => ({ id, object: "model", created: 0, owned_by: "whp-reference", max_model_len: maxModelLen })) };
     }
-    if (req.method === "GET" && path === "/get_server_info") return { context_length: maxModelLen, max_top_logprobs_num: maxLogprobs };
-    if (req.method === "GET" && path === "/get_model_info") return { model_path: opts.sglangModel ?? names[0], is_generation: true };
+    if (req.method === "GET" && (path === "/get_server_info" || path === "/server_info")) {
+      // SGLang echoes its ServerArgs (context_length: null unless --context-length) and adds the
+      // scheduler's limits; the longest accepted input is one token under the context.
+      return { model_path: opts.sglangModel ?? names[0], context_length: opts.sglangContextLength ?? null, max_top_logprobs_num: maxLogprobs, version: opts.sglangVersion ?? "0.4.6", scheduler_info: { max_total_num_tokens: maxModelLen * 8, max_req_input_len: maxModelLen - 1 } };
+    }
+    if (req.method === "GET" && path === "/get_model_info") return { model_path: opts.sglangModel ?? names[0], tokenizer_path: opts.sglangModel ?? names[0], is_generation: true };
     if (req.method !== "POST") return undefined;
     if (path === "/tokenize") {
       if (!opts.tokenizer) throw new BadRequest("this server has no tokenizer");
@@ -242,11 +335,11 @@ export async function startReferenceServer(opts: ReferenceServerOptions): Promis
     const count = (stats.requests[path] = (stats.requests[path] ?? 0) + 1);
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
-    if (opts.apiKey && req.headers.authorization !== `Bearer ${opts.apiKey}`) return send(res, 401, errorBody("Unauthorized", "Unauthorized", 401));
+    if (opts.apiKey && req.headers.authorization !== `Bearer ${opts.apiKey}`) return send(res, 401, errorBody("Unauthorized", "Unauthorized", 401, opts.errorShape));
     const fault = opts.faults?.({ path, count });
     if (fault?.kind === "status") {
       res.writeHead(fault.status, { "content-type": "application/json", ...(fault.retryAfter ? { "retry-after": fault.retryAfter } : {}) });
-      res.end(fault.body ?? JSON.stringify(errorBody(`injected ${fault.status}`, "InjectedError", fault.status)));
+      res.end(fault.body ?? JSON.stringify(errorBody(`injected ${fault.status}`, "InjectedError", fault.status, opts.errorShape)));
       return;
     }
     if (fault?.kind === "delay") await new Promise((r) => setTimeout(r, fault.ms));
@@ -254,9 +347,10 @@ export async function startReferenceServer(opts: ReferenceServerOptions): Promis
     let body: Record<string, unknown> = {};
     try {
       if (chunks.length) body = JSON.parse(Buffer.concat(chunks).toString("utf8"));
+      opts.onRequest?.(path, body);
       const out = await route(req, path, body, fault);
       if (out === undefined) return send(res, 404, { detail: "Not Found" });
-      const text = JSON.stringify(out);
+      const text = typeof out === "string" ? out : JSON.stringify(out);
       if (fault?.kind === "malformed") return sendText(res, 200, text.slice(0, text.length >> 1).replace(/.$/, "}"));
       if (fault?.kind === "drop-mid-body") {
         // Promise a full body, send half, then cut the connection.
@@ -267,8 +361,10 @@ export async function startReferenceServer(opts: ReferenceServerOptions): Promis
       }
       sendText(res, 200, text);
     } catch (e) {
-      if (e instanceof BadRequest || e instanceof SyntaxError) return send(res, 400, errorBody(e.message, "BadRequestError", 400));
-      send(res, 500, errorBody(String((e as Error).message), "InternalServerError", 500));
+      if (e instanceof BadRequest || e instanceof SyntaxError) return send(res, 400, errorBody(e.message, "BadRequestError", 400, opts.errorShape));
+      if (e instanceof NotFound) return send(res, 404, errorBody(e.message, "NotFoundError", 404, opts.errorShape));
+      if (e instanceof PlainJsonInfinity) return sendText(res, 500, "Internal Server Error", "text/plain; charset=utf-8");
+      send(res, 500, errorBody(String((e as Error).message), "InternalServerError", 500, opts.errorShape));
     }
   }
 
@@ -293,16 +389,17 @@ export async function startReferenceServer(opts: ReferenceServerOptions): Promis
   };
 }
 
-/** Current vLLM error bodies: {"error": {message, type, param, code}} (the OpenAI shape). */
-function errorBody(message: string, type: string, code: number) {
-  return { error: { message, type, param: null, code } };
+/** vLLM's error bodies (ErrorResponse in entrypoints/openai/protocol.py): {"error": {message, type,
+ * param, code}} since 0.10.1, flat {"object": "error", message, type, param, code} before. */
+function errorBody(message: string, type: string, code: number, shape: "nested" | "flat" = "nested") {
+  return shape === "flat" ? { object: "error", message, type, param: null, code } : { error: { message, type, param: null, code } };
 }
 
 function send(res: ServerResponse, status: number, value: unknown): void {
   sendText(res, status, JSON.stringify(value));
 }
 
-function sendText(res: ServerResponse, status: number, text: string): void {
-  res.writeHead(status, { "content-type": "application/json", "content-length": String(Buffer.byteLength(text)) });
+function sendText(res: ServerResponse, status: number, text: string, type = "application/json"): void {
+  res.writeHead(status, { "content-type": type, "content-length": String(Buffer.byteLength(text)) });
   res.end(text);
 }

@@ -3,8 +3,10 @@
  * combination reads. Shared by the vLLM and SGLang providers; pure.
  *
  * Position convention: servers report, for prompt position j >= 1, the distribution that predicted
- * token j (position 0 has none). Our row i predicts token i + 1, so row i = server position i + 1, and
- * the last row (predicting the token after the block) comes from the one generated token's top list.
+ * token j (position 0 has none). Our row i predicts token i + 1, so row i = server position i + 1. The
+ * last row (predicting the token after the block) needs a position after the block: vLLM is sent the
+ * block plus one extra token, so every row comes from the prompt path (see vllm.ts); SGLang's comes
+ * from the generated token's top list.
  */
 import { UserError } from "../core/errors.js";
 import type { TopKRows } from "../core/rows.js";
@@ -69,8 +71,10 @@ export class RowsBuilder {
   }
 
   /** Closes the current row: sorts it (value descending, ties -> smaller id, as fullToTopK), keeps the
-   * top k (plus the actual token when asked), and sets the floor to the k-th value. */
-  endRow(): void {
+   * top k (plus the actual token when asked), and sets the floor to the k-th value. `exactTopK`: keep
+   * only the top k whatever actualToken says (the row before vLLM's extra token, whose "actual token"
+   * is the arbitrary extra id, not a token of the block). */
+  endRow(exactTopK = false): void {
     const ids = this.scratchIds;
     const vals = this.scratchVals;
     const m = ids.length;
@@ -100,7 +104,7 @@ export class RowsBuilder {
       ids[p + 1] = id;
       vals[p + 1] = v;
     }
-    const keep = this.actualToken === "keep" ? m : want;
+    const keep = this.actualToken === "keep" && !exactTopK ? m : want;
     if (this.used + keep > this.ids.length) this.grow(this.used + keep);
     const stamp = nextStamp();
     for (let j = 0; j < keep; j++) {

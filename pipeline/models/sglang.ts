@@ -4,17 +4,23 @@
  *   return_logprob: true, logprob_start_len: 0, top_logprobs_num: k.
  * meta_info.input_top_logprobs[j] (j >= 1) lists [logprob, token id, text] for the top k that predicted
  * token j (entry 0 is null); meta_info.output_top_logprobs[0] is the row after the prompt.
- * SGLang has no /tokenize: the tokenizer check sends the sample as `text` and reads the server's ids
- * back from meta_info.input_token_logprobs.
+ * meta_info.input_token_logprobs[j] is [logprob, id, text] for the prompt's own token j, except that
+ * SGLang reports any id >= vocab_size - 1 as 0 there (it clips padded ids; Llama-2: id 31999): such a
+ * position is recognised as a clip, never a tokenizer mismatch.
+ * The tokenizer check uses /tokenize where the server has it (newer SGLang), else sends the sample as
+ * `text` and reads the ids back from input_token_logprobs.
+ * -inf: newer SGLang (orjson) writes null; older ones (plain JSON) fail the whole response with a 500,
+ * which is reported as such (with the server's version) instead of being retried.
  */
 import { z } from "zod";
 import { UserError } from "../core/errors.js";
 import type { ModelIdentity, RowRequest, Rows, TopKRows } from "../core/rows.js";
 import { cached } from "./cache.js";
 import { EndpointPool, HttpStatusError, ResponseShapeError, fetchJson, timed, withRetry, type RetryPolicy } from "./http-retry.js";
-import { checkLogprobsLimit, compareTokenization, type PreflightInput, type ServedLogitSource } from "./preflight.js";
+import { checkLogprobsLimit, compareTokenization, probeReplicas, type PreflightInput, type ServedLogitSource } from "./preflight.js";
 import { RowsBuilder, type ActualTokenMode } from "./server-rows.js";
 import { answered, answeredLogprobs } from "./answer-cache.js";
+import { serverErrorMessage } from "./node-fetch.js";
 import { apiKeyFrom, retryPolicy, servedOptions, type SourceDeps } from "./vllm.js";
 
 export const sglangModelSchema = z
@@ -30,6 +36,30 @@ export const sglangModelSchema = z
 export type SglangModelSpec = z.output<typeof sglangModelSchema>;
 
 type Triple = [number | null, number, unknown];
+
+/** Top entries asked for when a prompt token's own log-prob may be clipped (see isClipped). */
+const CLIP_TOP_K = 20;
+
+/** SGLang reports a prompt id >= vocab_size - 1 as 0 in input_token_logprobs (it clips padded ids).
+ * The server's vocab_size may exceed the tokenizer's, so any local id but 0 reported as 0 is taken
+ * as clipped: a real mismatch still shows at the other positions. */
+export function isClipped(reported: unknown, local: number | undefined, _vocabSize: number): boolean {
+  return reported === 0 && local !== undefined && local !== 0;
+}
+
+/** The longest block SGLang accepts, from its server info: a default launch reports
+ * context_length null (the model's config decides) and the scheduler's max_req_input_len, at the top
+ * level (older servers) or under scheduler_info / internal_states[0]. One token is generated, and an
+ * input must stay under both limits; undefined when the server reports neither. */
+export function sglangInputLimit(info: unknown): number | undefined {
+  const i = (info ?? {}) as { context_length?: unknown; max_req_input_len?: unknown; scheduler_info?: { max_req_input_len?: unknown }; internal_states?: { max_req_input_len?: unknown }[] };
+  const limits: number[] = [];
+  // tokenizer_manager refuses input + max_new_tokens >= context_len; the scheduler truncates inputs
+  // of max_req_input_len tokens or more (a warning in its log, a shorter answer here).
+  if (typeof i.context_length === "number" && i.context_length > 0) limits.push(i.context_length - 2);
+  for (const v of [i.max_req_input_len, i.scheduler_info?.max_req_input_len, i.internal_states?.[0]?.max_req_input_len]) if (typeof v === "number" && v > 0) limits.push(v - 1);
+  return limits.length ? Math.min(...limits) : undefined;
+}
 
 function addTriples(b: RowsBuilder, list: unknown, where: string): void {
   if (!Array.isArray(list)) throw new ResponseShapeError(`${where} is not a list`);
@@ -67,6 +97,8 @@ export class SglangSource implements ServedLogitSource {
   readonly vocabSize: number;
   readonly logitSpace = "logprobs" as const;
   maxModelLen: number;
+  /** The server's version, from its server info (for error messages). */
+  private version = "unknown";
   private readonly pool: EndpointPool<Endpoint>;
   private readonly policy: RetryPolicy;
   private readonly where: string;
@@ -77,8 +109,8 @@ export class SglangSource implements ServedLogitSource {
   ) {
     this.where = `${deps.section ?? "models"}.${deps.role} (SGLang ${spec.model})`;
     this.vocabSize = deps.vocabSize;
-    // One token is generated after the prompt, so a prompt may hold one token less than the context.
-    this.maxModelLen = spec.maxModelLen === undefined ? Infinity : spec.maxModelLen - 1;
+    // One token is generated after the prompt, and SGLang wants input + generated < context.
+    this.maxModelLen = spec.maxModelLen === undefined ? Infinity : spec.maxModelLen - 2;
     this.identity = Object.freeze({ provider: "sglang", model: spec.model, revision: spec.revision, actualToken: spec.actualToken });
     this.policy = retryPolicy(spec);
     const apiKey = apiKeyFrom(spec, this.where);
@@ -106,18 +138,37 @@ export class SglangSource implements ServedLogitSource {
   async preflight({ topK, samples }: PreflightInput): Promise<void> {
     checkLogprobsLimit(this.where, topK, this.spec.maxLogprobs, "maxLogprobs");
     for (const ep of this.pool.endpoints) {
-      const info = await withRetry(() => timed(this.policy.timeoutMs, (signal) => fetchJson(`${ep.url}/get_server_info`, { headers: ep.headers, signal })), this.policy).catch((e: unknown) => {
-        throw new UserError(`${this.where}: cannot reach ${ep.url}/get_server_info (${(e as Error).message})`, "start the server, or fix urls: for this model");
-      });
-      const ctx = (info as { context_length?: unknown } | null)?.context_length;
-      if (this.spec.maxModelLen === undefined && typeof ctx === "number" && ctx > 0) this.maxModelLen = Math.min(this.maxModelLen, ctx - 1);
-      for (const sample of samples) {
-        const res = await this.call("/generate", { text: sample.text, sampling_params: { max_new_tokens: 1, temperature: 0 }, return_logprob: true, logprob_start_len: 0 }, ep);
-        const parsed = z.object({ meta_info: z.object({ input_token_logprobs: z.array(z.tuple([z.number().nullable(), z.number().int()]).rest(z.unknown())) }).loose() }).loose().safeParse(res);
-        if (!parsed.success) throw new UserError(`${this.where}: ${ep.url}/generate did not return input_token_logprobs`, "use an SGLang server (the tokenizer check reads the ids it returns)");
-        compareTokenization(`${this.where} at ${ep.url}`, sample, parsed.data.meta_info.input_token_logprobs.map((t) => t[1]));
-      }
+      const get = (path: string) => withRetry(() => timed(this.policy.timeoutMs, (signal) => fetchJson(`${ep.url}${path}`, { headers: ep.headers, signal })), this.policy);
+      // Newer SGLang: /server_info (/get_server_info is deprecated there); older: /get_server_info only.
+      const info = await get("/server_info")
+        .catch((e: unknown) => (e instanceof HttpStatusError && e.status === 404 ? get("/get_server_info") : Promise.reject(e)))
+        .catch((e: unknown) => {
+          throw new UserError(`${this.where}: cannot reach ${ep.url}/get_server_info (${(e as Error).message})`, "start the server, or fix urls: for this model");
+        });
+      const limit = sglangInputLimit(info);
+      if (this.spec.maxModelLen === undefined && limit !== undefined) this.maxModelLen = Math.min(this.maxModelLen, limit);
+      const version = (info as { version?: unknown } | null)?.version;
+      if (typeof version === "string") this.version = version;
+      for (const sample of samples) compareTokenization(`${this.where} at ${ep.url}`, sample, await this.serverIds(ep, sample.text, sample.ids));
     }
+  }
+
+  /** The server's ids for `text`: /tokenize when the server has one, else read back from /generate,
+   * where ids the server clipped to 0 are taken as the local ids they stand for. */
+  private async serverIds(ep: Endpoint, text: string, local: readonly number[]): Promise<number[]> {
+    const tokenized = await this.call("/tokenize", { prompt: text, add_special_tokens: true }, ep).catch((e: unknown) => {
+      if (e instanceof HttpStatusError && (e.status === 404 || e.status === 405)) return undefined;
+      throw e;
+    });
+    if (tokenized !== undefined) {
+      const parsed = z.object({ tokens: z.array(z.number().int()) }).loose().safeParse(tokenized);
+      if (!parsed.success) throw new UserError(`${this.where}: ${ep.url}/tokenize answered without a token list`, "use an SGLang server");
+      return parsed.data.tokens;
+    }
+    const res = await this.call("/generate", { text, sampling_params: { max_new_tokens: 1, temperature: 0 }, return_logprob: true, logprob_start_len: 0 }, ep);
+    const parsed = z.object({ meta_info: z.object({ input_token_logprobs: z.array(z.tuple([z.number().nullable(), z.number().int()]).rest(z.unknown())) }).loose() }).loose().safeParse(res);
+    if (!parsed.success) throw new UserError(`${this.where}: ${ep.url}/generate did not return input_token_logprobs`, "use an SGLang server (the tokenizer check reads the ids it returns)");
+    return parsed.data.meta_info.input_token_logprobs.map((t, j) => (isClipped(t[1], local[j], this.vocabSize) ? local[j] : t[1]));
   }
 
   async tokenLogprobs(tokens: readonly number[]): Promise<number[]> {
@@ -125,15 +176,26 @@ export class SglangSource implements ServedLogitSource {
     const read = (json: unknown) => {
       const list = (json as { meta_info?: { input_token_logprobs?: unknown } } | null)?.meta_info?.input_token_logprobs;
       if (!Array.isArray(list) || list.length !== tokens.length) throw new ResponseShapeError(`meta_info.input_token_logprobs should list ${tokens.length} positions`);
+      const top = (json as { meta_info?: { input_top_logprobs?: unknown[] } }).meta_info?.input_top_logprobs;
       return list.slice(1).map((t: unknown, i) => {
         const [lp, id] = Array.isArray(t) ? t : [];
-        if (id !== tokens[i + 1] || !(lp === null || typeof lp === "number")) throw new ResponseShapeError(`input_token_logprobs[${i + 1}] is not [logprob, ${tokens[i + 1]}, ...]`);
+        const want = tokens[i + 1];
+        if (!(lp === null || typeof lp === "number")) throw new ResponseShapeError(`input_token_logprobs[${i + 1}] is not [logprob, ${want}, ...]`);
+        if (id !== want) {
+          if (!isClipped(id, want, this.vocabSize)) throw new ResponseShapeError(`input_token_logprobs[${i + 1}] is not [logprob, ${want}, ...]`);
+          // SGLang clipped the id (and its log-prob is that of id 0): the top list may hold the token.
+          const listed = (Array.isArray(top?.[i + 1]) ? (top![i + 1] as Triple[]) : []).find((e) => Array.isArray(e) && e[1] === want);
+          if (!listed) throw new UserError(`${this.where}: SGLang reports prompt id ${want} as 0 (it clips ids >= vocab_size - 1) and the token is not in the position's top ${CLIP_TOP_K}, so its log-prob is unknown`, "score this model through vLLM, or leave out sequences holding that token");
+          return listed[0] === null ? -Infinity : listed[0];
+        }
         // SGLang reports -inf as null.
         return lp === null ? -Infinity : (lp as number);
       });
     };
-    const body = { input_ids: [...tokens], sampling_params: { max_new_tokens: 1, temperature: 0 }, return_logprob: true, logprob_start_len: 0, top_logprobs_num: 0 };
-    return answeredLogprobs(this.deps.answers, key, () => this.call("/generate", body, undefined, read));
+    // A top list only when a token may be clipped (ids >= vocabulary - 1), to read its log-prob there.
+    const clipRisk = tokens.some((t) => t >= this.vocabSize - 1);
+    const body = { input_ids: [...tokens], sampling_params: { max_new_tokens: 1, temperature: 0 }, return_logprob: true, logprob_start_len: 0, top_logprobs_num: clipRisk ? CLIP_TOP_K : 0 };
+    return answeredLogprobs(this.deps.answers, key, () => this.call("/generate", body, undefined, read).catch((e: unknown) => Promise.reject(this.explain(e))));
   }
 
   async complete(tokens: readonly number[], maxTokens: number): Promise<string> {
@@ -147,18 +209,40 @@ export class SglangSource implements ServedLogitSource {
     return answered(this.deps.answers, key, () => this.call("/generate", body, undefined, read), (v) => z.string().parse(v));
   }
 
+  /** The prefix-caching check (SGLang's radix cache serves prompt prefixes too); SGLang's rows are
+   * log-softmax values, so a space other than log-probs is an error. */
+  async probe(probe: readonly number[], topK: number | "full"): Promise<void> {
+    const found = await probeReplicas(this.where, this.pool.endpoints, (tokens, ep) => this.fetchRows(tokens, topK, ep), probe, this.vocabSize, this.deps.warn);
+    const odd = found.find((f) => f.space !== "logprobs");
+    if (odd) throw new UserError(`${this.where}: ${odd.url} returned rows whose values sum above 1 (log-sum-exp ${odd.maxLse.toFixed(3)}): not log-probabilities`, "check that the server is SGLang and returns log-probs (return_logprob)");
+  }
+
+  /** One uncached rows request (to endpoint `ep`, or the least busy one); refusals explained. */
+  private async fetchRows(tokens: readonly number[], k: number | "full", ep?: Endpoint): Promise<TopKRows> {
+    const num = k === "full" ? this.vocabSize : k;
+    try {
+      const body = { input_ids: [...tokens], sampling_params: { max_new_tokens: 1, temperature: 0 }, return_logprob: true, logprob_start_len: 0, top_logprobs_num: num };
+      return await this.call("/generate", body, ep, (json) => parseSglangGenerate(json, tokens, k, this.vocabSize, this.spec.actualToken));
+    } catch (err) {
+      throw this.explain(err);
+    }
+  }
+
+  /** A 400 names what to change; a 500 for a -inf value (old SGLang, plain JSON) names the cause. */
+  private explain(err: unknown): unknown {
+    if (err instanceof HttpStatusError && err.status === 400) return new UserError(`${this.where}: the server refused the request: ${serverErrorMessage(err.body).slice(0, 300)}`, "check blockSize against the server's --context-length and logits.topK");
+    if (err instanceof HttpStatusError && err.status === 500 && /out of range float|not json compliant|^internal server error$/i.test(serverErrorMessage(err.body))) {
+      return new UserError(
+        `${this.where}: the server answered 500 to a log-prob request, every attempt (${serverErrorMessage(err.body).slice(0, 120)}): SGLang ${this.version} writes plain JSON, which cannot hold a -inf log-prob (a token the model rules out), and fails the whole response`,
+        "upgrade SGLang to a release that writes responses with orjson (-inf becomes null, which whp reads as -inf), or serve the model with vLLM",
+      );
+    }
+    return err;
+  }
+
   async rows(tokens: readonly number[], request: RowRequest): Promise<Rows> {
     const k = request.topK;
     const key = { v: 1, identity: this.identity, tokens, k };
-    const num = k === "full" ? this.vocabSize : k;
-    return cached(this.deps.cache, key, async () => {
-      try {
-        const body = { input_ids: [...tokens], sampling_params: { max_new_tokens: 1, temperature: 0 }, return_logprob: true, logprob_start_len: 0, top_logprobs_num: num };
-        return await this.call("/generate", body, undefined, (json) => parseSglangGenerate(json, tokens, k, this.vocabSize, this.spec.actualToken));
-      } catch (err) {
-        if (err instanceof HttpStatusError && err.status === 400) throw new UserError(`${this.where}: the server refused the request: ${err.body.slice(0, 300)}`, "check blockSize against the server's --context-length and logits.topK");
-        throw err;
-      }
-    });
+    return cached(this.deps.cache, key, () => this.fetchRows(tokens, k));
   }
 }

@@ -200,13 +200,9 @@ function nextStamp(): number {
 function scan(sc: Scanner, n: number, k: number | "full", vocabSize: number, actualToken: ActualTokenMode): TopKRows {
   const b = new RowsBuilder(n, vocabSize, k, actualToken);
   let rowsDone = false;
-  const lastIds: number[] = [];
-  const lastVals: number[] = [];
-  let lastDone = false;
 
   const choice = () => {
     let seenPrompt = false;
-    let seenLogprobs = false;
     if (sc.openObject())
       do {
         const key = sc.key();
@@ -216,19 +212,16 @@ function scan(sc: Scanner, n: number, k: number | "full", vocabSize: number, act
           seenPrompt = true;
           promptRows();
           rowsDone = true;
-        } else if (sc.keyIs(key, "logprobs")) {
-          if (seenLogprobs) throw BAIL;
-          seenLogprobs = true;
-          logprobs();
         } else sc.skipValue();
       } while (sc.more(125));
   };
 
+  // n + 1 positions: null, then one row per block token (the last one predicts the extra token).
   const promptRows = () => {
     sc.expect(91);
     sc.ws();
     sc.literal("null");
-    let rows = 1;
+    let rows = 0;
     while (sc.more(93)) {
       if (++rows > n) throw BAIL;
       if (!sc.openObject()) throw BAIL; // an empty row: too short, the JSON.parse path says so
@@ -254,39 +247,9 @@ function scan(sc: Scanner, n: number, k: number | "full", vocabSize: number, act
         if (!got) throw BAIL;
         b.add(id, value);
       } while (sc.more(125));
-      b.endRow();
+      b.endRow(rows === n);
     }
     if (rows !== n) throw BAIL;
-  };
-
-  const logprobs = () => {
-    let seenTop = false;
-    if (sc.openObject())
-      do {
-        const key = sc.key();
-        if (key < 0) throw BAIL;
-        if (sc.keyIs(key, "top_logprobs")) {
-          if (seenTop) throw BAIL;
-          seenTop = true;
-          sc.expect(91);
-          const st = nextStamp();
-          if (!sc.openObject()) throw BAIL;
-          do {
-            const kStart = sc.key();
-            if (!(kStart >= 0 && sc.keyEnd - kStart > 9 && sc.startsWith("token_id:", kStart))) throw BAIL;
-            const id = sc.intKey(kStart + 9, sc.keyEnd);
-            if (id < 0 || id >= vocabSize || seenStamp[id] === st) throw BAIL;
-            seenStamp[id] = st;
-            const c = sc.ws();
-            if (c !== 45 && !(c >= 48 && c <= 57)) throw BAIL;
-            lastIds.push(id);
-            lastVals.push(sc.number());
-          } while (sc.more(125));
-          lastDone = true;
-          while (sc.more(93)) sc.skipValue();
-        } else sc.skipValue();
-      } while (sc.more(125));
-    else throw BAIL;
   };
 
   let seenChoices = false;
@@ -303,9 +266,6 @@ function scan(sc: Scanner, n: number, k: number | "full", vocabSize: number, act
     } else sc.skipValue();
   } while (sc.more(125));
   if (sc.ws() !== undefined) throw BAIL; // text after the value
-  if (!rowsDone || !lastDone) throw BAIL;
-  for (let j = 0; j < lastIds.length; j++) b.add(lastIds[j], lastVals[j]);
-  b.endRow();
+  if (!rowsDone) throw BAIL;
   return b.finish();
 }
-

@@ -1,11 +1,13 @@
 /**
  * vLLM as a logit source: its OpenAI-compatible /v1/completions, called through the `openai` client
  * with vLLM's extra request fields. One request per sequence:
- *   prompt: token ids, max_tokens: 1 (the smallest vLLM accepts), temperature: 0,
- *   prompt_logprobs: k  -> per prompt position j >= 1, a dict {token id: {logprob, rank}} that predicted
- *                          token j (top k plus the actual token j; position 0 is null),
- *   logprobs: k + return_tokens_as_token_ids -> the generated token's top k, keyed "token_id:<id>":
- *                          the row that predicts the token after the sequence, so every row is real.
+ *   prompt: the block's token ids plus one extra id (promptFor), max_tokens: 1 (the smallest vLLM
+ *   accepts), temperature: 0,
+ *   prompt_logprobs: k  -> per prompt position j >= 1, a dict {token id: {logprob, rank, decoded_token}}
+ *                          that predicted token j (top k plus the actual token j; position 0 is null).
+ * Every row comes from the prompt path, the last one from the extra token's position: nothing is read
+ * from the generated token, whose top list vLLM builds from `logprobs` (it came back `[{}]` for -1)
+ * and from the sampler, which follows --logprobs-mode while the prompt path (V1) is a log-softmax.
  * Values of -9999.0 stand for -inf. See server-rows.ts for the position convention.
  */
 import OpenAI, { APIError } from "openai";
@@ -15,9 +17,9 @@ import type { LogitSpace, ModelIdentity, RowRequest, Rows, TopKRows } from "../c
 import { answered, answeredLogprobs, type AnswerCache } from "./answer-cache.js";
 import { cached, type RowsCache } from "./cache.js";
 import { EndpointPool, ResponseShapeError, fetchJson, timed, withRetry, type RetryPolicy } from "./http-retry.js";
-import { checkLogprobsLimit, compareTokenization, type PreflightInput, type ServedLogitSource } from "./preflight.js";
+import { checkLogprobsLimit, compareTokenization, probeReplicas, type PreflightInput, type ServedLogitSource } from "./preflight.js";
 import { ACTUAL_TOKEN_MODES, RowsBuilder, type ActualTokenMode } from "./server-rows.js";
-import { nodeFetch } from "./node-fetch.js";
+import { nestFlatErrors, nodeFetch } from "./node-fetch.js";
 import { scanVllmCompletion } from "./vllm-scan.js";
 
 /** vLLM's --logprobs-mode values; the raw_* ones are before any logits processor or temperature. */
@@ -51,8 +53,13 @@ export const vllmModelSchema = z
     ...servedOptions,
     /** The server's --max-logprobs (vLLM's default is 20; -1 = no limit, needed for logits.topK "full"). */
     maxLogprobs: z.number().int().min(-1).default(20),
-    /** The server's --logprobs-mode: raw_logits / processed_logits make the values raw logits. */
+    /** The server's --logprobs-mode. Recorded; the rows' space is detected by the probe (vLLM V1's
+     * prompt path is a log-softmax whatever the mode; Model Runner V2 honours it), this is only the
+     * guess used when no probe runs. */
     logprobsMode: z.enum(VLLM_LOGPROBS_MODES).default("raw_logprobs"),
+    /** Memory for full-row (`logits.topK: full`) responses in flight, in MB: each is ~40 bytes of JSON
+     * per vocabulary entry per position, so this, not `concurrency`, bounds how many run at once. */
+    fullRowsMemoryMB: z.number().int().min(64).default(4096),
   })
   .strict();
 export type VllmModelSpec = z.output<typeof vllmModelSchema>;
@@ -79,33 +86,34 @@ export function retryPolicy(spec: { attempts: number; timeoutSeconds: number }):
   return { attempts: spec.attempts, baseDelayMs: 500, maxDelayMs: 30_000, timeoutMs: spec.timeoutSeconds * 1000 };
 }
 
-/** Reads one /v1/completions response body into rows for a prompt of n tokens. Pure. */
+/** The prompt vLLM is sent for a block: the block plus one extra token, so that prompt_logprobs has a
+ * position after the block's last token (its row is the block's last row). Any id works (the row that
+ * predicts it does not depend on it); the block's first token keeps the prompt inside the vocabulary. */
+export function promptFor(tokens: readonly number[]): number[] {
+  return [...tokens, tokens[0] ?? 0];
+}
+
+/** Reads one /v1/completions response body (the prompt was promptFor(tokens)) into rows for the n
+ * tokens of the block: row i = prompt_logprobs[i + 1], for i = 0 .. n - 1, all from the prompt path.
+ * Nothing is read from the generated token. Pure. */
 export function parseVllmCompletion(body: unknown, tokens: readonly number[], k: number | "full", vocabSize: number, actualToken: ActualTokenMode): TopKRows {
   const n = tokens.length;
-  const choice = (body as { choices?: unknown[] } | null)?.choices?.[0] as { prompt_logprobs?: unknown; logprobs?: { top_logprobs?: unknown } | null } | undefined;
+  const choice = (body as { choices?: unknown[] } | null)?.choices?.[0] as { prompt_logprobs?: unknown } | undefined;
   if (!choice) throw new ResponseShapeError("response has no choices[0]");
   const prompt = choice.prompt_logprobs;
   if (!Array.isArray(prompt)) throw new ResponseShapeError("choices[0].prompt_logprobs is missing (is this a vLLM server?)");
-  if (prompt.length !== n) throw new ResponseShapeError(`prompt_logprobs has ${prompt.length} positions, expected ${n} (one per prompt token)`);
-  if (n > 0 && prompt[0] !== null) throw new ResponseShapeError("prompt_logprobs[0] should be null (nothing predicts the first token)");
-  const top = choice.logprobs?.top_logprobs;
-  const last = Array.isArray(top) ? top[0] : undefined;
-  if (!last || typeof last !== "object") throw new ResponseShapeError("choices[0].logprobs.top_logprobs[0] is missing (the row after the prompt)");
+  if (prompt.length !== n + 1) throw new ResponseShapeError(`prompt_logprobs has ${prompt.length} positions, expected ${n + 1} (the block's ${n} tokens and the extra one)`);
+  if (prompt[0] !== null) throw new ResponseShapeError("prompt_logprobs[0] should be null (nothing predicts the first token)");
   const b = new RowsBuilder(n, vocabSize, k, actualToken);
-  for (let j = 1; j < n; j++) {
+  for (let j = 1; j <= n; j++) {
     const dict = prompt[j];
     if (!dict || typeof dict !== "object") throw new ResponseShapeError(`prompt_logprobs[${j}] is not an object`);
     for (const key in dict as Record<string, { logprob?: unknown }>) {
       const entry = (dict as Record<string, { logprob?: unknown }>)[key];
       b.add(Number(key), entry?.logprob as number);
     }
-    b.endRow();
+    b.endRow(j === n);
   }
-  for (const key in last as Record<string, unknown>) {
-    if (!key.startsWith("token_id:")) throw new ResponseShapeError(`top_logprobs key "${key}" is not "token_id:<id>" (the server ignored return_tokens_as_token_ids)`);
-    b.add(Number(key.slice(9)), (last as Record<string, number>)[key]);
-  }
-  b.endRow();
   return b.finish();
 }
 
@@ -133,10 +141,11 @@ export function parsePromptTokenLogprobs(body: unknown, tokens: readonly number[
   return out;
 }
 
-/** Turns a vLLM 400 into an error that says which flag or setting to change. */
+/** Turns a vLLM 400 into an error that says which flag or setting to change. Error bodies in the
+ * pre-0.10.1 flat shape reach here nested (nestFlatErrors), so their message is read too. */
 function explainBadRequest(err: unknown, where: string, spec: VllmModelSpec): unknown {
   if (!(err instanceof APIError) || err.status !== 400) return err;
-  const msg = `${err.message} ${JSON.stringify(err.error ?? "")}`;
+  const msg = err.message;
   if (/logprobs/i.test(msg) && /max/i.test(msg)) {
     return new UserError(`${where}: the server refused the request: ${msg}`, "raise the server's limit with --max-logprobs <k> (and set maxLogprobs to match), or lower logits.topK");
   }
@@ -146,8 +155,31 @@ function explainBadRequest(err: unknown, where: string, spec: VllmModelSpec): un
   if (/model/i.test(msg) && /not exist|not found/i.test(msg)) {
     return new UserError(`${where}: ${msg}`, `set model: to a name the server lists at /v1/models (vLLM's --served-model-name)`);
   }
+  void spec;
   return err;
 }
+
+/** Bounds the bytes of responses in flight: a request waits until its estimate fits (one always runs). */
+export class MemoryBudget {
+  private used = 0;
+  private readonly waiting: (() => void)[] = [];
+  constructor(readonly bytes: number) {}
+  async run<T>(cost: number, fn: () => Promise<T>): Promise<T> {
+    while (this.used > 0 && this.used + cost > this.bytes) await new Promise<void>((r) => this.waiting.push(r));
+    this.used += cost;
+    try {
+      return await fn();
+    } finally {
+      this.used -= cost;
+      for (const wake of this.waiting.splice(0)) wake();
+    }
+  }
+}
+
+/** JSON bytes of a full-row response for a block of n tokens: vLLM writes each vocabulary entry as
+ * "id":{"logprob":-12.345678,"rank":12345,"decoded_token":"..."}, about 60 bytes; the body is held
+ * whole while it is scanned, plus the rows' 8 bytes per entry. */
+export const fullRowsBytes = (n: number, vocabSize: number) => (n + 1) * vocabSize * 68;
 
 interface Endpoint {
   url: string;
@@ -158,9 +190,11 @@ interface Endpoint {
 export class VllmSource implements ServedLogitSource {
   readonly identity: ModelIdentity;
   readonly vocabSize: number;
-  readonly logitSpace: LogitSpace;
+  /** The configured guess until the probe detects it from the server's rows. */
+  logitSpace: LogitSpace;
   maxModelLen: number;
   private readonly pool: EndpointPool<Endpoint>;
+  private readonly fullBudget: MemoryBudget;
   private readonly policy: RetryPolicy;
   private readonly where: string;
 
@@ -171,9 +205,11 @@ export class VllmSource implements ServedLogitSource {
     this.where = `${deps.section ?? "models"}.${deps.role} (vLLM ${spec.model})`;
     this.vocabSize = deps.vocabSize;
     this.logitSpace = spec.logprobsMode.endsWith("logits") ? "logits" : "logprobs";
-    // One token is generated after the prompt, so a prompt may hold one token less than the context.
-    this.maxModelLen = spec.maxModelLen === undefined ? Infinity : spec.maxModelLen - 1;
+    // The prompt is the block plus one extra token, and one token is generated: a block may hold two
+    // tokens less than the context.
+    this.maxModelLen = spec.maxModelLen === undefined ? Infinity : spec.maxModelLen - 2;
     this.identity = Object.freeze({ provider: "vllm", model: spec.model, revision: spec.revision, logprobsMode: spec.logprobsMode, actualToken: spec.actualToken });
+    this.fullBudget = new MemoryBudget(spec.fullRowsMemoryMB * 1024 * 1024);
     this.policy = retryPolicy(spec);
     const apiKey = apiKeyFrom(spec, this.where);
     this.pool = new EndpointPool<Endpoint>(
@@ -181,7 +217,7 @@ export class VllmSource implements ServedLogitSource {
         url: url.replace(/\/+$/, ""),
         // The SDK must not retry on its own: withRetry is the one place that does. Its transport is a
         // node:http fetch with keep-alive (node-fetch.ts): Node's fetch cost more CPU per request.
-        client: new OpenAI({ baseURL: `${url.replace(/\/+$/, "")}/v1`, apiKey: apiKey ?? "EMPTY", maxRetries: 0, timeout: this.policy.timeoutMs, fetch: nodeFetch(spec.concurrency) }),
+        client: new OpenAI({ baseURL: `${url.replace(/\/+$/, "")}/v1`, apiKey: apiKey ?? "EMPTY", maxRetries: 0, timeout: this.policy.timeoutMs, fetch: nestFlatErrors(nodeFetch(spec.concurrency)) }),
         headers: (apiKey ? { authorization: `Bearer ${apiKey}` } : {}) as Record<string, string>,
       })),
       spec.concurrency,
@@ -213,7 +249,7 @@ export class VllmSource implements ServedLogitSource {
       if (!listed.success) throw new UserError(`${this.where}: ${ep.url}/v1/models did not answer in the OpenAI format`, "point urls: at a vLLM server's root (no /v1)");
       const entry = listed.data.data.find((m) => m.id === this.spec.model);
       if (!entry) throw new UserError(`${this.where}: ${ep.url} does not serve "${this.spec.model}" (it serves: ${listed.data.data.map((m) => m.id).join(", ")})`, "set model: to one of the served names");
-      if (this.spec.maxModelLen === undefined && entry.max_model_len) this.maxModelLen = Math.min(this.maxModelLen, entry.max_model_len - 1);
+      if (this.spec.maxModelLen === undefined && entry.max_model_len) this.maxModelLen = Math.min(this.maxModelLen, entry.max_model_len - 2);
       for (const sample of samples) {
         const res = await withRetry(
           () => timed(this.policy.timeoutMs, (signal) => fetchJson(`${ep.url}/tokenize`, { body: { model: this.spec.model, prompt: sample.text, add_special_tokens: true }, headers: ep.headers, signal })),
@@ -222,7 +258,7 @@ export class VllmSource implements ServedLogitSource {
         const parsed = z.object({ tokens: z.array(z.number().int()), max_model_len: z.number().int().optional() }).loose().safeParse(res);
         if (!parsed.success) throw new UserError(`${this.where}: ${ep.url}/tokenize answered without a token list`, "use a vLLM server (its /tokenize endpoint is needed for the tokenizer check)");
         compareTokenization(`${this.where} at ${ep.url}`, sample, parsed.data.tokens);
-        if (this.spec.maxModelLen === undefined && parsed.data.max_model_len) this.maxModelLen = Math.min(this.maxModelLen, parsed.data.max_model_len - 1);
+        if (this.spec.maxModelLen === undefined && parsed.data.max_model_len) this.maxModelLen = Math.min(this.maxModelLen, parsed.data.max_model_len - 2);
       }
     }
   }
@@ -262,23 +298,57 @@ export class VllmSource implements ServedLogitSource {
     }, (v) => z.string().parse(v));
   }
 
+  /** Space detection and the prefix-caching check, on every replica (see ServedLogitSource.probe). */
+  async probe(probe: readonly number[], topK: number | "full"): Promise<void> {
+    const found = await probeReplicas(this.where, this.pool.endpoints, (tokens, ep) => this.fetchRows(tokens, topK, ep), probe, this.vocabSize, this.deps.warn);
+    const expected: LogitSpace = this.spec.logprobsMode.endsWith("logits") ? "logits" : "logprobs";
+    for (const f of found) {
+      if (f.space === expected) continue;
+      const why = f.space === "logprobs" ? "vLLM V1 computes prompt log-probs as a log-softmax whatever --logprobs-mode says" : `their values sum above 1 (log-sum-exp ${f.maxLse.toFixed(3)})`;
+      this.deps.warn?.(`${this.where} at ${f.url}: logprobsMode is ${this.spec.logprobsMode} but the rows are ${f.space} (${why}); using ${f.space}`);
+    }
+    const spaces = [...new Set(found.map((f) => f.space))];
+    if (spaces.length > 1) throw new UserError(`${this.where}: the replicas return rows in different spaces (${found.map((f) => `${f.url}: ${f.space}`).join(", ")})`, "serve every replica with the same vLLM version and --logprobs-mode");
+    this.logitSpace = spaces[0];
+  }
+
+  /** One uncached rows request (to endpoint `ep`, or the least busy one), retried; refusals explained. */
+  private async fetchRows(tokens: readonly number[], k: number | "full", ep?: Endpoint): Promise<TopKRows> {
+    // Full rows ask for the local vocabulary's size rather than -1: vLLM up to 0.10.2 refuses -1, and
+    // newer ones read -1 as the model's (possibly padded) vocabulary.
+    const kk = k === "full" ? this.vocabSize : k;
+    const attempt = async (e: Endpoint, signal: AbortSignal) => {
+      const body = { model: this.spec.model, prompt: promptFor(tokens), max_tokens: 1, temperature: 0, prompt_logprobs: kk };
+      // asResponse: read the body ourselves, under the same timeout as the headers.
+      const res = await e.client.completions.create(body as unknown as OpenAI.CompletionCreateParamsNonStreaming, { signal }).asResponse();
+      // The raw bytes, not res.text(): the scanner reads bytes, and decoding 0.7 MB cost more than scanning it.
+      return readVllmCompletion(new Uint8Array(await res.arrayBuffer()), tokens, k, this.vocabSize, this.spec.actualToken);
+    };
+    const go = () =>
+      ep
+        ? withRetry(() => timed(this.policy.timeoutMs, (signal) => attempt(ep, signal)), this.policy)
+        : this.retry(attempt);
+    try {
+      return await (k === "full" ? this.fullBudget.run(fullRowsBytes(tokens.length, this.vocabSize), go) : go());
+    } catch (err) {
+      if (err instanceof APIError && err.status === 404) throw await this.explainNotFound(err);
+      throw explainBadRequest(err, this.where, this.spec);
+    }
+  }
+
+  /** vLLM answers an unknown model name with 404 NotFoundError: name the models the server has. */
+  private async explainNotFound(err: APIError): Promise<unknown> {
+    const ep = this.pool.endpoints[0];
+    const models = await timed(this.policy.timeoutMs, (signal) => fetchJson(`${ep.url}/v1/models`, { headers: ep.headers, signal })).catch(() => undefined);
+    const names = ((models as { data?: { id?: unknown }[] } | undefined)?.data ?? []).map((m) => m.id).filter((x): x is string => typeof x === "string");
+    if (!names.length && !/model/i.test(err.message)) return err;
+    return new UserError(`${this.where}: the server answered 404 (${err.message})${names.length ? `; it serves: ${names.join(", ")}` : ""}`, "set model: to one of the names the server lists at /v1/models (vLLM's --served-model-name)");
+  }
+
   async rows(tokens: readonly number[], request: RowRequest): Promise<Rows> {
     const k = request.topK;
-    // -1 asks vLLM for the whole vocabulary (needs --max-logprobs -1).
-    const kk = k === "full" ? -1 : k;
-    const key = { v: 1, identity: this.identity, tokens, k };
-    return cached(this.deps.cache, key, async () => {
-      try {
-        return await this.retry(async (ep, signal) => {
-          const body = { model: this.spec.model, prompt: [...tokens], max_tokens: 1, temperature: 0, logprobs: kk, prompt_logprobs: kk, return_tokens_as_token_ids: true };
-          // asResponse: read the body ourselves, under the same timeout as the headers.
-          const res = await ep.client.completions.create(body as unknown as OpenAI.CompletionCreateParamsNonStreaming, { signal }).asResponse();
-          // The raw bytes, not res.text(): the scanner reads bytes, and decoding 0.7 MB cost more than scanning it.
-          return readVllmCompletion(new Uint8Array(await res.arrayBuffer()), tokens, k, this.vocabSize, this.spec.actualToken);
-        });
-      } catch (err) {
-        throw explainBadRequest(err, this.where, this.spec);
-      }
-    });
+    // v 2: every row from the prompt path (v 1 took the last one from the sampler).
+    const key = { v: 2, identity: this.identity, tokens, k };
+    return cached(this.deps.cache, key, () => this.fetchRows(tokens, k));
   }
 }

@@ -16,38 +16,19 @@ import type { LogitSource, ModelIdentity } from "../core/rows.js";
 import { isServed, type TokenizerSample } from "../models/preflight.js";
 import { createLogitSource, type ModelRole } from "../models/registry.js";
 import { ARTIFACTS, type Stage, type StageContext } from "../stage.js";
-import { appliedReviewSchema } from "../labels-review/review-file.js";
 import { applyStoredReview, previousCombination } from "../labels-review/stage-review.js";
 import { uncertaintyRow, uncertaintyRowSchema } from "../labels-review/uncertainty.js";
+import { labelRowSchema, labelsMetaSchema, type LabelRow } from "../schemas/labels.js";
 import { alignedSchema } from "./translate.js";
 import { blockSchema, generalBlockSchema } from "./tokenize.js";
 
-export const labelRowSchema = z.object({
-  id: z.string(),
-  /** Hugging Face convention, one array per alpha (same order as labels-meta.json's alphas). */
-  labels: z.array(z.array(z.number().int())),
-  uncertified: z.array(z.number().int()),
-});
-export type LabelRow = z.infer<typeof labelRowSchema>;
+// The artifact schemas live in schemas/labels.ts (the review step reads them too); re-exported for
+// the readers that import them from here.
+export { labelRowSchema, labelsMetaSchema, type LabelRow };
 
 /** A chunk file's row: the labels plus the block's uncertainty row (split into two artifacts). */
 const chunkRowSchema = labelRowSchema.extend({ uncertainty: uncertaintyRowSchema });
 type ChunkRow = z.infer<typeof chunkRowSchema>;
-
-export const labelsMetaSchema = z.object({
-  version: z.literal(1),
-  alphas: z.array(z.number()),
-  topK: z.union([z.number().int(), z.literal("full")]),
-  logitSpace: z.enum(["logprobs", "logits"]),
-  models: z.record(z.string(), z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]))),
-  /** Key of everything that shapes the combined labels (not the review): a run whose key matches
-   * re-applies a new review to its labels without asking the models (labels-review/stage-review.ts). */
-  combination: z.string().optional(),
-  /** sha256 of the labels and uncertainty files this stage wrote with this metadata. */
-  outputs: z.object({ labels: z.string(), uncertainty: z.string() }).optional(),
-  /** The review applied after the combination, if any. */
-  review: appliedReviewSchema.optional(),
-});
 
 export async function loadSources(ctx: StageContext, roles: readonly ModelRole[]): Promise<Record<string, LogitSource>> {
   const tok = await ctx.tokenizer();
@@ -206,15 +187,17 @@ async function runLabels(ctx: StageContext, opts: LabelsOptions = {}) {
   } else {
     const sources = await loadSources(ctx, ["baseline", "reinforced"]);
     const { baseline, reinforced } = sources;
-    if (baseline.logitSpace !== reinforced.logitSpace) {
-      throw new UserError(`the baseline returns ${baseline.logitSpace} but the reinforced model returns ${reinforced.logitSpace}`, "serve both in the same space (vLLM: the same --logprobs-mode)");
-    }
     const served = Object.values(sources).filter(isServed);
     if (served.length && todo.length) {
       const samples = await tokenizerSamples(ctx, blocks);
       await Promise.all(served.map((s) => s.preflight({ topK, samples })));
     }
     checkLengths(sources, Math.max(...blocks.map((b) => b.input_ids.length)), Math.max(...aligned.map((a) => a.translated_ids.length)));
+    // The probe sets each served source's logitSpace from what the server returns (models/preflight.ts).
+    if (served.length && todo.length) await Promise.all(served.map((s) => s.probe(blocks[0].input_ids.slice(0, 64), topK)));
+    if (baseline.logitSpace !== reinforced.logitSpace) {
+      throw new UserError(`the baseline returns ${baseline.logitSpace} but the reinforced model returns ${reinforced.logitSpace}`, "serve both in the same space (vLLM: the same --logprobs-mode)");
+    }
     meta = { logitSpace: baseline.logitSpace, models: { baseline: baseline.identity, reinforced: reinforced.identity } };
     // Blocks in flight: enough to keep every replica of the busier model busy; 1 for embedded models,
     // which compute synchronously anyway.
