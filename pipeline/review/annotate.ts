@@ -1,16 +1,25 @@
 /**
  * The facts the page shows beside each row: occurrences and blocks in the forget corpus and the flags
- * of `whp anchors check`, computed by the same code (corpus-stats, checks, plausibility) so the page and the
- * command never disagree. Pure over in-memory inputs; counts are memoised because the corpus does not
- * change while the server runs, and every edit re-annotates the whole file (one candidate can flag
- * another row: a collision, a cross-category reuse).
+ * of `whp anchors check`, computed by the same code (checks, plausibility) so the page and the command
+ * never disagree. Pure over in-memory inputs.
+ *
+ * At book scale (1,600 terms, 6 MB) recounting every term over the whole text after each edit took
+ * seconds, so the corpus side is indexed once and kept up to date: counts come from a word index
+ * (term-index.ts, remembered: the corpus does not change while the server runs) and the passages the
+ * plausibility checks read are rematched only where the term set changed (passages.ts). The statistical
+ * checks still run over the whole file on every edit (one candidate can flag another row: a collision,
+ * a cross-category reuse; cheap once counting is); the plausibility checks are redone for the rows an
+ * edit can affect (plausibility-cache.ts).
  */
 import { checkEntries, DEFAULT_CHECKS, FLAG_KINDS, type FlagKind } from "../anchors/checks.js";
-import { CorpusIndex, type BlockSpan, type TermStats } from "../anchors/corpus-stats.js";
-import { buildPassages, checkPlausibility, type NameLexicon } from "../anchors/plausibility.js";
+import type { BlockSpan } from "../anchors/corpus-stats.js";
+import type { NameLexicon } from "../anchors/plausibility.js";
 import type { SourceDocument } from "../anchors/sample.js";
 import { concordance, DEFAULT_CONCORDANCE, type ConcordanceOptions, type Context } from "./concordance.js";
+import { PassageIndex, type PassageChange } from "./passages.js";
+import { PlausibilityCache } from "./plausibility-cache.js";
 import type { StoredRow } from "./rows.js";
+import { IndexedCorpus } from "./term-index.js";
 
 export interface RowView extends StoredRow {
   occurrences: number;
@@ -19,28 +28,12 @@ export interface RowView extends StoredRow {
   flags: { kind: FlagKind; message: string }[];
 }
 
-/** A CorpusIndex that remembers every count and stats it computed (the corpus is fixed). */
-class MemoCorpus extends CorpusIndex {
-  private readonly counts = new Map<string, number>();
-  private readonly statsMemo = new Map<string, TermStats>();
-
-  override count(term: string): number {
-    let n = this.counts.get(term);
-    if (n === undefined) this.counts.set(term, (n = super.count(term)));
-    return n;
-  }
-
-  override stats(term: string): TermStats {
-    let s = this.statsMemo.get(term);
-    if (s === undefined) this.statsMemo.set(term, (s = super.stats(term)));
-    return s;
-  }
-}
-
 export { FLAG_KINDS };
 
 export class Annotator {
-  private readonly corpus: MemoCorpus;
+  readonly corpus: IndexedCorpus;
+  private passages?: PassageIndex;
+  private plausibility?: PlausibilityCache;
 
   constructor(
     private readonly docs: readonly SourceDocument[],
@@ -49,7 +42,7 @@ export class Annotator {
     /** First names by gender: with them the page also shows the translation plausibility flags. */
     private readonly names?: NameLexicon,
   ) {
-    this.corpus = new MemoCorpus(docs, blocks);
+    this.corpus = new IndexedCorpus(docs, blocks);
   }
 
   /** Flags exactly as `whp anchors check` computes them: over the rows not rejected, which are the ones
@@ -59,8 +52,12 @@ export class Annotator {
     const entries = used.map((r) => ({ term: r.term, translations: r.translations, category: r.category, line: r.line }));
     const flags: { line?: number; kind: FlagKind; message: string; suggestions?: string[] }[] = checkEntries(entries, this.corpus, this.freq, DEFAULT_CHECKS);
     if (this.names) {
-      const passages = buildPassages(this.docs, entries.map((e) => e.term), this.blocks);
-      flags.push(...checkPlausibility(entries, passages, this.names, this.freq));
+      const terms = entries.map((e) => e.term);
+      let touched: PassageChange[] = [];
+      if (this.passages) touched = this.passages.update(terms);
+      else this.passages = new PassageIndex(this.docs, terms, (w) => this.corpus.wordPositions(w), this.blocks);
+      this.plausibility ??= new PlausibilityCache(this.names, this.freq);
+      flags.push(...this.plausibility.flags(entries, this.passages.passages, touched));
     }
     const byLine = new Map<number, RowView["flags"]>();
     for (const f of flags) {
@@ -79,6 +76,7 @@ export class Annotator {
     const dictionary = new Map(rows.filter((r) => r.status !== "rejected" && r.term && r.translations.length).map((r) => [r.term, r.translations[0]]));
     const own = rows.find((r) => r.term === term);
     const chosen = translation ?? own?.translations[0] ?? term;
-    return { translation: chosen, ...concordance(this.docs, term, chosen, dictionary, opts) };
+    const starts = this.corpus.starts(term);
+    return { translation: chosen, ...concordance(this.docs, term, chosen, dictionary, opts, (_, di) => starts[di]) };
   }
 }

@@ -72,14 +72,16 @@ export function concordance(
   translation: string,
   dictionary: ReadonlyMap<string, string>,
   opts: ConcordanceOptions = DEFAULT_CONCORDANCE,
+  /** The term's occurrence starts in document `i` (default: a scan; the server passes its index's). */
+  startsIn: (doc: SourceDocument, i: number) => readonly number[] = (d) => occurrenceStarts(d.text, term),
 ): { total: number; contexts: Context[] } {
   const rewrite = new Map(dictionary);
   rewrite.set(term, translation);
   const matcher = new TermMatcher([...rewrite.keys()]);
   const contexts: Context[] = [];
   let total = 0;
-  for (const d of docs) {
-    for (const start of occurrenceStarts(d.text, term)) {
+  for (const [i, d] of docs.entries()) {
+    for (const start of startsIn(d, i)) {
       total++;
       if (contexts.length >= opts.limit) continue;
       const [from, to] = window(d.text, start, start + term.length, opts.around);

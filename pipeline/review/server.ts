@@ -17,7 +17,7 @@ import type { BlockSpan } from "../anchors/corpus-stats.js";
 import type { SourceDocument } from "../anchors/sample.js";
 import { STATUSES } from "../stages/dictionary.js";
 import type { NameLexicon } from "../anchors/plausibility.js";
-import { Annotator, FLAG_KINDS } from "./annotate.js";
+import { Annotator, FLAG_KINDS, type RowView } from "./annotate.js";
 import { CsvFile } from "./csv-file.js";
 import { queueRoutes } from "./queue-routes.js";
 import { readRows, type StoredRow } from "./rows.js";
@@ -54,6 +54,13 @@ const STATIC: Record<string, { file: string; type: string }> = {
 };
 const MAX_BODY = 1 << 20;
 
+interface Listing {
+  file: string;
+  rows: RowView[];
+  flagKinds: typeof FLAG_KINDS;
+  statuses: typeof STATUSES;
+}
+
 function send(res: ServerResponse, status: number, body: string, type = "application/json; charset=utf-8", extra: Record<string, string> = {}): void {
   res.writeHead(status, { ...SECURITY_HEADERS, "content-type": type, ...extra });
   res.end(body);
@@ -86,7 +93,12 @@ export async function startReviewServer(opts: ReviewServerOptions): Promise<Revi
   let port = 0;
 
   const rowsOf = (text: string): StoredRow[] => readRows(text, opts.csvPath).rows;
-  const listing = (text: string) => ({ file: opts.csvPath, rows: annotator.annotate(rowsOf(text)), flagKinds: FLAG_KINDS, statuses: STATUSES });
+  // The last listing, by the file's text: page loads and reloads between edits cost nothing.
+  let last: { text: string; listing: Listing } | undefined;
+  const listing = (text: string): Listing => {
+    if (last?.text !== text) last = { text, listing: { file: opts.csvPath, rows: annotator.annotate(rowsOf(text)), flagKinds: FLAG_KINDS, statuses: STATUSES } };
+    return last.listing;
+  };
 
   async function api(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     if (req.method === "GET" && url.pathname === "/api/rows") return json(res, 200, listing(await csv.snapshot()));
@@ -153,9 +165,8 @@ export async function startReviewServer(opts: ReviewServerOptions): Promise<Revi
       json(res, 500, { error: (e as Error).message });
     });
   });
-  // Count every term and candidate now (memoised), so the first page load does not wait for it:
-  // about 1.3 s for 78 rows over a 6 MB corpus, growing with rows x corpus size.
-  annotator.annotate(rowsOf(await csv.read()));
+  // Index the corpus and count every term and candidate now, so the first page load does not wait.
+  listing(await csv.read());
   // Loopback only, whatever the machine's interfaces: the page edits a file on this disk.
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);

@@ -1,0 +1,124 @@
+/**
+ * Counting terms over a book-sized corpus without rescanning it: a word index built once (every
+ * maximal run of letters, digits and "_" with its position), then a term's occurrences are found by
+ * looking up its first word and checking each place with the corpus's own whole-word matcher
+ * (corpus-stats' wordRegex, run sticky at that position). Pure over in-memory documents.
+ *
+ * Why this finds exactly what a full scan finds: a whole-word occurrence of a term has no word
+ * character right before or after it, so the term's first word run is a maximal word run of the text
+ * there, which the index holds. Terms without any word character fall back to the full scan. Matches
+ * do not overlap, as with the full scan's matchAll (the next one is looked for after the previous end).
+ */
+import { CorpusIndex, context, occurrenceStarts, wordRegex, type BlockSpan, type TermStats } from "../anchors/corpus-stats.js";
+import type { SourceDocument } from "../anchors/sample.js";
+
+const WORD_RUN = /[\p{L}\p{N}_]+/gu;
+
+/** The term's first word run and where it starts in the term, or undefined for a term with none. */
+export function firstWord(term: string): { word: string; offset: number } | undefined {
+  const m = /[\p{L}\p{N}_]+/u.exec(term);
+  return m ? { word: m[0], offset: m.index } : undefined;
+}
+
+/** Word -> its positions, as (document index, offset) pairs flattened into one array. */
+export function buildWordIndex(docs: readonly SourceDocument[]): Map<string, number[]> {
+  const index = new Map<string, number[]>();
+  docs.forEach((d, di) => {
+    for (const m of d.text.matchAll(WORD_RUN)) {
+      const list = index.get(m[0]);
+      if (list) list.push(di, m.index);
+      else index.set(m[0], [di, m.index]);
+    }
+  });
+  return index;
+}
+
+/** A CorpusIndex (the type `whp anchors check`'s checks take) that answers from the word index and
+ * remembers every answer: the corpus does not change while the review server runs. */
+export class IndexedCorpus extends CorpusIndex {
+  private readonly words: Map<string, number[]>;
+  private readonly startsMemo = new Map<string, number[][]>();
+  private readonly statsMemo = new Map<string, TermStats>();
+  /** Block spans per document, sorted by start; `overlapping` when spans share characters. */
+  private readonly spans: [number, number][][] | undefined;
+  private readonly overlapping: boolean = false;
+
+  constructor(docs: readonly SourceDocument[], blocks?: readonly BlockSpan[]) {
+    super(docs, blocks);
+    this.words = buildWordIndex(docs);
+    if (blocks) {
+      const byDoc = new Map(docs.map((d, i) => [d.id, i]));
+      this.spans = docs.map(() => []);
+      for (const b of blocks) {
+        const i = byDoc.get(b.doc);
+        if (i !== undefined) this.spans[i].push(b.span);
+      }
+      for (const list of this.spans) {
+        list.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+        for (let k = 1; k < list.length; k++) if (list[k][0] < list[k - 1][1]) this.overlapping = true;
+      }
+    }
+  }
+
+  /** Where `word` occurs as a whole word run: (document index, offset) pairs. */
+  wordPositions(word: string): readonly number[] {
+    return this.words.get(word) ?? [];
+  }
+
+  /** Occurrence starts of `term` per document (index = document index), as occurrenceStarts gives them. */
+  starts(term: string): number[][] {
+    let out = this.startsMemo.get(term);
+    if (out) return out;
+    const first = firstWord(term);
+    if (!first) out = this.docs.map((d) => occurrenceStarts(d.text, term));
+    else {
+      out = this.docs.map(() => []);
+      const at = new RegExp(wordRegex(term).source, "uy");
+      const lastEnd = this.docs.map(() => -1);
+      const list = this.words.get(first.word) ?? [];
+      for (let k = 0; k < list.length; k += 2) {
+        const di = list[k];
+        const s = list[k + 1] - first.offset;
+        if (s < 0 || s < lastEnd[di]) continue;
+        at.lastIndex = s;
+        if (at.test(this.docs[di].text)) {
+          out[di].push(s);
+          lastEnd[di] = at.lastIndex;
+        }
+      }
+    }
+    this.startsMemo.set(term, out);
+    return out;
+  }
+
+  override count(term: string): number {
+    return this.starts(term).reduce((n, s) => n + s.length, 0);
+  }
+
+  override stats(term: string): TermStats {
+    const memo = this.statsMemo.get(term);
+    if (memo) return memo;
+    const all = this.starts(term);
+    const examples: string[] = [];
+    let blocks = 0;
+    all.forEach((starts, di) => {
+      for (const s of starts) if (examples.length < 2) examples.push(context(this.docs[di].text, s, term.length));
+      if (this.spans && starts.length) blocks += this.blocksHolding(this.spans[di], starts);
+    });
+    const stats = { occurrences: all.reduce((n, s) => n + s.length, 0), blocks: this.spans ? blocks : undefined, examples };
+    this.statsMemo.set(term, stats);
+    return stats;
+  }
+
+  /** How many spans hold at least one of the (sorted) starts. */
+  private blocksHolding(spans: readonly [number, number][], starts: readonly number[]): number {
+    if (this.overlapping) return spans.filter((b) => starts.some((s) => s >= b[0] && s < b[1])).length;
+    let n = 0;
+    let k = 0;
+    for (const [from, to] of spans) {
+      while (k < starts.length && starts[k] < from) k++;
+      if (k < starts.length && starts[k] < to) n++;
+    }
+    return n;
+  }
+}

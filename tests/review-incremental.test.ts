@@ -1,0 +1,134 @@
+/**
+ * The review page's counts and flags at book scale come from an index and are updated per edit
+ * (review/term-index.ts, passages.ts, plausibility-cache.ts). These tests hold them to the full
+ * recount, `whp anchors check`'s own path (CorpusIndex, checkEntries, buildPassages, checkPlausibility
+ * over everything), after every edit of a sequence, on a generated book with curly and straight
+ * apostrophes, nested multi-word terms and shared generic translations.
+ */
+import { describe, expect, it } from "vitest";
+import fc from "fast-check";
+import { generateBookCorpus } from "../bench/book-corpus.js";
+import { checkEntries, DEFAULT_CHECKS } from "../pipeline/anchors/checks.js";
+import { CorpusIndex, loadWordFrequencies, type BlockSpan } from "../pipeline/anchors/corpus-stats.js";
+import { loadNameLexicon } from "../pipeline/anchors/name-lexicon.js";
+import { buildPassages, checkPlausibility, type NameLexicon } from "../pipeline/anchors/plausibility.js";
+import { seededRandom } from "../pipeline/core/hash.js";
+import { Annotator } from "../pipeline/review/annotate.js";
+import { concordance } from "../pipeline/review/concordance.js";
+import { readRows, type StoredRow } from "../pipeline/review/rows.js";
+import { IndexedCorpus } from "../pipeline/review/term-index.js";
+import { PassageIndex } from "../pipeline/review/passages.js";
+import { TermMatcher } from "../pipeline/core/anchors.js";
+
+type Docs = { id: string; text: string }[];
+
+/** What the page showed before indexing: every count and flag recomputed over the whole corpus. */
+function fullRecount(docs: Docs, blocks: BlockSpan[] | undefined, freq: ReadonlyMap<string, number>, names: NameLexicon, rows: readonly StoredRow[]) {
+  const corpus = new CorpusIndex(docs, blocks);
+  const entries = rows.filter((r) => r.status !== "rejected" && r.term).map((r) => ({ term: r.term, translations: r.translations, category: r.category, line: r.line }));
+  const flags: { line?: number; kind: string; message: string; suggestions?: string[] }[] = checkEntries(entries, corpus, freq, DEFAULT_CHECKS);
+  flags.push(...checkPlausibility(entries, buildPassages(docs, entries.map((e) => e.term), blocks), names, freq));
+  return rows.map((r) => {
+    const s = corpus.stats(r.term);
+    const own = r.status === "rejected" ? [] : flags.filter((f) => f.line === r.line).map((f) => ({ kind: f.kind, message: f.suggestions?.length ? `${f.message} (better: ${f.suggestions.join(", ")})` : f.message }));
+    return { term: r.term, occurrences: s.occurrences, blocks: s.blocks ?? null, flags: own };
+  });
+}
+
+const view = (rows: { term: string; occurrences: number; blocks: number | null; flags: { kind: string; message: string }[] }[]) =>
+  rows.map((r) => ({ term: r.term, occurrences: r.occurrences, blocks: r.blocks, flags: r.flags }));
+
+/** Consecutive spans of about 1,500 characters, as the run's blocks would cover the documents. */
+const blocksOf = (docs: Docs): BlockSpan[] => docs.flatMap((d) => Array.from({ length: Math.ceil(d.text.length / 1500) }, (_, i): BlockSpan => ({ doc: d.id, span: [i * 1500, Math.min(d.text.length, (i + 1) * 1500)] })));
+
+describe("incremental counts and flags equal a full recount", async () => {
+  const freq = await loadWordFrequencies();
+  const names = await loadNameLexicon();
+  const book = generateBookCorpus({ chars: 250_000, terms: 260, docs: 3, seed: 7 });
+
+  for (const withBlocks of [false, true]) {
+    it(`after each edit of a seeded sequence (${withBlocks ? "the run's blocks" : "windows, no blocks yet"})`, () => {
+      const blocks = withBlocks ? blocksOf(book.docs) : undefined;
+      const annotator = new Annotator(book.docs, blocks, freq, names);
+      let rows = readRows(book.csv, "book.csv").rows;
+      const rand = seededRandom(withBlocks ? 2 : 1);
+      const pick = <T>(list: readonly T[]) => list[Math.floor(rand() * list.length)];
+      const set = (i: number, change: Partial<StoredRow>) => (rows = rows.map((r, j) => (j === i ? { ...r, ...change } : r)));
+      const added = (term: string, translations: string[]): StoredRow => ({ term, translations, category: "person", notes: "", status: "pending", line: rows.length + 2, version: "", confidence: null, other: {} });
+      const shared = rows.flatMap((r) => r.translations);
+      const edits: (() => void)[] = [
+        () => set(0, { status: "rejected" }), // the most frequent term: most passages change
+        () => set(0, { status: "approved" }),
+        () => set(rows.findIndex((r) => r.term.includes(" ")), { status: "rejected" }), // a full name: its first name shows again
+        () => set(1, { translations: [pick(shared), pick(shared)] }),
+        () => set(Math.floor(rand() * rows.length), { translations: ["Zebedee"] }),
+        () => set(Math.floor(rand() * rows.length), { status: "rejected" }),
+        () => set(Math.floor(rand() * rows.length), { category: "place" }),
+        () => (rows = [...rows, added(rows[3].term.split(" ")[0] + " the Elder", ["Old Tom"])]),
+        () => (rows = [...rows, added(rows.find((r) => r.term.includes("'"))!.term.replace("'", "\u2019"), ["the cross"])]),
+        () => (rows = [...rows, added("Nobody Atall", [pick(shared)])]),
+        () => set(rows.findIndex((r) => r.status === "rejected"), { status: "pending" }),
+      ];
+      expect(view(annotator.annotate(rows))).toEqual(fullRecount(book.docs, blocks, freq, names, rows));
+      for (let step = 0; step < 16; step++) {
+        (step < edits.length ? edits[step] : pick(edits))();
+        expect(view(annotator.annotate(rows)), `after edit ${step}`).toEqual(fullRecount(book.docs, blocks, freq, names, rows));
+      }
+    });
+  }
+
+  it("the concordance lists the same occurrences from the index as from a scan", () => {
+    const annotator = new Annotator(book.docs, undefined, freq, names);
+    const rows = readRows(book.csv, "book.csv").rows;
+    for (const r of rows.slice(0, 40)) {
+      const dictionary = new Map(rows.filter((x) => x.term !== r.term).map((x) => [x.term, x.translations[0]]));
+      const { translation, ...fromIndex } = annotator.concordance(rows, r.term);
+      expect(fromIndex).toEqual(concordance(book.docs, r.term, translation, dictionary));
+    }
+  });
+});
+
+describe("the passages' matches after term-set changes", () => {
+  it("equal a full leftmost-longest scan with the new terms", () => {
+    const book = generateBookCorpus({ chars: 120_000, terms: 200, docs: 2, seed: 3 });
+    // Sub-terms and longer terms that a change can uncover or hide: "X" of "X Y", "X Y Z" over "X Y".
+    const extra = book.terms.filter((t) => t.includes(" ")).flatMap((t) => [t.split(" ")[0], `${t} Junior`, t.split(" ").slice(1).join(" ")]);
+    const pool = [...new Set([...book.terms, ...extra])];
+    const corpus = new IndexedCorpus(book.docs);
+    const rand = seededRandom(5);
+    let terms = book.terms.slice();
+    const index = new PassageIndex(book.docs, terms, (w) => corpus.wordPositions(w));
+    for (let step = 0; step < 25; step++) {
+      const next = new Set(terms);
+      for (let k = 0; k < 1 + Math.floor(rand() * 6); k++) {
+        const t = pool[Math.floor(rand() * (step % 3 === 0 ? 10 : pool.length))]; // often the frequent ones
+        if (next.has(t)) next.delete(t);
+        else next.add(t);
+      }
+      terms = [...next];
+      index.update(terms);
+      const full = new TermMatcher(terms);
+      book.docs.forEach((d, i) => expect(index.matchesIn(i), `step ${step}, ${d.id}`).toEqual(full.matches(d.text, 0, d.text.length)));
+    }
+  });
+});
+
+describe("the word index counts what the whole-word scan counts", () => {
+  it("for any text and term, overlapping and punctuated ones included", () => {
+    const alphabet = fc.constantFrom("a", "b", "A", " ", "'", "\u2019", "-", ".", "é", "_", "1", "\n");
+    fc.assert(
+      fc.property(fc.array(fc.string({ unit: alphabet, maxLength: 60 }), { minLength: 1, maxLength: 3 }), fc.string({ unit: alphabet, minLength: 1, maxLength: 6 }), (texts, term) => {
+        const docs = texts.map((text, i) => ({ id: `d${i}`, text }));
+        const blocks = docs.flatMap((d) => [0, 20, 40].filter((s) => s < d.text.length).map((s): BlockSpan => ({ doc: d.id, span: [s, s + 20] })));
+        expect(new IndexedCorpus(docs, blocks).stats(term)).toEqual(new CorpusIndex(docs, blocks).stats(term));
+      }),
+      { numRuns: 3000, seed: 16 },
+    );
+  });
+
+  it("skips an occurrence that overlaps the previous one, as matchAll does", () => {
+    const docs = [{ id: "d", text: "Ann Ann Ann, Ann Ann." }];
+    expect(new IndexedCorpus(docs).count("Ann Ann")).toBe(new CorpusIndex(docs).count("Ann Ann"));
+    expect(new IndexedCorpus(docs).count("Ann Ann")).toBe(2);
+  });
+});
