@@ -10,7 +10,11 @@
  * on top of the same combination without asking the models again (see `revertOverrides`).
  */
 import { z } from "zod";
-import type { LabelRow } from "../stages/labels.js";
+import type { AppliedReview, LabelRow, Override } from "../schemas/labels.js";
+
+// Kept importable from here, where they were first defined; they live with the labels artifacts'
+// schemas (schemas/labels.ts) because labels-meta.json embeds them.
+export { appliedReviewSchema, overrideSchema, type AppliedReview, type Override } from "../schemas/labels.js";
 
 export const VERDICTS = ["accept", "replace", "mask"] as const;
 export type Verdict = (typeof VERDICTS)[number];
@@ -34,23 +38,6 @@ export const reviewFileSchema = z.object({
   verdicts: z.array(reviewVerdictSchema),
 });
 export type ReviewFile = z.infer<typeof reviewFileSchema>;
-
-export const overrideSchema = z.object({ block: z.string(), position: z.number().int().min(1), before: z.array(z.number().int()), after: z.number().int() });
-export type Override = z.infer<typeof overrideSchema>;
-
-/** What labels-meta.json records about the review it applied. */
-export const appliedReviewSchema = z.object({
-  file: z.string(),
-  sha256: z.string(),
-  /** Verdicts applied, by kind. */
-  verdicts: z.object({ accept: z.number().int(), replace: z.number().int(), mask: z.number().int() }),
-  /** Verdicts whose position is not a labelled position of this run (other blocks, or masked by the
-   * method): counted and warned about, never applied. */
-  skipped: z.number().int(),
-  /** Each changed position: its labels (per alpha) before the override, and the value it set. */
-  overrides: z.array(overrideSchema),
-});
-export type AppliedReview = z.infer<typeof appliedReviewSchema>;
 
 export interface ApplyResult {
   rows: LabelRow[];

@@ -11,7 +11,7 @@ import { UserError } from "../core/errors.js";
 import { sha256 } from "../core/hash.js";
 import type { Logger } from "../core/log.js";
 import { ARTIFACTS, type StageContext } from "../stage.js";
-import { labelRowSchema, labelsMetaSchema, type LabelRow } from "../stages/labels.js";
+import { labelRowSchema, labelsMetaSchema, type LabelRow } from "../schemas/labels.js";
 import { type AppliedReview, applyVerdicts, reviewFileSchema, revertOverrides } from "./review-file.js";
 
 /** The stored review, or undefined when none was applied. */
