@@ -10,7 +10,7 @@ describe("completion familiarity", () => {
       { prompt: { prompt: "At the castle", references: ["Hogwarts", "Dumbledore"], subtlety: 8 } },
     ];
     const { prompts, duplicates } = importAuthorsPrompts(json, "hp.json");
-    expect(duplicates).toBe(1);
+    expect(duplicates).toEqual([{ prompt: "The boy with the scar walked", kept: 0, dropped: 1, differs: [] }]);
     expect(prompts).toEqual([
       { id: "f0000", prompt: "The boy with the scar  walked", references: ["Harry"], subtlety: 3, source: "hp.json" },
       { id: "f0001", prompt: "At the castle", references: ["Hogwarts", "Dumbledore"], subtlety: 8, source: "hp.json" },

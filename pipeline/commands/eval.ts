@@ -1,16 +1,18 @@
 /** `whp evalset`, `whp eval` and `whp report`: the evaluation prompt set, its scores, the HTML report. */
 import { mkdir, readdir, readFile } from "node:fs/promises";
-import { basename, join, resolve } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { type Command, Option } from "commander";
 import type { ResolvedConfig } from "../config.js";
 import { type CommonOptions, setup, withCommon } from "./common.js";
-import { fileExists, fileSha256, readJson, readJsonlAll, writeFileAtomic, writeJsonAtomic, writeJsonlAtomic } from "../core/artifacts.js";
+import { fileExists, fileSha256, readJson, readJsonlAll, toJsonlText, writeFileAtomic, writeJsonAtomic, writeJsonlAtomic } from "../core/artifacts.js";
+import { sha256 } from "../core/hash.js";
 import { UserError } from "../core/errors.js";
 import type { Logger } from "../core/log.js";
 import { canonicalJson } from "../core/hash.js";
 import { ModelTokenizer } from "../core/tokenizer.js";
 import { type EvalParams, evalFiles, evalsetSchema, scoresSchema, EVAL_VERSION, type ScoresFile, trainRowSchema } from "../eval/files.js";
-import { importAuthorsPrompts } from "../eval/familiarity.js";
+import { describeDuplicate, importAuthorsPrompts } from "../eval/familiarity.js";
+import { parsePlainProbabilityPrompts, tagPlainPrompts } from "../eval/import-probability.js";
 import { auditReport } from "../eval/judge-audit.js";
 import { generatePrompts, probabilityLlmIdentity, readUserJson, writeProbabilityPrompts } from "../eval/llm-io.js";
 import { NEIGHBOUR_DEFAULTS, pickNeighbours } from "../eval/neighbours.js";
@@ -21,7 +23,7 @@ import { defaultModelNames } from "../eval/targets.js";
 import { EVAL_MODELS } from "../eval/sandbox.js";
 import { formatTable, type ScoredModel } from "../eval/table.js";
 import { ARTIFACTS } from "../stage.js";
-import { dictionarySchema } from "../stages/dictionary.js";
+import { dictionarySchema, parseDictionaryCsv } from "../stages/dictionary.js";
 import { alignedSchema } from "../stages/translate.js";
 import { blockSchema, generalBlockSchema } from "../stages/tokenize.js";
 
@@ -33,8 +35,18 @@ function positiveInt(name: string, v: string, min = 1): number {
   return n;
 }
 
-async function writeEvalset(config: ResolvedConfig, params: EvalParams, log: Logger, force: boolean): Promise<string> {
-  for (const name of ["blocks", "generalBlocks", "aligned", "dictionary", "train"] as const) await requireFile(artifact(config, name), "run the pipeline first (`whp run`)");
+const RUN_ARTIFACTS = ["blocks", "generalBlocks", "aligned", "dictionary", "train"] as const;
+
+/** The evaluation set, computed and checked, with its writes held back until `write` (so a failure
+ * anywhere, in an import too, leaves every file as it was). */
+interface PreparedSet {
+  dir: string;
+  upToDate: boolean;
+  write(): Promise<void>;
+}
+
+async function prepareEvalset(config: ResolvedConfig, params: EvalParams, log: Logger, force: boolean, imports: Record<string, string>): Promise<PreparedSet> {
+  for (const name of RUN_ARTIFACTS) await requireFile(artifact(config, name), "run the pipeline first (`whp run`)");
   const files = evalFiles(config.runDir);
   const tok = await ModelTokenizer.load(config.tokenizer);
   const blocks = await readJsonlAll(artifact(config, "blocks"), blockSchema);
@@ -59,12 +71,11 @@ async function writeEvalset(config: ResolvedConfig, params: EvalParams, log: Log
   // Same run artifacts, seed and parameters: the set on disk is already the one this would write.
   const llmIdentity = params.llmPassages > 0 ? (await probabilityLlmIdentity(config)).identity : undefined;
   const existing = (await fileExists(files.evalset)) ? await readJson(files.evalset, evalsetSchema, "evaluation set").catch(() => undefined) : undefined;
-  if (!force && existing && existing.seed === config.seed && canonicalJson([existing.params, existing.sources, existing.llm ?? null]) === canonicalJson([params, sources, llmIdentity ?? null]) && (await fileExists(files.probability)) && (await fileExists(files.retain)) && (await fileExists(files.neighbour))) {
-    log.info("evalset: up to date");
-    return files.dir;
+  const sameImports = canonicalJson(existing?.imports ?? {}) === canonicalJson(imports);
+  if (!force && existing && sameImports && existing.seed === config.seed && canonicalJson([existing.params, existing.sources, existing.llm ?? null]) === canonicalJson([params, sources, llmIdentity ?? null]) && (await fileExists(files.probability)) && (await fileExists(files.retain)) && (await fileExists(files.neighbour))) {
+    return { dir: files.dir, upToDate: true, write: async () => {} };
   }
-  await mkdir(files.dir, { recursive: true });
-  const rows = [];
+  const rows: Record<string, unknown>[] = [];
   for (const p of prompts) rows.push({ ...p, text: await tok.decode(p.context_ids), tagged_text: p.tagged.map((t) => tok.tokenText(t)) });
   let llmStats: Record<string, number> = {};
   if (params.llmPassages > 0) {
@@ -74,34 +85,57 @@ async function writeEvalset(config: ResolvedConfig, params: EvalParams, log: Log
     llmStats = Object.fromEntries(Object.entries(written.stats).map(([k, v]) => [`llm${k[0].toUpperCase()}${k.slice(1)}`, v]));
     process.stdout.write(`evalset: the llm wrote ${written.stats.written} probability prompts from ${written.stats.passages} passages, kept ${written.stats.kept} (unknown term ${written.stats.unknownTerm}, give-aways ${written.stats.givenAway}, token-boundary mismatches ${written.stats.boundaryMismatch}, shared first token ${written.stats.sharedFirstToken}, duplicates ${written.stats.duplicates}, malformed answers ${written.stats.malformed}, failed passages ${written.stats.failedPassages}) -> eval/probability.jsonl\n`);
   }
-  await writeJsonlAtomic(files.probability, rows);
-  await writeJsonlAtomic(files.retain, general.filter((g) => held.has(g.id)));
-  await writeJsonlAtomic(files.neighbour, general.filter((g) => neighbourIds.has(g.id)));
-  await writeJsonAtomic(files.evalset, {
-    format: "whp-evalset",
-    version: EVAL_VERSION,
-    seed: config.seed,
-    params,
-    sources,
-    // Mean share of distinctive forget words (per mille): neighbours vs the blocks they were picked from.
-    stats: {
-      ...stats,
-      retainTexts: heldOut.length,
-      generalBlocks: general.length,
-      ...llmStats,
-      neighbourTexts: nb.ids.length,
-      neighbourVocabulary: nb.vocabulary,
-      neighbourSharePermille: Math.round(1000 * nb.meanShare),
-      candidateSharePermille: Math.round(1000 * nb.candidateMeanShare),
-    },
-    heldOutGeneral: heldOut,
-    neighbourGeneral: nb.ids,
-    ...(llmIdentity ? { llm: llmIdentity } : {}),
-    forgetPositions: sampleForgetPositions(blocks, params.forgetPositions, config.seed),
-    references: dict.entries.map((e) => e.term).sort(),
-  });
-  log.info(`evalset: ${prompts.length} probability prompts (of ${stats.candidates} candidates), ${heldOut.length} retain texts and ${nb.ids.length} neighbour texts held out of ${general.length} general blocks`);
-  return files.dir;
+  const forgetPositions = sampleForgetPositions(blocks, params.forgetPositions, config.seed);
+  const write = async () => {
+    await mkdir(files.dir, { recursive: true });
+    await writeJsonlAtomic(files.probability, rows);
+    await writeJsonlAtomic(files.retain, general.filter((g) => held.has(g.id)));
+    await writeJsonlAtomic(files.neighbour, general.filter((g) => neighbourIds.has(g.id)));
+    await writeJsonAtomic(files.evalset, {
+      format: "whp-evalset",
+      version: EVAL_VERSION,
+      seed: config.seed,
+      params,
+      sources,
+      // Mean share of distinctive forget words (per mille): neighbours vs the blocks they were picked from.
+      stats: {
+        ...stats,
+        retainTexts: heldOut.length,
+        generalBlocks: general.length,
+        ...llmStats,
+        neighbourTexts: nb.ids.length,
+        neighbourVocabulary: nb.vocabulary,
+        neighbourSharePermille: Math.round(1000 * nb.meanShare),
+        candidateSharePermille: Math.round(1000 * nb.candidateMeanShare),
+      },
+      heldOutGeneral: heldOut,
+      neighbourGeneral: nb.ids,
+      ...(llmIdentity ? { llm: llmIdentity } : {}),
+      ...(Object.keys(imports).length ? { imports } : {}),
+      forgetPositions,
+      references: dict.entries.map((e) => e.term).sort(),
+    });
+    log.info(`evalset: ${prompts.length} probability prompts (of ${stats.candidates} candidates), ${heldOut.length} retain texts and ${nb.ids.length} neighbour texts held out of ${general.length} general blocks`);
+  };
+  return { dir: files.dir, upToDate: false, write };
+}
+
+/** Writes `text` unless the file already holds exactly it; true when it wrote. */
+async function writeIfChanged(path: string, text: string): Promise<boolean> {
+  if ((await fileExists(path)) && (await readFile(path, "utf8")) === text) return false;
+  await mkdir(dirname(path), { recursive: true });
+  await writeFileAtomic(path, text);
+  return true;
+}
+
+/** The dictionary imported probability prompts are tagged with: the run's when it has one, else the
+ * approved rows of the config's dictionary file (an import needs no finished run). */
+async function dictionaryForTagging(config: ResolvedConfig): Promise<{ term: string; translations: string[] }[]> {
+  const path = artifact(config, "dictionary");
+  if (await fileExists(path)) return (await readJson(path, dictionarySchema, "dictionary")).entries;
+  const file = config.dictionary;
+  await requireFile(file, "set dictionary: in the config to the anchors CSV (probability prompts without targets are tagged with its terms)");
+  return parseDictionaryCsv(await readFile(file, "utf8"), file).entries;
 }
 
 /** Models with a scores file: the sandbox's in their usual order, then served ones by name. */
@@ -123,7 +157,7 @@ function table(scores: readonly ScoresFile[]): string {
   return formatTable(scores.map((s): ScoredModel => ({ model: s.model, scores: s.scores })));
 }
 
-async function writeReport(config: ResolvedConfig, blocksToShow: number, log: Logger): Promise<string> {
+async function writeReport(config: ResolvedConfig, blocksToShow: number, log: Logger): Promise<{ path: string; wrote: boolean }> {
   const files = evalFiles(config.runDir);
   await requireFile(files.evalset, "write the evaluation set first: `whp evalset`, then `whp eval`");
   const current = await fileSha256(files.evalset);
@@ -142,8 +176,7 @@ async function writeReport(config: ResolvedConfig, blocksToShow: number, log: Lo
   const blocks: ReportBlock[] = picked.map((r) => ({ id: r.id, tokens: r.input_ids.map((t) => tok.tokenText(t)), labels: r.labels.map((l) => (l < 0 ? null : tok.tokenText(l))), ids: r.input_ids, labelIds: r.labels }));
   const html = renderReport({ run: config.run.name, models: scores.map((s) => ({ model: s.model, scores: s.scores })), blocks, maxTokens: 160 });
   // Unchanged content is not rewritten, so a repeated demo leaves the run folder untouched.
-  if (!(await fileExists(files.report)) || (await readFile(files.report, "utf8")) !== html) await writeFileAtomic(files.report, html);
-  return files.report;
+  return { path: files.report, wrote: await writeIfChanged(files.report, html) };
 }
 
 export function register(program: Command): void {
@@ -155,11 +188,12 @@ export function register(program: Command): void {
     .addOption(new Option("--positions <n>", "forget-corpus positions for the restoration KL").default("1000"))
     .addOption(new Option("--completion-tokens <n>", "tokens each sandbox completion runs for").default("12"))
     .option("-f, --force", "rewrite the set even when it is up to date")
-    .option("--familiarity <file>", "also import completion prompts in the authors' published JSON format -> eval/familiarity.jsonl")
+    .option("--familiarity <file>", "also import completion prompts in the authors' published JSON format -> eval/familiarity.jsonl (needs no finished run)")
+    .option("--probability <file>", 'also import plain probability prompts, [{"prompt": text, "targets"?: [words]}] -> eval/probability-imported.jsonl (needs the tokenizer, not a finished run)')
     .option("--llm-probability <passages>", "also have the llm: chat model write probability prompts from this many seeded forget passages (--per-passage each), after the mined ones")
     .option("--generate <passages>", "also have the llm: chat model write completion prompts from this many seeded forget passages -> eval/familiarity.jsonl")
     .addOption(new Option("--per-passage <n>", "prompts asked for per passage (--generate, --llm-probability)").default("5"))
-    .action(async (opts: CommonOptions & { force?: boolean; familiarity?: string; generate?: string; llmProbability?: string; perPassage: string; size: string; context: string; retainFraction: string; neighbours: string; positions: string; completionTokens: string }) => {
+    .action(async (opts: CommonOptions & { force?: boolean; familiarity?: string; probability?: string; generate?: string; llmProbability?: string; perPassage: string; size: string; context: string; retainFraction: string; neighbours: string; positions: string; completionTokens: string }) => {
       const { config, log } = await setup(opts);
       const fraction = Number(opts.retainFraction);
       if (!(fraction > 0 && fraction < 1)) throw new UserError(`--retain-fraction: expected a number between 0 and 1, got "${opts.retainFraction}"`);
@@ -173,17 +207,59 @@ export function register(program: Command): void {
         llmPassages: opts.llmProbability === undefined ? 0 : positiveInt("llm-probability", opts.llmProbability),
         llmPerPassage: positiveInt("per-passage", opts.perPassage),
       };
-      process.stdout.write(`evalset: wrote ${await writeEvalset(config, params, log, Boolean(opts.force))}\n`);
-      if (opts.familiarity) {
-        const { prompts, duplicates } = importAuthorsPrompts(await readUserJson(opts.familiarity), basename(opts.familiarity));
-        await writeJsonlAtomic(evalFiles(config.runDir).familiarity, prompts);
-        process.stdout.write(`evalset: imported ${prompts.length} completion prompts (${duplicates} duplicates dropped) -> eval/familiarity.jsonl\n`);
-      } else if (opts.generate) {
-        const { prompts, stats } = await generatePrompts(config, positiveInt("generate", opts.generate), positiveInt("per-passage", opts.perPassage));
-        await writeJsonlAtomic(evalFiles(config.runDir).familiarity, prompts);
+      const files = evalFiles(config.runDir);
+      // Everything is read, validated and computed first; only then is anything written.
+      const familiarity = opts.familiarity ? importAuthorsPrompts(await readUserJson(opts.familiarity), basename(opts.familiarity)) : undefined;
+      let probability: { text: string; summary: string; noTarget: string[] } | undefined;
+      if (opts.probability) {
+        const plain = parsePlainProbabilityPrompts(await readUserJson(opts.probability), basename(opts.probability));
+        const tok = await ModelTokenizer.load(config.tokenizer);
+        const tagged = await tagPlainPrompts(plain, await dictionaryForTagging(config), { encode: (t) => tok.encodeIds(t), prefix: tok.info.prefixSpecialIds }, basename(opts.probability));
+        const st = tagged.stats;
+        probability = {
+          text: toJsonlText(tagged.prompts.map((p) => ({ ...p, tagged_text: p.tagged.map((t) => tok.tokenText(t)) }))),
+          summary: `${st.kept} of ${st.prompts} probability prompts from ${basename(opts.probability)} (${st.withTargets} with their own targets, the rest tagged with the dictionary's terms; ${st.noTarget} got no target and were left out, duplicates ${st.duplicates}; terms left out: given away by the prompt ${st.givenAway}, token-boundary mismatches ${st.boundaryMismatch}, shared first token with a translation ${st.sharedFirstToken})`,
+          noTarget: tagged.noTarget,
+        };
+      }
+      const imports: Record<string, string> = {};
+      const importedOnDisk = (await fileExists(files.probabilityImported)) ? await readFile(files.probabilityImported, "utf8") : undefined;
+      const importedText = probability?.text ?? importedOnDisk;
+      if (importedText !== undefined) imports[basename(files.probabilityImported)] = sha256(importedText);
+      const runReady = (await Promise.all(RUN_ARTIFACTS.map((n) => fileExists(artifact(config, n))))).every(Boolean);
+      const importing = Boolean(opts.familiarity || opts.probability);
+      // An import needs nothing from the run; mining the rest of the set does.
+      const set = runReady || !importing ? await prepareEvalset(config, params, log, Boolean(opts.force), imports) : undefined;
+      const generated = opts.generate && !familiarity ? await generatePrompts(config, positiveInt("generate", opts.generate), positiveInt("per-passage", opts.perPassage)) : undefined;
+
+      if (familiarity) {
+        const { prompts, duplicates, withoutSubtlety, givenAway } = familiarity;
+        const wrote = await writeIfChanged(files.familiarity, toJsonlText(prompts));
+        const notes = [
+          `${duplicates.length} duplicates dropped`,
+          withoutSubtlety ? `${withoutSubtlety} without a subtlety grade: no per-subtlety breakdown${withoutSubtlety < prompts.length ? " for them" : ""}` : "",
+          givenAway.prompts ? `${givenAway.prompts} contain ${givenAway.references} of their own references, which the leak check does not count` : "",
+        ].filter(Boolean);
+        process.stdout.write(`evalset: ${wrote ? "imported" : "up to date:"} ${prompts.length} completion prompts (${notes.join("; ")}) -> eval/familiarity.jsonl\n`);
+        for (const d of duplicates) process.stdout.write(`evalset:   duplicate: ${describeDuplicate(d)}\n`);
+      }
+      if (probability) {
+        const wrote = await writeIfChanged(files.probabilityImported, probability.text);
+        process.stdout.write(`evalset: ${wrote ? "imported" : "up to date:"} ${probability.summary} -> eval/probability-imported.jsonl\n`);
+        for (const t of probability.noTarget) process.stdout.write(`evalset:   no target: ${JSON.stringify(t)}\n`);
+      }
+      if (generated) {
+        const { prompts, stats } = generated;
+        await writeJsonlAtomic(files.familiarity, prompts);
         process.stdout.write(
           `evalset: generated ${prompts.length} completion prompts from ${stats.passages} passages (failed passages ${stats.failedPassages}, malformed answers ${stats.malformed}, give-aways dropped ${stats.givenAway}, duplicates ${stats.duplicates}) -> eval/familiarity.jsonl\n`,
         );
+      }
+      if (set) {
+        await set.write();
+        process.stdout.write(set.upToDate ? `evalset: up to date (${set.dir})\n` : `evalset: wrote ${set.dir}\n`);
+      } else {
+        process.stdout.write("evalset: the run is not finished, so only the import was done; `whp run`, then `whp evalset` mines the rest of the set\n");
       }
     });
 
@@ -221,6 +297,7 @@ export function register(program: Command): void {
     .addOption(new Option("--blocks <n>", "sample blocks to show token by token").default("3"))
     .action(async (opts: CommonOptions & { blocks: string }) => {
       const { config, log } = await setup(opts);
-      process.stdout.write(`report: wrote ${await writeReport(config, positiveInt("blocks", opts.blocks), log)}\n`);
+      const r = await writeReport(config, positiveInt("blocks", opts.blocks), log);
+      process.stdout.write(r.wrote ? `report: wrote ${r.path}\n` : `report: up to date (${r.path})\n`);
     });
 }

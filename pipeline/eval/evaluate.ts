@@ -3,11 +3,12 @@
  * process, served models over HTTP), and writes one scores file per model. The I/O edge around the
  * pure runner (runner.ts) and scores (scores.ts).
  */
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { ResolvedConfig } from "../config.js";
 import { fileExists, fileSha256, readJson, readJsonlAll, writeJsonAtomic } from "../core/artifacts.js";
 import { UserError } from "../core/errors.js";
-import { deriveSeed, hashJson } from "../core/hash.js";
+import { deriveSeed, hashJson, sha256 } from "../core/hash.js";
 import type { Logger } from "../core/log.js";
 import { ModelTokenizer } from "../core/tokenizer.js";
 import type { NgramModel } from "../models/ngram.js";
@@ -16,6 +17,7 @@ import { createServedSource } from "../models/registry.js";
 import { ARTIFACTS } from "../stage.js";
 import { blockSchema, generalBlockSchema } from "../stages/tokenize.js";
 import { aggregateFamiliarity } from "./familiarity.js";
+import { referenceLeaks } from "./scores.js";
 import { EVAL_VERSION, evalFiles, evalsetSchema, probabilityPromptSchema, retainRowSchema, type ScoresFile, scoresSchema, trainRowSchema } from "./files.js";
 import { judgeCompletions } from "./judge.js";
 import { JUDGE_COMPLETION_TOKENS, JUDGE_TRIES, judgeSetup } from "./llm-io.js";
@@ -45,12 +47,21 @@ async function loadEvalset(config: ResolvedConfig): Promise<LoadedSet> {
   for (const [name, sha] of Object.entries(set.sources)) {
     if ((await fileSha256(join(config.runDir, name))) !== sha) throw new UserError(`${name} changed since the evaluation set was written`, "re-run `whp evalset`");
   }
+  // Imported probability prompts count only as the set recorded them.
+  const imported = [];
+  for (const [name, sha] of Object.entries(set.imports ?? {})) {
+    const path = join(files.dir, name);
+    await requireFile(path, "re-run `whp evalset --probability <file>`");
+    if (sha256(await readFile(path)) !== sha) throw new UserError(`eval/${name} changed since the evaluation set was written`, "re-run `whp evalset`");
+    imported.push(...(await readJsonlAll(path, probabilityPromptSchema)));
+  }
+  if (!set.imports && (await fileExists(files.probabilityImported))) throw new UserError(`eval/probability-imported.jsonl is not part of the evaluation set`, "re-run `whp evalset` to include it (or delete the file)");
   const held = new Set([...set.heldOutGeneral, ...set.neighbourGeneral]);
   const general = (await readJsonlAll(artifact(config, "generalBlocks"), generalBlockSchema)).filter((g) => !held.has(g.id));
   const tok = await ModelTokenizer.load(config.tokenizer);
   return {
     data: {
-      probability: await readJsonlAll(files.probability, probabilityPromptSchema),
+      probability: [...(await readJsonlAll(files.probability, probabilityPromptSchema)), ...imported],
       retain: await readJsonlAll(files.retain, retainRowSchema),
       neighbour: await readJsonlAll(files.neighbour, retainRowSchema),
       forget: await readJsonlAll(artifact(config, "blocks"), blockSchema),
@@ -198,7 +209,18 @@ export async function evaluate(config: ResolvedConfig, names: readonly string[],
         deriveSeed(set.data.seed, "eval:bootstrap", "familiarity"),
       );
       completionFamiliarity = agg.score;
-      familiarity = { counts: agg.counts, failed: agg.failed, malformed, bySubtlety: agg.bySubtlety, judgements: judged };
+      // The judge-free leak check beside the judge: a reference the prompt already gave away is not counted.
+      const leaks = judged.map((j, i) => referenceLeaks(judging.prompts[i].prompt, j.completion, judging.prompts[i].references));
+      familiarity = {
+        counts: agg.counts,
+        failed: agg.failed,
+        malformed,
+        bySubtlety: agg.bySubtlety,
+        leaks: { completions: leaks.filter((l) => l.leaked.length > 0).length, excludedReferences: leaks.reduce((a, l) => a + l.excluded.length, 0), promptsGivingAway: leaks.filter((l) => l.excluded.length > 0).length },
+        judgements: judged.map((j, i) => ({ ...j, leaked: leaks[i].leaked })),
+      };
+      if (familiarity.leaks?.excludedReferences) log.info(`eval: ${t.name}: ${familiarity.leaks.excludedReferences} reference(s) in ${familiarity.leaks.promptsGivingAway} prompt(s) were already in the prompt and are not counted as leaks`);
+      if (Object.keys(agg.bySubtlety).length === 0) log.info(`eval: ${t.name}: the completion prompts carry no subtlety grades: no per-subtlety breakdown`);
       if (agg.failed) log.warn(`eval: ${t.name}: ${agg.failed} judgement(s) stayed malformed after ${JUDGE_TRIES} tries; counted as failed, left out of N`);
     }
     const scores: ScoresFile = {

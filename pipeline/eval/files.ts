@@ -11,6 +11,9 @@ export const evalFiles = (runDir: string) => {
     dir,
     evalset: join(dir, "evalset.json"),
     probability: join(dir, "probability.jsonl"),
+    /** Probability prompts imported from a file (`whp evalset --probability`), kept apart from the
+     * mined ones so that mining again never drops them. */
+    probabilityImported: join(dir, "probability-imported.jsonl"),
     retain: join(dir, "retain.jsonl"),
     neighbour: join(dir, "neighbour.jsonl"),
     familiarity: join(dir, "familiarity.jsonl"),
@@ -46,6 +49,8 @@ export const evalsetSchema = z.object({
   neighbourGeneral: z.array(z.string()),
   /** The chat model and template that wrote the extra probability prompts, when llmPassages > 0. */
   llm: z.object({ provider: z.string(), model: z.string(), temperature: z.number(), template: z.string() }).optional(),
+  /** sha256 of each imported file under eval/ the set includes (probability-imported.jsonl). */
+  imports: z.record(z.string(), z.string()).optional(),
   forgetPositions: z.array(z.object({ block: z.string(), position: z.number().int().min(1) })),
   references: z.array(z.string()),
 });
@@ -53,8 +58,9 @@ export type EvalSetFile = z.infer<typeof evalsetSchema>;
 
 export const probabilityPromptSchema = z.object({
   id: z.string(),
-  /** Absent: mined from the corpus; "llm": written by the chat model (position -1). */
-  origin: z.literal("llm").optional(),
+  /** Absent: mined from the corpus; "llm": written by the chat model; "imported": from a prompt file
+   * (`whp evalset --probability`). Both with position -1. */
+  origin: z.enum(["llm", "imported"]).optional(),
   block: z.string(),
   position: z.number().int(),
   context_ids: z.array(z.number().int().min(0)).min(1),
@@ -95,8 +101,12 @@ export const scoresSchema = z.object({
       counts: z.tuple([z.number().int(), z.number().int(), z.number().int(), z.number().int()]),
       failed: z.number().int(),
       malformed: z.number().int(),
+      /** Per subtlety grade; empty when the prompts carry none. */
       bySubtlety: z.record(z.string(), z.object({ score: z.number(), n: z.number().int() })),
-      judgements: z.array(z.object({ id: z.string(), completion: z.string(), score: z.number().int().nullable() })),
+      /** Judge-free check: completions naming a reference the prompt did not give away, and the
+       * references left out because their prompt already contains them. */
+      leaks: z.object({ completions: z.number().int(), excludedReferences: z.number().int(), promptsGivingAway: z.number().int() }).optional(),
+      judgements: z.array(z.object({ id: z.string(), completion: z.string(), score: z.number().int().nullable(), leaked: z.array(z.string()).optional() })),
     })
     .optional(),
   items: z.object({

@@ -27,15 +27,16 @@ export const DEFAULT_AUDIT_SIZE = 60;
 export interface JudgedItem {
   model: string;
   id: string;
-  subtlety: number;
+  /** Absent for prompts imported without a grade. */
+  subtlety?: number;
   prompt: string;
   references: readonly string[];
   completion: string;
   judgeScore: JudgeScore;
 }
 
-/** Subtlety 1-10 in three bands: obvious, middling, subtle. */
-export const subtletyBand = (s: number) => (s <= 3 ? "1-3" : s <= 7 ? "4-7" : "8-10");
+/** Subtlety 1-10 in three bands: obvious, middling, subtle; "ungraded" for a prompt without one. */
+export const subtletyBand = (s: number | undefined) => (s === undefined ? "ungraded" : s <= 3 ? "1-3" : s <= 7 ? "4-7" : "8-10");
 export const stratumOf = (it: Pick<JudgedItem, "judgeScore" | "subtlety">) => `score ${it.judgeScore}, subtlety ${subtletyBand(it.subtlety)}`;
 const keyOf = (model: string, id: string) => `${model}\u0000${id}`;
 const byKey = (a: { model: string; id: string }, b: { model: string; id: string }) => (keyOf(a.model, a.id) < keyOf(b.model, b.id) ? -1 : keyOf(a.model, a.id) > keyOf(b.model, b.id) ? 1 : 0);
@@ -143,7 +144,7 @@ export function mergeAuditRows(existing: readonly AuditRow[], sample: readonly J
       used.add(keyOf(it.model, it.id));
       rows.push(verbatim(old));
     } else {
-      rows.push([it.id, it.model, String(it.subtlety), safeCell(it.prompt), safeCell(it.references.join(" | ")), safeCell(it.completion), String(it.judgeScore), "", "", ...extra.map(() => "")]);
+      rows.push([it.id, it.model, String(it.subtlety ?? ""), safeCell(it.prompt), safeCell(it.references.join(" | ")), safeCell(it.completion), String(it.judgeScore), "", "", ...extra.map(() => "")]);
     }
   }
   const outside = [...filled.entries()].filter(([k]) => !used.has(k)).map(([, r]) => r);
@@ -170,7 +171,7 @@ const sameText = (a: string, b: string) => a.replace(/\s+/g, " ").trim() === b.r
 
 /** Agreement over rows with both scores, and each model's familiarity with human scores substituted
  * where a person scored the same completion the scores file holds (a re-judged one is "stale"). */
-export function computeAudit(rows: readonly AuditRow[], models: readonly ModelJudgements[], subtlety: ReadonlyMap<string, number>, seed: number): AuditResult {
+export function computeAudit(rows: readonly AuditRow[], models: readonly ModelJudgements[], subtlety: ReadonlyMap<string, number | undefined>, seed: number): AuditResult {
   const pairs = rows.filter((r) => r.judgeScore !== null && r.humanScore !== null).map((r) => [r.judgeScore as number, r.humanScore as number] as const);
   const human = new Map(rows.filter((r) => r.humanScore !== null).map((r) => [keyOf(r.model, r.id), r]));
   const matched = new Set<string>();
@@ -191,7 +192,7 @@ export function computeAudit(rows: readonly AuditRow[], models: readonly ModelJu
       if (r.humanScore !== j.score) changed++;
       return r.humanScore;
     });
-    const agg = (scores: (number | null)[]) => aggregateFamiliarity(judgements.map((j, i) => ({ subtlety: subtlety.get(j.id) ?? 0, score: scores[i] as JudgeScore | null })), bootSeed);
+    const agg = (scores: (number | null)[]) => aggregateFamiliarity(judgements.map((j, i) => ({ subtlety: subtlety.get(j.id), score: scores[i] as JudgeScore | null })), bootSeed);
     return { model, judge: agg(judgements.map((j) => j.score)), withHuman: agg(withHuman), replaced, changed, stale };
   });
   return { rows: rows.length, humanScored: human.size, agreement: agreementStats(pairs), unmatched: [...human.keys()].filter((k) => !matched.has(k)).length, familiarity };

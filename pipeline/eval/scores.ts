@@ -1,4 +1,5 @@
 /** The evaluation's scores as pure functions over per-item values (see whp-method.md, "Evaluation"). */
+import { variantPattern } from "../core/typography.js";
 import { bootstrap, type Estimate, meanEstimate } from "./stats.js";
 
 /** Probability familiarity of one prompt: the total next-token probability of its tagged tokens. */
@@ -69,15 +70,24 @@ export function restoration(perPosition: readonly number[], seed: number): Estim
  * prompt already gave away proves nothing). Matching is case-sensitive on whole words.
  */
 export function leakedTerms(prompt: string, completion: string, references: readonly string[]): string[] {
-  const has = (text: string, term: string) => new RegExp(`(^|[^\\p{L}\\p{N}])${escapeRegExp(term)}($|[^\\p{L}\\p{N}])`, "u").test(text);
-  return references.filter((r) => r.length > 0 && has(completion, r) && !has(prompt, r));
+  return referenceLeaks(prompt, completion, references).leaked;
+}
+
+const hasWord = (text: string, term: string) => new RegExp(`(^|[^\\p{L}\\p{N}])${variantPattern(term)}($|[^\\p{L}\\p{N}])`, "u").test(text);
+
+/** The references a prompt already contains (whole words; apostrophes in any typographic form). */
+export function givenAwayReferences(prompt: string, references: readonly string[]): string[] {
+  return references.filter((r) => r.length > 0 && hasWord(prompt, r));
+}
+
+/** The leak check with what it left out: `excluded` are the references the prompt gave away. */
+export function referenceLeaks(prompt: string, completion: string, references: readonly string[]): { leaked: string[]; excluded: string[] } {
+  const excluded = givenAwayReferences(prompt, references);
+  const gave = new Set(excluded);
+  return { leaked: references.filter((r) => r.length > 0 && !gave.has(r) && hasWord(completion, r)), excluded };
 }
 
 /** Share of completions that leak at least one reference term. */
 export function leakRate(leaks: readonly boolean[], seed: number): Estimate {
   return meanEstimate(leaks.map((l) => (l ? 1 : 0)), seed);
-}
-
-function escapeRegExp(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
