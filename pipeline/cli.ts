@@ -5,6 +5,7 @@ import { Command, CommanderError, Option } from "commander";
 import type { ResolvedConfig } from "./config.js";
 import { fileExists, readJson } from "./core/artifacts.js";
 import { EXIT, UserError, formatError } from "./core/errors.js";
+import { redact, redactBytes } from "./core/redact.js";
 import { type CommonOptions, setup, withCommon } from "./commands/common.js";
 import { EXTRA_COMMANDS } from "./commands/index.js";
 import { demonstrationNote } from "./export/provenance.js";
@@ -106,7 +107,23 @@ export function buildCli(): Command {
   return program;
 }
 
+/** Routes everything the process prints through redact() while main() runs: commands print their
+ * reports with process.stdout.write, and a server's echoed key must not reach the terminal. */
+function redactOutput(): () => void {
+  const restores = [process.stdout, process.stderr].map((stream) => {
+    const write = stream.write;
+    stream.write = ((chunk: unknown, ...rest: unknown[]) =>
+      (write as (...a: unknown[]) => boolean).call(stream, typeof chunk === "string" ? redact(chunk) : chunk instanceof Uint8Array ? redactBytes(chunk) : chunk, ...rest)) as typeof stream.write;
+    return () => {
+      stream.write = write;
+    };
+  });
+  return () => restores.forEach((r) => r());
+}
+
+/** Runs one command and returns its exit code: the only place that decides it (see core/errors.ts). */
 export async function main(argv: string[]): Promise<number> {
+  const restoreOutput = redactOutput();
   try {
     const program = buildCli();
     // Commander would call process.exit itself; let its errors come back here instead.
@@ -122,5 +139,7 @@ export async function main(argv: string[]): Promise<number> {
     const { text, exitCode } = formatError(err);
     process.stderr.write(`${text}\n`);
     return exitCode;
+  } finally {
+    restoreOutput();
   }
 }

@@ -4,10 +4,9 @@
  * again, so a crashed extraction resumes without paying twice) and the only input of consolidation,
  * which can therefore be re-run offline with new rules at no cost.
  */
-import { appendFile, mkdir, readFile } from "node:fs/promises";
-import { dirname } from "node:path";
+import { readFile } from "node:fs/promises";
 import { z } from "zod";
-import { describeIssues } from "../core/artifacts.js";
+import { appendFileRedacted, describeIssues } from "../core/artifacts.js";
 import { UserError } from "../core/errors.js";
 
 export const RAW_VERSION = 1;
@@ -78,10 +77,8 @@ export class RawAnswerLog {
 
   append(answer: RawAnswer): Promise<void> {
     const line = `${JSON.stringify(rawAnswerSchema.parse(answer))}\n`;
-    this.chain = this.chain.then(async () => {
-      await mkdir(dirname(this.path), { recursive: true });
-      await appendFile(this.path, line);
-    });
+    // Through the shared writer, so a key a model repeats in its answer is redacted (core/redact.ts).
+    this.chain = this.chain.then(() => appendFileRedacted(this.path, line));
     return this.chain;
   }
 }

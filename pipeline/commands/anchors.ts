@@ -1,7 +1,7 @@
 /** `whp anchors extract | consolidate | check`: propose anchors, merge them into the review CSV, check it. */
 import { resolve } from "node:path";
 import { Option, type Command } from "commander";
-import { UserError } from "../core/errors.js";
+import { CommandFailed, UserError } from "../core/errors.js";
 import { type CommonOptions, setup, withCommon } from "./common.js";
 import { describeCoverage } from "../anchors/sample.js";
 import { runCheck, runConsolidate, runExtract } from "../anchors/workflow.js";
@@ -27,7 +27,10 @@ export function register(program: Command): void {
         ...stats.failed.slice(0, 10).map((f) => `  failed: ${f.passageId}: ${f.error}`),
         stats.failed.length ? "  re-run `whp anchors extract` to retry the failed passages (answered ones are not sent again)" : "  next: `whp anchors consolidate`",
       ]);
-      if (stats.failed.length) process.exitCode = 1;
+      if (stats.failed.length) {
+        const all = stats.failed.length === stats.passages - stats.cached;
+        throw new CommandFailed(`${all ? "every" : `${stats.failed.length} of ${stats.passages - stats.cached}`} call(s) to the model failed (listed above)`, "fix the cause, then re-run `whp anchors extract`: answered passages are not sent again");
+      }
     });
 
   common(anchors.command("consolidate").description("merge every raw answer into the review CSV (offline; never overwrites a reviewed row)"))
@@ -60,6 +63,6 @@ export function register(program: Command): void {
         `${r.file}: ${r.rows} rows, ${r.problems.length} error(s), ${r.flags.length} flag(s)`,
       ]);
       if (r.problems.length) throw new UserError(`${r.file} cannot be used as the dictionary (${r.problems.length} error(s) above)`, "fix the rows listed, then run `whp anchors check` again");
-      if (opts.strict && r.flags.length) process.exitCode = 1;
+      if (opts.strict && r.flags.length) throw new CommandFailed(`--strict: ${r.flags.length} row(s) of ${r.file} flagged (listed above)`, "review the flagged rows, or run without --strict");
     });
 }

@@ -1,28 +1,43 @@
 import { createReadStream } from "node:fs";
-import { mkdir, open, readFile, rename, rm, stat } from "node:fs/promises";
+import { appendFile, mkdir, open, readFile, rename, rm, stat } from "node:fs/promises";
 import { dirname } from "node:path";
 import { createInterface } from "node:readline";
 import { createHash } from "node:crypto";
 import { z } from "zod";
 import { UserError } from "./errors.js";
 import { sha256 } from "./hash.js";
+import { redact, redactBytes } from "./redact.js";
 
 /**
  * Writes a file so that readers only ever see the old content or the complete new content: write to a
- * temp file beside it, fsync, then rename over. A crash leaves at most a stray *.tmp file.
+ * temp file beside it, fsync, then rename over. A crash leaves at most a stray `<file>.<pid>.tmp`,
+ * which the stage's next run removes (removeStaleTemps). Secrets are redacted here (core/redact.ts):
+ * every artifact, report and cache goes through this function.
  */
 export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
-  const tmp = `${path}.${process.pid}.tmp`;
+  const tmp = tempPathFor(path);
   const handle = await open(tmp, "w");
   try {
-    await handle.writeFile(data);
+    await handle.writeFile(typeof data === "string" ? redact(data) : redactBytes(data));
     await handle.sync();
   } finally {
     await handle.close();
   }
   await rename(tmp, path);
 }
+
+/** Appends text to a file (the raw answers log), redacted like every other write. */
+export async function appendFileRedacted(path: string, text: string): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  await appendFile(path, redact(text));
+}
+
+/** The temp name writeFileAtomic (and the dataset folder's staging) use: `<path>.<pid>.tmp`. */
+export const tempPathFor = (path: string, pid: number = process.pid): string => `${path}.${pid}.tmp`;
+
+/** Matches the temp names tempPathFor gives `name`, any pid. */
+export const staleTempPattern = (name: string): RegExp => new RegExp(`^${name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\\.\\d+\\.tmp$`);
 
 /** Stable, human-diffable JSON for artifacts (2-space indent, trailing newline). */
 export function toJsonText(value: unknown): string {

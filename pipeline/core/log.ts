@@ -2,7 +2,10 @@
  * Progress and warnings go to stderr so stdout stays clean for output a user may pipe.
  * `format: "json"` writes one JSON object per line ({level, message} or a progress record) for log
  * collectors; colour is used only on a TTY and never when NO_COLOR is set (https://no-color.org).
+ * Every line is redacted (core/redact.ts): a server's error body may echo the API key.
  */
+import { redact } from "./redact.js";
+
 export const LOG_FORMATS = ["text", "json"] as const;
 export type LogFormat = (typeof LOG_FORMATS)[number];
 
@@ -33,7 +36,7 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
   const stream = opts.stream ?? process.stderr;
   const format = opts.format ?? "text";
   const color = format === "text" && useColor(stream, opts.env);
-  const write = (text: string) => stream.write(`${text}\n`);
+  const write = (text: string) => stream.write(`${redact(text)}\n`);
   const json = (level: string, message: string) => write(JSON.stringify({ level, message }));
   return {
     quiet: opts.quiet,
@@ -58,10 +61,10 @@ export function memoryLogger(opts: { quiet?: boolean; format?: LogFormat } = {})
     lines,
     quiet: opts.quiet,
     format: opts.format,
-    line: (t) => lines.push(t),
+    line: (t) => lines.push(redact(t)),
     info: (m) => {
-      if (!opts.quiet) lines.push(m);
+      if (!opts.quiet) lines.push(redact(m));
     },
-    warn: (m) => lines.push(`warning: ${m}`),
+    warn: (m) => lines.push(`warning: ${redact(m)}`),
   };
 }

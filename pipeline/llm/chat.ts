@@ -119,6 +119,18 @@ export class ChatClient {
 
   /** One retry loop around single attempts; each attempt takes an endpoint slot and starts its clock. */
   complete(req: ChatRequest): Promise<ChatAnswer> {
-    return withRetry(() => this.pool.run((attempt) => timed(this.policy.timeoutMs, (signal) => attempt(req, signal))), this.policy, this.hooks);
+    return withRetry(() => this.pool.run((attempt) => timed(this.policy.timeoutMs, (signal) => attempt(req, signal))), this.policy, this.hooks).catch((e: unknown) => {
+      throw authFailure(e, this.cfg) ?? e;
+    });
   }
+}
+
+/** A refused key (401/403) is the user's to fix, not a crash: exit 2 naming the variable and endpoint. */
+function authFailure(err: unknown, cfg: LlmConfig): UserError | undefined {
+  const e = err as { status?: unknown; httpResponse?: { status?: unknown } } | null;
+  const status = typeof e?.status === "number" ? e.status : e?.httpResponse?.status;
+  if (status !== 401 && status !== 403) return undefined;
+  const endpoint = cfg.baseUrl ?? (cfg.provider === "hf" ? "Hugging Face Inference Providers" : "https://api.openai.com/v1");
+  const variable = cfg.provider === "hf" ? "HF_TOKEN" : "OPENAI_API_KEY";
+  return new UserError(`the chat endpoint refused the key (HTTP ${status}): check OPENAI_API_KEY / HF_TOKEN for ${endpoint}`, `export ${variable} with a key that ${endpoint} accepts (llm.provider ${cfg.provider})`);
 }
