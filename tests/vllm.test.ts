@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { UserError } from "../pipeline/core/errors.js";
 import type { TopKRows } from "../pipeline/core/rows.js";
 import { ResponseShapeError } from "../pipeline/models/http-retry.js";
-import { parseVllmCompletion, promptFor, VllmSource, vllmModelSchema } from "../pipeline/models/vllm.js";
+import { fullRowsBytes, parseVllmCompletion, promptFor, VllmSource, vllmModelSchema } from "../pipeline/models/vllm.js";
 import { serversClosedAfterEach, V, plain, randomTokens, tempCache, tinyModel } from "./helpers/served.js";
 
 const base = tinyModel(1, "base");
@@ -94,7 +94,7 @@ describe("the vllm provider against the reference server", () => {
     expect(source([s.url], { logprobsMode: "raw_logits" }).logitSpace).toBe("logits");
   });
 
-  it("asks for the whole vocabulary with -1 when topK is full and the server allows it", async () => {
+  it("asks for the whole vocabulary when topK is full and the server allows it", async () => {
     const s = await start({ base }, { maxLogprobs: -1 });
     const src = source([s.url], { maxLogprobs: -1 });
     await src.preflight({ topK: "full", samples: [] });
@@ -313,5 +313,25 @@ describe("errors in both vLLM shapes, and unknown models (issue 13)", () => {
       expect(e).toBeInstanceOf(UserError);
       expect(String((e as UserError).message)).toMatch(/does not exist.*it serves: base, reinf/);
     }
+  });
+});
+
+describe("full rows are bounded by memory, not only by concurrency (issue 13)", () => {
+  it("runs only as many full-row requests at once as fullRowsMemoryMB holds (one always runs)", async () => {
+    const s = await start({ base }, { maxLogprobs: -1, delayMs: 40 });
+    // fullRowsBytes(200, 60) = 201 * 60 * 68 bytes = 0.78 MB per request.
+    expect(fullRowsBytes(200, V)).toBe(201 * V * 68);
+    for (const [mb, most] of [[1, 1], [2, 2]] as const) {
+      const src = source([s.url], { maxLogprobs: -1, concurrency: 16, fullRowsMemoryMB: mb });
+      s.stats.maxActive = 0;
+      const all = await Promise.all(Array.from({ length: 6 }, (_, i) => src.rows(randomTokens(300 + i, 200), { topK: "full" })));
+      expect(all.length).toBe(6);
+      expect(s.stats.maxActive).toBe(most);
+    }
+    // Top-k requests are not held back by the budget.
+    const src = source([s.url], { concurrency: 16, fullRowsMemoryMB: 1 });
+    s.stats.maxActive = 0;
+    await Promise.all(Array.from({ length: 6 }, (_, i) => src.rows(randomTokens(400 + i, 200), { topK: 5 })));
+    expect(s.stats.maxActive).toBe(6);
   });
 });

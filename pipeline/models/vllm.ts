@@ -59,7 +59,7 @@ export const vllmModelSchema = z
     logprobsMode: z.enum(VLLM_LOGPROBS_MODES).default("raw_logprobs"),
     /** Memory for full-row (`logits.topK: full`) responses in flight, in MB: each is ~40 bytes of JSON
      * per vocabulary entry per position, so this, not `concurrency`, bounds how many run at once. */
-    fullRowsMemoryMB: z.number().int().min(64).default(4096),
+    fullRowsMemoryMB: z.number().int().min(1).default(4096),
   })
   .strict();
 export type VllmModelSpec = z.output<typeof vllmModelSchema>;
