@@ -1,5 +1,9 @@
 /** Consolidation and corpus facts treat "Harry's" and "Harry’s" as one spelling. */
+import { appendFile, readdir, rm } from "node:fs/promises";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { whpCli } from "./helpers/capture.js";
+import { makeFixture } from "./helpers/fixture.js";
 import { consolidate } from "../pipeline/anchors/consolidate.js";
 import { CorpusIndex } from "../pipeline/anchors/corpus-stats.js";
 import { parseAnswer } from "../pipeline/anchors/parse.js";
@@ -50,4 +54,20 @@ describe("corpus facts across apostrophe styles", () => {
   it("lists each written form with its count", () => {
     expect(corpus.writtenForms("King's Cross")).toEqual({ "King’s Cross": 2, "King's Cross": 1 });
   });
+});
+
+describe("whp anchors check", () => {
+  it("says which written forms of a term the corpus has, and does not call it absent", async () => {
+    const fx = await makeFixture();
+    try {
+      const [chapter] = (await readdir(join(fx.dir, "forget"))).sort();
+      await appendFile(join(fx.dir, "forget", chapter), "\n\nThey met at Kestrel’s Gate. Kestrel’s Gate, then Kestrel's Gate.\n");
+      await appendFile(join(fx.dir, "anchors.csv"), "Kestrel's Gate,Harbour's End,place,,approved\n");
+      const r = await whpCli(fx.configPath, "anchors", "check");
+      expect(r.out).toMatch(/anchors\.csv:\d+: found as: "Kestrel's Gate" "Kestrel’s Gate" 2x, "Kestrel's Gate" 1x/);
+      expect(r.out).not.toMatch(/absent: "Kestrel's Gate"/);
+    } finally {
+      await rm(fx.dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
