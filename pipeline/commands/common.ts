@@ -3,6 +3,7 @@
 import { Option, type Command } from "commander";
 import { loadConfig, parseOverride, type ResolvedConfig } from "../config.js";
 import { createLogger, LOG_FORMATS, type LogFormat, type Logger } from "../core/log.js";
+import { registerSecretEnv } from "../core/redact.js";
 
 export interface CommonOptions {
   config: string;
@@ -27,5 +28,18 @@ export function withCommon(cmd: Command, opts: { force?: boolean } = { force: tr
 
 export async function setup(opts: CommonOptions): Promise<{ config: ResolvedConfig; log: Logger }> {
   const config = await loadConfig(opts.config, Object.fromEntries(opts.set.map(parseOverride)));
+  registerKeyVariables(config);
   return { config, log: createLogger({ quiet: opts.quiet, format: opts.logFormat }) };
+}
+
+/** Every variable the config names as holding a key (`apiKeyEnv` of any model) becomes a secret to
+ * redact, whatever its name (core/redact.ts). */
+export function registerKeyVariables(value: unknown): void {
+  if (Array.isArray(value)) value.forEach(registerKeyVariables);
+  else if (value && typeof value === "object") {
+    for (const [k, v] of Object.entries(value)) {
+      if (/Env$/.test(k) && /key|token|secret/i.test(k) && typeof v === "string") registerSecretEnv(v);
+      else registerKeyVariables(v);
+    }
+  }
 }
