@@ -28,11 +28,12 @@ const V = 32_000;
 const N = 512;
 const K = 20;
 
-/** A vLLM-shaped response for block b: random top-k rows, the actual token added where absent. */
+/** A vLLM-shaped response for block b of n tokens (sent as n + 1: the block and the extra token):
+ * random top-k rows for every prompt position; nothing in the generated token's list. */
 function responseFor(b: number, n = N): string {
   const r = seededRandom(1000 + b);
   const prompt: unknown[] = [null];
-  for (let j = 1; j < n; j++) {
+  for (let j = 1; j <= n; j++) {
     const dict: Record<string, { logprob: number; rank: number; decoded_token: string }> = {};
     let v = -0.5 - r();
     for (let s = 0; s < K; ) {
@@ -43,9 +44,27 @@ function responseFor(b: number, n = N): string {
     }
     prompt.push(dict);
   }
-  const top: Record<string, number> = {};
-  for (let s = 0; s < K; s++) top[`token_id:${s}`] = -1 - s;
-  return JSON.stringify({ id: "c", object: "text_completion", created: 0, model: "m", choices: [{ index: 0, text: "", logprobs: { text_offset: [0], token_logprobs: [-1], tokens: ["token_id:0"], top_logprobs: [top] }, finish_reason: "length", prompt_logprobs: prompt }] });
+  return JSON.stringify({ id: "c", object: "text_completion", created: 0, model: "m", choices: [{ index: 0, text: "", logprobs: null, finish_reason: "length", prompt_logprobs: prompt }] });
+}
+
+/** A full-row response (every vocabulary entry at every position, as vLLM writes prompt_logprobs: V),
+ * built as text: millions of entries. Values are a random log-softmax per row. */
+function fullResponseFor(b: number, n: number): string {
+  const r = seededRandom(5000 + b);
+  const rows = ["null"];
+  const logits = new Float64Array(V);
+  for (let j = 1; j <= n; j++) {
+    let max = -Infinity;
+    for (let t = 0; t < V; t++) max = Math.max(max, (logits[t] = r() * 12));
+    let sum = 0;
+    for (let t = 0; t < V; t++) sum += Math.exp(logits[t] - max);
+    const lse = max + Math.log(sum);
+    const order = Array.from({ length: V }, (_, t) => t).sort((x, y) => logits[y] - logits[x]);
+    const parts = new Array<string>(V);
+    for (let q = 0; q < V; q++) parts[q] = `"${order[q]}":{"logprob":${Math.fround(logits[order[q]] - lse)},"rank":${q + 1},"decoded_token":"x"}`;
+    rows.push(`{${parts.join(",")}}`);
+  }
+  return `{"id":"c","object":"text_completion","created":0,"model":"m","choices":[{"index":0,"text":"","logprobs":null,"finish_reason":"length","prompt_logprobs":[${rows.join(",")}]}]}`;
 }
 
 /** Serves body[prompt[1] % bodies] after `delayMs` (0 = at once), from its own thread; with no bodies,
@@ -66,8 +85,7 @@ function startServer(bodies: string[], delayMs: number): Promise<{ url: string; 
         while (parts.length < K) { const id = Math.floor(r() * V); if (seen.has(id)) continue; seen.add(id); parts.push('"' + id + '":{"logprob":' + v + ',"rank":' + (parts.length + 1) + ',"decoded_token":"x"}'); v -= r() * 0.7; }
         rows.push("{" + parts.join(",") + "}");
       }
-      const top = Array.from({ length: K }, (_, s) => '"token_id:' + s + '":' + (-1 - s)).join(",");
-      return Buffer.from('{"id":"c","object":"text_completion","created":0,"model":"m","choices":[{"index":0,"text":"","logprobs":{"text_offset":[0],"token_logprobs":[-1],"tokens":["token_id:0"],"top_logprobs":[{' + top + '}]},"finish_reason":"length","prompt_logprobs":[' + rows.join(",") + ']}]}');
+      return Buffer.from('{"id":"c","object":"text_completion","created":0,"model":"m","choices":[{"index":0,"text":"","logprobs":null,"finish_reason":"length","prompt_logprobs":[' + rows.join(",") + ']}]}');
     }
     const server = createServer((req, res) => {
       const chunks = [];
@@ -87,23 +105,23 @@ function startServer(bodies: string[], delayMs: number): Promise<{ url: string; 
 
 const blockTokens = (b: number, n = N) => Array.from({ length: n }, (_, i) => (i === 1 ? b : (b * 7919 + i * 104_729) % V));
 
-function source(url: string, model: string, concurrency: number, cache?: RowsCache) {
-  const spec = vllmModelSchema.parse({ provider: "vllm", model, urls: [url], concurrency, maxLogprobs: K });
+function source(url: string, model: string, concurrency: number, cache?: RowsCache, k: number | "full" = K) {
+  const spec = vllmModelSchema.parse({ provider: "vllm", model, urls: [url], concurrency, maxLogprobs: k === "full" ? -1 : K });
   return new VllmSource(spec, { vocabSize: V, role: model, cache });
 }
 
 /** The labels stage's per-block work: both models at once, then the combination. */
-async function runBlocks(blocks: number, url: string, concurrency: number, cache?: RowsCache): Promise<number> {
-  const base = source(url, "baseline", concurrency, cache);
-  const reinf = source(url, "reinforced", concurrency, cache);
-  const map = Int32Array.from({ length: N }, (_, i) => i);
+async function runBlocks(blocks: number, url: string, concurrency: number, cache?: RowsCache, k: number | "full" = K, n = N): Promise<number> {
+  const base = source(url, "baseline", concurrency, cache, k);
+  const reinf = source(url, "reinforced", concurrency, cache, k);
+  const map = Int32Array.from({ length: n }, (_, i) => i);
   const t0 = performance.now();
   let next = 0;
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
       for (let b = next++; b < blocks; b = next++) {
-        const tokens = blockTokens(b);
-        const [r, bl] = await Promise.all([reinf.rows(tokens, { topK: K }), base.rows(tokens, { topK: K })]);
+        const tokens = blockTokens(b, n);
+        const [r, bl] = await Promise.all([reinf.rows(tokens, { topK: k }), base.rows(tokens, { topK: k })]);
         combineBlock({ reinforced: r, baseline: bl, map, forbidden: [], alphas: [5, 2.5, 10], logitSpace: "logprobs" });
       }
     }),
@@ -121,20 +139,50 @@ async function benchThroughput(blocks: number, rounds: number): Promise<void> {
   const tokens = blocks * N * 2;
   const { url, worker } = await startServer(bodies, 0);
   await runBlocks(Math.min(blocks, 16), url, 8); // warm-up: JIT, connections
-  const parse: number[] = [];
-  const http: number[] = [];
-  let sink = 0;
-  for (let round = 0; round < rounds; round++) {
-    const t0 = performance.now();
-    for (let b = 0; b < blocks; b++) for (let m = 0; m < 2; m++) sink += (JSON.parse(bodies[b % distinct]) as { choices: unknown[] }).choices.length;
-    parse.push((performance.now() - t0) / 1000);
-    http.push(await runBlocks(blocks, url, 8));
-  }
+  const { parse, http, parseCpu, httpCpu, sink } = await parseVsServed(bodies, blocks, rounds, () => runBlocks(blocks, url, 8));
   await worker.terminate();
   const ratios = http.map((h, i) => h / parse[i]);
   console.log(`served (vLLM provider, issue #4): ${blocks} blocks x 2 models, ${mb.toFixed(2)} MB per response (top-${K}, V ${V}, ${N} tokens)${sink ? "" : "!"}`);
   console.log(`  JSON.parse only:        ${parse.map((s) => `${fmt(tokens / s)}`).join(" / ")} tokens/s`);
-  console.log(`  provider+combine, HTTP: ${http.map((s) => `${fmt(tokens / s)}`).join(" / ")} tokens/s = ${ratios.map((r) => `${r.toFixed(2)}x`).join(" / ")} the parse-only time (target <= 2x; server answers instantly, in a worker thread on the same 2 cores)`);
+  console.log(`  provider+combine, HTTP: ${http.map((s) => `${fmt(tokens / s)}`).join(" / ")} tokens/s = ${ratios.map((r) => `${r.toFixed(2)}x`).join(" / ")} the parse-only time, CPU ${httpCpu.map((c, i) => `${(c / parseCpu[i]).toFixed(2)}x`).join(" / ")} (target <= 2x; server answers instantly, in a worker thread on the same 2 cores)`);
+}
+
+/** JSON.parse of every response vs the provider over HTTP on the same responses, interleaved rounds;
+ * wall and CPU seconds (process CPU: the server's worker thread is in it too). */
+async function parseVsServed(bodies: string[], blocks: number, rounds: number, served: () => Promise<number>) {
+  const parse: number[] = [];
+  const http: number[] = [];
+  const parseCpu: number[] = [];
+  const httpCpu: number[] = [];
+  let sink = 0;
+  const cpu = () => {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1e6;
+  };
+  for (let round = 0; round < rounds; round++) {
+    let c0 = cpu();
+    const t0 = performance.now();
+    for (let b = 0; b < blocks; b++) for (let m = 0; m < 2; m++) sink += (JSON.parse(bodies[b % bodies.length]) as { choices: unknown[] }).choices.length;
+    parse.push((performance.now() - t0) / 1000);
+    parseCpu.push(cpu() - c0);
+    c0 = cpu();
+    http.push(await served());
+    httpCpu.push(cpu() - c0);
+  }
+  return { parse, http, parseCpu, httpCpu, sink };
+}
+
+/** 1b. The same for full rows (logits.topK: full, every row from the prompt path): a short block, since
+ * each position is a whole 32k vocabulary of JSON. */
+async function benchFullRows(blocks = 4, n = 32, rounds = 2): Promise<void> {
+  const bodies = Array.from({ length: 2 }, (_, b) => fullResponseFor(b, n));
+  const mb = bodies.reduce((s, x) => s + x.length, 0) / bodies.length / 1e6;
+  const tokens = blocks * n * 2;
+  const { url, worker } = await startServer(bodies, 0);
+  await runBlocks(1, url, 2, undefined, "full", n); // warm-up
+  const { parse, http, parseCpu, httpCpu } = await parseVsServed(bodies, blocks, rounds, () => runBlocks(blocks, url, 2, undefined, "full", n));
+  await worker.terminate();
+  console.log(`  full rows (topK full, V ${V}, ${n} tokens, ${mb.toFixed(0)} MB per response, ${blocks} blocks x 2 models): JSON.parse only ${parse.map((s) => fmt(tokens / s)).join(" / ")} tokens/s; provider+combine, HTTP ${http.map((s) => fmt(tokens / s)).join(" / ")} tokens/s = ${http.map((h, i) => `${(h / parse[i]).toFixed(2)}x`).join(" / ")} the parse-only time, CPU ${httpCpu.map((c, i) => `${(c / parseCpu[i]).toFixed(2)}x`).join(" / ")} (target <= 2x)`);
 }
 
 /** 2. Request rate through the labels stage's scheduler, fixed server delay, C per model. What bounds
@@ -204,6 +252,7 @@ async function benchMemory(): Promise<void> {
 
 export async function benchServed(blocks = 200, rounds = 2): Promise<void> {
   await benchThroughput(blocks, rounds);
+  await benchFullRows();
   await benchRequestRate();
   await benchMemory();
 }
