@@ -9,6 +9,7 @@ import { redact, redactBytes } from "./core/redact.js";
 import { type CommonOptions, setup, withCommon } from "./commands/common.js";
 import { EXTRA_COMMANDS } from "./commands/index.js";
 import { demonstrationNote } from "./export/provenance.js";
+import { assertInputs } from "./check.js";
 import { describeBlock } from "./inspect.js";
 import { packageRoot } from "./paths.js";
 import { createContext, runStage, type StageOutcome } from "./stage.js";
@@ -19,6 +20,8 @@ import { z } from "zod";
 async function runAll(opts: CommonOptions): Promise<void> {
   const t0 = performance.now();
   const { config, log } = await setup(opts);
+  // The same checks as `whp check`, so a bad input is found before ingest writes anything.
+  await assertInputs(config);
   const ctx = createContext(config, log);
   const outcomes: StageOutcome[] = [];
   for (const stage of STAGES) outcomes.push(await runStage(stage, ctx, { force: opts.force }));
@@ -79,9 +82,8 @@ export function buildCli(): Command {
 
   withCommon(program.command("check").description("validate the configuration and the files it names, without running anything"), { force: false }).action(async (opts: CommonOptions) => {
     const { config } = await setup(opts);
-    const missing = [config.tokenizer, config.dictionary].filter(Boolean);
-    for (const f of missing) if (!(await fileExists(f))) throw new UserError(`file not found: ${f}`, "fix the path in the config");
-    process.stdout.write(`${config.configPath}: ok\n`);
+    await assertInputs(config);
+    process.stdout.write(`${config.configPath}: ok (config, corpus files, tokenizer, dictionary)\n`);
   });
 
   for (const stage of STAGES) {
