@@ -2,9 +2,9 @@
  * Commands for model servers:
  * - `whp serve`: the reference server (vLLM and SGLang protocol subsets) over the config's embedded
  *   n-gram models, so the pipeline can be run and tested over real HTTP without a GPU.
- * - `whp labels --shard i/n`: one machine's share of the labels stage.
  * - `whp merge`: assembles every shard's chunks into the labels stage's outputs (the same bytes an
- *   unsharded run writes) and records the stage as done.
+ *   unsharded run writes) and records the stage as done. The shards themselves are
+ *   `whp labels --shard i/n` (commands/labels.ts).
  */
 import { Command, Option } from "commander";
 import { UserError } from "../core/errors.js";
@@ -16,8 +16,7 @@ import { startReferenceServer, type ServedModel } from "../models/reference-serv
 import { MODEL_ROLES } from "../models/registry.js";
 import { createContext, runStage } from "../stage.js";
 import { STAGES } from "../stages/index.js";
-import { labelsMergeStage, loadSources, parseShard, runLabelsShard } from "../stages/labels.js";
-import { applyReviewCsv } from "./review-queue-labels.js";
+import { labelsMergeStage, loadSources } from "../stages/labels.js";
 
 type Common = CommonOptions;
 
@@ -33,8 +32,10 @@ function registerServe(program: Command): void {
     .addOption(new Option("--port <port>", "port (0 = any free one)").default("8000"))
     .addOption(new Option("--max-logprobs <k>", "like vLLM's --max-logprobs (-1 = no limit)").default("20"))
     .addOption(new Option("--max-model-len <n>", "like vLLM's --max-model-len").default("4096"))
+    .addOption(new Option("--error-shape <shape>", "error bodies as vLLM >= 0.10.1 (nested) or 0.6 to 0.10.0 (flat)").choices(["nested", "flat"]).default("nested"))
+    .option("--sglang-clip", "report prompt ids >= vocab_size - 1 as 0 in input_token_logprobs, as SGLang does")
     .option("--sandbox", "serve the evaluation sandbox's models instead (baseline, reinforced, unlearned, oracle as `whp eval` trains them; needs `whp evalset`), to try `whp eval --model <name>=<url>`")
-    .action(async (opts: Common & { host: string; port: string; maxLogprobs: string; maxModelLen: string; sandbox?: boolean }) => {
+    .action(async (opts: Common & { host: string; port: string; maxLogprobs: string; maxModelLen: string; errorShape: "nested" | "flat"; sglangClip?: boolean; sandbox?: boolean }) => {
       const { config, ctx } = await setup(opts);
       let sources: Record<string, NgramModel>;
       if (opts.sandbox) sources = await loadSandboxModels(config, EVAL_MODELS);
@@ -57,6 +58,8 @@ function registerServe(program: Command): void {
         tokenizer: { encodeWithSpecial: async (text) => [...tok.info.prefixSpecialIds, ...(await tok.encodeIds(text))], decode: (ids) => tok.decode(ids) },
         maxLogprobs: Number(opts.maxLogprobs),
         maxModelLen: Number(opts.maxModelLen),
+        errorShape: opts.errorShape,
+        sglangClip: opts.sglangClip === true,
         host: opts.host,
         port: Number(opts.port),
       });
@@ -72,33 +75,6 @@ function registerServe(program: Command): void {
     });
 }
 
-/** Adds --shard (and --apply-review, see review-queue-labels.ts) to the existing `labels` command:
- * without them the command behaves as before. */
-function registerShard(program: Command): void {
-  const labels = program.commands.find((c) => c.name() === "labels");
-  if (!labels) return;
-  labels.addOption(new Option("--shard <i/n>", "process only shard i of n (0-based; chunk c belongs to shard c % n), then `whp merge`"));
-  labels.addOption(new Option("--apply-review <csv>", "apply the verdicts of a `whp review-queue labels` CSV (stored as labels-review.json; no model is asked again), then `whp export`").conflicts("shard"));
-  labels.action(async (opts: Common & { shard?: string; applyReview?: string }) => {
-    const { ctx } = await setup(opts);
-    if (opts.applyReview) {
-      const r = await applyReviewCsv(ctx, opts.applyReview);
-      const v = r.verdicts;
-      process.stdout.write(`labels: applied ${v.accept + v.replace + v.mask} verdict(s) (accept ${v.accept}, replace ${v.replace}, mask ${v.mask}${r.skipped ? `; ${r.skipped} not applied, see the warning above` : ""}), stored in ${r.stored}; run \`whp export\` (or \`whp run\`) to rebuild train.jsonl\n`);
-      return;
-    }
-    if (opts.shard) {
-      const shard = parseShard(opts.shard);
-      await runLabelsShard(ctx, shard);
-      process.stdout.write(`labels: shard ${shard.index}/${shard.count} done\n`);
-      return;
-    }
-    const stage = STAGES.find((s) => s.name === "labels")!;
-    const outcome = await runStage(stage, ctx, { force: opts.force });
-    process.stdout.write(`labels: ${outcome.skipped ? "up to date" : `done in ${outcome.seconds.toFixed(1)} s`}\n`);
-  });
-}
-
 function registerMerge(program: Command): void {
   withCommon(program.command("merge").description("combine the finished `whp labels --shard i/n` outputs into labels.jsonl (the same bytes as an unsharded run)"), { force: false })
     .option("-f, --force", "merge even when the labels stage is recorded as up to date")
@@ -111,6 +87,5 @@ function registerMerge(program: Command): void {
 
 export function register(program: Command): void {
   registerServe(program);
-  registerShard(program);
   registerMerge(program);
 }
