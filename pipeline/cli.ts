@@ -7,7 +7,7 @@ import { fileExists, readJson } from "./core/artifacts.js";
 import { EXIT, UserError, formatError } from "./core/errors.js";
 import { redact, redactBytes } from "./core/redact.js";
 import { type CommonOptions, setup, withCommon } from "./commands/common.js";
-import { EXTRA_COMMANDS } from "./commands/index.js";
+import { EXTRA_COMMANDS, STAGE_COMMANDS } from "./commands/index.js";
 import { demonstrationNote } from "./export/provenance.js";
 import { assertInputs } from "./check.js";
 import { describeBlock } from "./inspect.js";
@@ -87,11 +87,17 @@ export function buildCli(): Command {
   });
 
   for (const stage of STAGES) {
-    withCommon(
+    const cmd = withCommon(
       program
         .command(stage.name)
         .description(`${stage.summary} (reads: ${stage.reads.join(", ") || "config files"}; writes: ${stage.writes.join(", ")})`),
-    ).action(async (opts: CommonOptions) => {
+    );
+    const own = STAGE_COMMANDS[stage.name];
+    if (own) {
+      own(cmd, stage);
+      continue;
+    }
+    cmd.action(async (opts: CommonOptions) => {
       const { config, log } = await setup(opts);
       const outcome = await runStage(stage, createContext(config, log), { force: opts.force });
       process.stdout.write(`${stage.name}: ${outcome.skipped ? "up to date" : `done in ${outcome.seconds.toFixed(1)} s`}\n`);

@@ -1,7 +1,9 @@
 import type { Command } from "commander";
+import type { Stage } from "../stage.js";
 import { register as registerAnchors } from "./anchors.js";
 import { register as registerEval } from "./eval.js";
 import { register as registerExport } from "./export.js";
+import { labelsCommand } from "./labels.js";
 import { register as registerReviewQueue } from "./review-queue.js";
 import { register as registerReview } from "./review.js";
 import { register as registerServe } from "./serve.js";
@@ -11,3 +13,9 @@ import { register as registerServe } from "./serve.js";
  * feature owns one module exporting `register(program)`; the CLI calls them in this order.
  */
 export const EXTRA_COMMANDS: readonly ((program: Command) => void)[] = [registerExport, registerEval, registerServe, registerAnchors, registerReviewQueue, registerReview];
+
+/**
+ * Stage commands with options of their own: the CLI makes every stage's command (description, common
+ * options), then lets the stage's entry here add its options and action instead of the plain run.
+ */
+export const STAGE_COMMANDS: Readonly<Record<string, (cmd: Command, stage: Stage) => void>> = { labels: labelsCommand };
