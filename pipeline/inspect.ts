@@ -2,7 +2,7 @@
 import { readJson, readJsonl } from "./core/artifacts.js";
 import { UserError } from "./core/errors.js";
 import type { StageContext } from "./stage.js";
-import { labelRowSchema, labelsMetaSchema } from "./stages/labels.js";
+import { labelRowSchema, labelsMetaSchema } from "./schemas/labels.js";
 import { blockSchema } from "./stages/tokenize.js";
 import { alignedSchema } from "./stages/translate.js";
 

@@ -23,7 +23,8 @@ import { REVIEW_FILE_VERSION, type ReviewFile } from "../labels-review/review-fi
 import { uncertaintyRowSchema } from "../labels-review/uncertainty.js";
 import { type TokenResolution, verdictsFromQueue } from "../labels-review/verdicts.js";
 import { createContext, runStage, type StageContext } from "../stage.js";
-import { labelsMetaSchema, labelsStage } from "../stages/labels.js";
+import { labelsMetaSchema } from "../schemas/labels.js";
+import { labelsStage } from "../stages/labels.js";
 import { blockSchema } from "../stages/tokenize.js";
 import { alignedSchema } from "../stages/translate.js";
 import { type CommonOptions, setup, withCommon } from "./common.js";

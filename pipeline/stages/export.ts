@@ -12,7 +12,7 @@ import { writeDataset } from "../export/dataset.js";
 import { embeddedSources } from "../export/provenance.js";
 import { TOOL } from "../version.js";
 import { dictionarySchema } from "./dictionary.js";
-import { labelRowSchema, labelsMetaSchema } from "./labels.js";
+import { labelRowSchema, labelsMetaSchema } from "../schemas/labels.js";
 import { blockSchema } from "./tokenize.js";
 import { alignedSchema } from "./translate.js";
 
