@@ -7,7 +7,8 @@ import { InferenceClient } from "@huggingface/inference";
 import OpenAI from "openai";
 import { UserError } from "../core/errors.js";
 import { EndpointPool, HttpStatusError, ResponseShapeError, parseRetryAfter, timed, withRetry, type RetryHooks, type RetryPolicy } from "../models/http-retry.js";
-import type { LlmConfig } from "./config.js";
+import { type LlmConfig, maxTokensField } from "./config.js";
+import { refusedParameter } from "./refused.js";
 
 export const CHAT_PROVIDERS = ["openai", "hf"] as const;
 export type ChatProviderName = (typeof CHAT_PROVIDERS)[number];
@@ -49,6 +50,10 @@ const completionShape = (body: unknown): ChatAnswer => {
   return { text: choice.message.content, model: typeof b?.model === "string" ? b.model : "", finishReason: typeof choice.finish_reason === "string" ? choice.finish_reason : null };
 };
 
+/** maxTokens under the field the config says (llm.maxTokensField): not part of the cached request,
+ * since either name asks for the same answer. */
+const tokenLimit = (cfg: LlmConfig, req: ChatRequest) => (maxTokensField(cfg) === "max_completion_tokens" ? { max_completion_tokens: req.maxTokens } : { max_tokens: req.maxTokens });
+
 const responseFormat = (req: ChatRequest) =>
   req.jsonSchema ? { type: "json_schema" as const, json_schema: { name: req.jsonSchema.name, schema: req.jsonSchema.schema, strict: true } } : undefined;
 
@@ -60,7 +65,7 @@ function openaiAttempt(cfg: LlmConfig, env: ChatEnv): Attempt {
   const client = new OpenAI({ apiKey: apiKey ?? "unused", baseURL: cfg.baseUrl, maxRetries: 0, timeout: cfg.timeoutMs });
   return async (req, signal) => {
     const res = await client.chat.completions.create(
-      { model: req.model, messages: req.messages, temperature: req.temperature, max_tokens: req.maxTokens, response_format: responseFormat(req) },
+      { model: req.model, messages: req.messages, temperature: req.temperature, ...tokenLimit(cfg, req), response_format: responseFormat(req) },
       { signal },
     );
     return completionShape(res);
@@ -74,7 +79,7 @@ function hfAttempt(cfg: LlmConfig, env: ChatEnv): Attempt {
   // why: the HF client hides response headers in its errors, so Retry-After would be lost; read the
   // status here and throw the error our retry policy understands.
   const fetchWithStatus: typeof fetch = async (input, init) => {
-    const res = await fetch(input, init);
+    const res = await fetch(input, cfg.baseUrl && !cfg.model ? withoutModel(init) : init);
     if (!res.ok) {
       const body = await res.text().catch(() => "");
       throw new HttpStatusError(res.status, body, parseRetryAfter(res.headers.get("retry-after")), cfg.baseUrl ? "the hf endpoint" : "Hugging Face Inference Providers");
@@ -86,7 +91,7 @@ function hfAttempt(cfg: LlmConfig, env: ChatEnv): Attempt {
       model: req.model || undefined,
       messages: req.messages,
       temperature: req.temperature,
-      max_tokens: req.maxTokens,
+      ...tokenLimit(cfg, req),
       response_format: responseFormat(req),
       ...(cfg.baseUrl ? { endpointUrl: cfg.baseUrl } : { provider: cfg.hfProvider as "auto" | undefined }),
     };
@@ -94,6 +99,19 @@ function hfAttempt(cfg: LlmConfig, env: ChatEnv): Attempt {
     const res = await client.chatCompletion(args as Parameters<InferenceClient["chatCompletion"]>[0], { signal, fetch: fetchWithStatus, retry_on_error: false });
     return completionShape(res);
   };
+}
+
+/**
+ * The request without its `model` field. @huggingface/inference 4.x, given an endpointUrl and no
+ * model, writes the URL itself as the model name (lib/makeRequestOptions.js: `maybeModel ??
+ * args.endpointUrl`, then HFInferenceConversationalTask.preparePayload sets `model`); vLLM answers
+ * 404 to a model it does not serve, and serves its own when the field is absent (serving_engine.py,
+ * _is_model_supported: no name -> supported).
+ */
+function withoutModel(init: RequestInit | undefined): RequestInit | undefined {
+  if (typeof init?.body !== "string") return init;
+  const { model: _url, ...rest } = JSON.parse(init.body) as Record<string, unknown>;
+  return { ...init, body: JSON.stringify(rest) };
 }
 
 const ATTEMPTS: Record<ChatProviderName, (cfg: LlmConfig, env: ChatEnv) => Attempt> = { openai: openaiAttempt, hf: hfAttempt };
@@ -120,7 +138,7 @@ export class ChatClient {
   /** One retry loop around single attempts; each attempt takes an endpoint slot and starts its clock. */
   complete(req: ChatRequest): Promise<ChatAnswer> {
     return withRetry(() => this.pool.run((attempt) => timed(this.policy.timeoutMs, (signal) => attempt(req, signal))), this.policy, this.hooks).catch((e: unknown) => {
-      throw authFailure(e, this.cfg) ?? e;
+      throw authFailure(e, this.cfg) ?? refusedParameter(e, this.cfg) ?? e;
     });
   }
 }

@@ -8,6 +8,9 @@ import { z } from "zod";
 export const EXTRACTORS = ["openai", "hf", "heuristic"] as const;
 export type ExtractorName = (typeof EXTRACTORS)[number];
 
+/** The request field that carries `maxTokens` (see `maxTokensField` below and chat.ts). */
+export const MAX_TOKENS_FIELDS = ["auto", "max_tokens", "max_completion_tokens"] as const;
+
 /** The `llm:` section of the run config (chat models for anchor extraction and evaluation). */
 export const llmConfigSchema = z
   .object({
@@ -26,6 +29,10 @@ export const llmConfigSchema = z
     timeoutMs: z.number().int().min(100).default(120_000),
     temperature: z.number().min(0).max(2).default(0),
     maxTokens: z.number().int().min(16).default(2048),
+    /** The field that carries maxTokens. OpenAI's reasoning models (o1, o3, o4-mini, gpt-5...) refuse
+     * `max_tokens` with a 400 and need `max_completion_tokens`; servers that speak the older protocol
+     * know only `max_tokens`. "auto" sends max_completion_tokens for those model names only. */
+    maxTokensField: z.enum(MAX_TOKENS_FIELDS, { message: `use one of ${MAX_TOKENS_FIELDS.join(", ")}` }).default("auto"),
     /** Ask for JSON-schema constrained output (response_format). Turn off for servers that reject it;
      * answers are parsed and validated the same way either way. */
     structuredOutput: z.boolean().default(true),
@@ -66,3 +73,14 @@ export const llmConfigSchema = z
   });
 
 export type LlmConfig = z.output<typeof llmConfigSchema>;
+
+/** OpenAI's reasoning models: o1, o1-mini, o3-pro, o4-mini, gpt-5, gpt-5.1, gpt-5-mini... (an
+ * "org/" prefix, as routers write it, is ignored; gpt-4o, gpt-oss or o-less names do not match). */
+const REASONING_MODEL = /^(?:o\d+|gpt-5)(?:[-.]|$)/i;
+
+/** The request field that carries maxTokens for this config ("auto" resolved by model name). */
+export function maxTokensField(cfg: Pick<LlmConfig, "maxTokensField" | "model">): "max_tokens" | "max_completion_tokens" {
+  if (cfg.maxTokensField !== "auto") return cfg.maxTokensField;
+  const name = (cfg.model ?? "").split("/").pop() ?? "";
+  return REASONING_MODEL.test(name) ? "max_completion_tokens" : "max_tokens";
+}
