@@ -250,9 +250,9 @@ export function register(program: Command): void {
       }
       if (generated) {
         const { prompts, stats } = generated;
-        await writeJsonlAtomic(files.familiarity, prompts);
+        const wrote = await writeIfChanged(files.familiarity, toJsonlText(prompts));
         process.stdout.write(
-          `evalset: generated ${prompts.length} completion prompts from ${stats.passages} passages (failed passages ${stats.failedPassages}, malformed answers ${stats.malformed}, give-aways dropped ${stats.givenAway}, duplicates ${stats.duplicates}) -> eval/familiarity.jsonl\n`,
+          `evalset: ${wrote ? "generated" : "up to date:"} ${prompts.length} completion prompts from ${stats.passages} passages (failed passages ${stats.failedPassages}, malformed answers ${stats.malformed}, give-aways dropped ${stats.givenAway}, duplicates ${stats.duplicates}) -> eval/familiarity.jsonl\n`,
         );
       }
       if (set) {
