@@ -3,6 +3,15 @@
  * commas, single-quoted strings, bare keys, missing commas between items, and text cut off anywhere.
  * It never throws: values that were complete when the text ended (or went wrong) are kept, and the
  * point where reading stopped is reported, so a caller can keep every complete pair.
+ *
+ * Why not a package: anchors/parse.ts needs to know WHICH values were unfinished (an item or a
+ * candidate list still open, a string cut mid-word) to drop and count exactly those, and where and why
+ * reading stopped. jsonrepair 3.15 returns repaired text only: it completes a cut string ("Mor" kept
+ * as a translation), closes a cut list as if finished, turns `"B" "y"` into a pair, and throws on `#`
+ * comments. partial-json 0.1.7 can drop a cut string, but reads strict JSON only (no comments, single
+ * quotes, bare keys or Python literals: the reference prompt's `translations = {...}` answers come out
+ * `{}`) and does not say which containers were open. Checked against tests/anchors-parse.test.ts's
+ * inputs; both fail its assertions.
  */
 
 export type Lenient = string | number | boolean | null | Lenient[] | { [k: string]: Lenient };
