@@ -6,10 +6,10 @@
  * run is skipped, so re-running a finished run does no work and rewrites nothing.
  */
 import { readdir, rm, stat } from "node:fs/promises";
-import { join, relative } from "node:path";
+import { basename, dirname, join, relative } from "node:path";
 import { z } from "zod";
 import { relativizePaths, type ResolvedConfig } from "./config.js";
-import { fileExists, fileSha256, readJson, writeJsonAtomic } from "./core/artifacts.js";
+import { fileExists, fileSha256, readJson, staleTempPattern, writeJsonAtomic } from "./core/artifacts.js";
 import { UserError } from "./core/errors.js";
 import { hashJson } from "./core/hash.js";
 import type { Logger } from "./core/log.js";
@@ -107,6 +107,7 @@ export async function runStage(stage: Stage, ctx: StageContext, opts: { force?: 
   const t0 = performance.now();
   const fp = await fingerprint(stage, ctx);
   const recordPath = join(ctx.config.runDir, ".whp", `${stage.name}.json`);
+  await removeStaleTemps(stage, ctx, recordPath);
   if (!opts.force && (await isUpToDate(recordPath, fp, stage, ctx))) {
     ctx.log.info(`${stage.name}: up to date, skipped`);
     return { stage: stage.name, skipped: true, seconds: (performance.now() - t0) / 1000 };
@@ -163,4 +164,40 @@ export async function listFiles(paths: readonly string[], extensions: readonly s
 async function clearStaleParts(dir: string, keep: string): Promise<void> {
   if (!(await fileExists(dir))) return;
   for (const name of await readdir(dir)) if (name !== keep) await rm(join(dir, name), { recursive: true, force: true });
+}
+
+/**
+ * A killed stage leaves its atomic writes' temp files (`labels.jsonl.<pid>.tmp`, the staged
+ * `dataset.<pid>.tmp/` folder). Before it runs again, the stage removes the ones named after its own
+ * outputs, its stats and its record, and only those, and never one whose process is still running.
+ */
+export async function removeStaleTemps(stage: Stage, ctx: StageContext, recordPath: string): Promise<string[]> {
+  const runDir = ctx.config.runDir;
+  const targets = [...stage.writes.map((name) => ctx.path(name)), join(runDir, "stats", `${stage.name}.json`), recordPath];
+  // An artifact inside a folder (dataset/manifest.json) is written by staging the whole folder.
+  for (const name of stage.writes) if (ARTIFACTS[name].includes("/")) targets.push(join(runDir, ARTIFACTS[name].split("/")[0]));
+  const removed: string[] = [];
+  for (const target of targets) {
+    const dir = dirname(target);
+    const pattern = staleTempPattern(basename(target));
+    const names = await readdir(dir).catch(() => [] as string[]);
+    for (const name of names) {
+      if (!pattern.test(name) || isRunning(Number(name.slice(basename(target).length + 1, -".tmp".length)))) continue;
+      await rm(join(dir, name), { recursive: true, force: true });
+      removed.push(relative(runDir, join(dir, name)));
+    }
+  }
+  if (removed.length) ctx.log.info(`${stage.name}: removed ${removed.length} temp file(s) a killed run left: ${removed.join(", ")}`);
+  return removed;
+}
+
+function isRunning(pid: number): boolean {
+  if (pid === process.pid) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    // EPERM: the process exists but belongs to someone else.
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
 }
