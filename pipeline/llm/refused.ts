@@ -63,7 +63,7 @@ export function refusedParameter(err: unknown, cfg: LlmConfig): UserError | unde
   if (refuses(r, "temperature")) {
     return new UserError(
       `the chat endpoint refused temperature ${cfg.temperature} for ${model} (${said})`,
-      "set llm.temperature: 1 (OpenAI's reasoning models accept only their default; answers are then sampled, so keep the raw answers the run writes)",
+      "set llm.temperature: 1 (OpenAI's reasoning models accept only their default; their answers are then sampled, not greedy)",
     );
   }
   return undefined;
