@@ -60,13 +60,14 @@ const isCategorised = (category: string) => !UNCATEGORISED.has(category.trim().t
 
 /** The SUBTLEX count that says how much ordinary text a one-word term would rewrite, or undefined when
  * the term reads as a name (see common-word above). */
-function ordinaryCount(term: string, freq: ReadonlyMap<string, number>, corpus: CorpusIndex): { n: number } | undefined {
+function ordinaryCount(term: string, freq: ReadonlyMap<string, number>, corpus: CorpusIndex, threshold: number): { n: number } | undefined {
   if (!/^\p{Lu}/u.test(term)) return { n: englishCount(freq, term) };
   const lower = term.toLowerCase();
   if (lower === term) return { n: englishCount(freq, term) };
   const n = freq.get(lower) ?? 0;
   if (n === 0) return undefined; // English writes it capitalised: a name
-  return corpus.midSentenceCapitalised(term) > 0 ? undefined : { n };
+  // The corpus scan only for words common enough to flag.
+  return n >= threshold && corpus.midSentenceCapitalised(term) > 0 ? undefined : { n };
 }
 
 function kindProblem(category: string, candidate: string): string | undefined {
@@ -99,7 +100,7 @@ export function checkEntries(entries: readonly CheckedEntry[], corpus: CorpusInd
     const flag = (kind: FlagKind, message: string) => flags.push({ term: e.term, line: e.line, kind, message });
     if (count(e.term) === 0) flag("absent", `"${e.term}" never occurs in the forget corpus`);
     if (!/\s/.test(e.term)) {
-      const ordinary = ordinaryCount(e.term, freq, corpus);
+      const ordinary = ordinaryCount(e.term, freq, corpus, opts.commonWordCount);
       if (ordinary && ordinary.n >= opts.commonWordCount) {
         const how = e.term.toLowerCase() !== e.term ? ` as "${e.term.toLowerCase()}", and the corpus never has "${e.term}" mid-sentence (as a name)` : "";
         flag("common-word", `"${e.term}" is common English (SUBTLEX count ${ordinary.n}${how}); replacing it also rewrites ordinary text`);
