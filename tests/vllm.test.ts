@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { UserError } from "../pipeline/core/errors.js";
 import type { TopKRows } from "../pipeline/core/rows.js";
 import { ResponseShapeError } from "../pipeline/models/http-retry.js";
+import { detectLogitSpace } from "../pipeline/models/preflight.js";
 import { fullRowsBytes, parseVllmCompletion, promptFor, VllmSource, vllmModelSchema } from "../pipeline/models/vllm.js";
 import { serversClosedAfterEach, V, plain, randomTokens, tempCache, tinyModel } from "./helpers/served.js";
 
@@ -333,5 +334,26 @@ describe("full rows are bounded by memory, not only by concurrency (issue 13)", 
     s.stats.maxActive = 0;
     await Promise.all(Array.from({ length: 6 }, (_, i) => src.rows(randomTokens(400 + i, 200), { topK: 5 })));
     expect(s.stats.maxActive).toBe(6);
+  });
+});
+
+describe("detectLogitSpace (what rows can prove about their space)", () => {
+  const rowsOf = (values: number[][], V: number): TopKRows => {
+    const offsets = [0];
+    const ids: number[] = [];
+    const vals: number[] = [];
+    for (const r of values) {
+      r.forEach((v, t) => (ids.push(t), vals.push(v)));
+      offsets.push(ids.length);
+    }
+    return { kind: "topk", n: values.length, vocabSize: V, offsets: Int32Array.from(offsets), ids: Int32Array.from(ids), values: Float32Array.from(vals), floor: new Float32Array(values.length).fill(-Infinity) };
+  };
+  it("full rows: log-sum-exp 0 proves log-probs, anything else proves logits; top-k rows can prove logits only", () => {
+    const lp = [Math.log(0.5), Math.log(0.25), Math.log(0.25)];
+    expect(detectLogitSpace(rowsOf([lp, lp], 3))).toMatchObject({ space: "logprobs", proved: true });
+    expect(detectLogitSpace(rowsOf([lp.map((v) => v - 2)], 3))).toMatchObject({ space: "logits", proved: true }); // all negative, not normalised
+    expect(detectLogitSpace(rowsOf([lp.map((v) => v + 1)], 3))).toMatchObject({ space: "logits", proved: true });
+    expect(detectLogitSpace(rowsOf([lp.slice(0, 2)], 3))).toMatchObject({ space: "logprobs", proved: false });
+    expect(detectLogitSpace(rowsOf([[3, 1]], 3))).toMatchObject({ space: "logits", proved: true });
   });
 });
