@@ -51,6 +51,27 @@ describe("kind-mismatch with a partly categorised dictionary", () => {
     const kinds = flags.filter((f) => f.kind === "kind-mismatch").map((f) => f.line);
     expect(kinds).toEqual([2, 5]);
   });
+
+  it("generated: 2,000 terms, 10% categorised, candidates shared freely: only the categorised pairs are flagged", async () => {
+    const freq = await loadWordFrequencies();
+    const corpus = new CorpusIndex([{ id: "a", text: "A short text." }]);
+    const pool = Array.from({ length: 50 }, (_, i) => `Cand${i}`);
+    const entries = Array.from({ length: 2000 }, (_, i) => ({
+      term: `Term${i}`,
+      translations: [pool[i % 50], pool[(i * 7) % 50]],
+      category: i % 10 === 0 ? (i % 20 === 0 ? "person" : "place") : i % 3 === 0 ? "" : "other",
+      line: i + 2,
+    }));
+    const flagged = new Set(checkEntries(entries, corpus, freq).filter((f) => f.kind === "kind-mismatch").map((f) => f.term));
+    // Expected: a categorised term sharing a candidate with a term of the other real category.
+    const expected = new Set<string>();
+    for (const e of entries) {
+      if (e.category !== "person" && e.category !== "place") continue;
+      if (entries.some((o) => o.category !== e.category && (o.category === "person" || o.category === "place") && o.translations.some((c) => e.translations.includes(c)))) expected.add(e.term);
+    }
+    expect(expected.size).toBeGreaterThan(0);
+    expect(flagged).toEqual(expected);
+  });
 });
 
 describe("word-collision and titles", () => {
