@@ -23,11 +23,11 @@ const FOLD: Readonly<Record<string, string>> = {
   "\u2033": '"', // ″ double prime
 };
 
-export const APOSTROPHE_VARIANTS = ["'", ...Object.keys(FOLD).filter((k) => FOLD[k] === "'")] as const;
-export const QUOTE_VARIANTS = ['"', ...Object.keys(FOLD).filter((k) => FOLD[k] === '"')] as const;
+const APOSTROPHE_VARIANTS = ["'", ...Object.keys(FOLD).filter((k) => FOLD[k] === "'")] as const;
+const QUOTE_VARIANTS = ['"', ...Object.keys(FOLD).filter((k) => FOLD[k] === '"')] as const;
 
 /** The ASCII form of one character (itself when it is no variant). */
-export const foldChar = (ch: string): string => FOLD[ch] ?? ch;
+const foldChar = (ch: string): string => FOLD[ch] ?? ch;
 
 const FOLD_RE = new RegExp(`[${Object.keys(FOLD).join("")}]`, "g");
 
@@ -35,8 +35,6 @@ const FOLD_RE = new RegExp(`[${Object.keys(FOLD).join("")}]`, "g");
 export function foldTypography(text: string): string {
   return text.replace(FOLD_RE, (ch) => FOLD[ch]);
 }
-
-export const hasTypographicVariant = (text: string): boolean => new RegExp(FOLD_RE.source).test(text);
 
 const escapeRegex = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
@@ -59,8 +57,6 @@ export interface QuoteStyle {
   openDouble: string;
   closeDouble: string;
 }
-
-export const ASCII_STYLE: QuoteStyle = { apostrophe: "'", openSingle: "'", openDouble: '"', closeDouble: '"' };
 
 function styleWith(apostrophe: string, curlyDoubles: boolean): QuoteStyle {
   return {
