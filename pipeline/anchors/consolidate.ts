@@ -3,7 +3,8 @@
  * counts; then splittable terms are dropped ("Harry Potter" when "Harry" and "Potter" are terms, and
  * "Harry's" when "Harry" is). Pure: the stage around it reads the raw answers and the corpus.
  * Spellings that differ only in apostrophes or quotes ("Harry's", "Harry’s") are one term, written the
- * way most answers wrote it (ties: the first in code-point order, so ASCII before typographic).
+ * way most answers wrote it (ties: the first in code-point order, so ASCII before typographic); the
+ * same holds for the candidates of a term.
  */
 import { foldTypography } from "../core/typography.js";
 import { DROP_REASONS, type DropReason, type ParsedAnswer } from "./parse.js";
@@ -53,9 +54,13 @@ const POSSESSIVE = /^(.+?)'s?$/;
 /** Words of a multi-word term; hyphens and "of"-style joiners stay inside words. */
 export const termWords = (term: string): string[] => term.split(/\s+/).filter(Boolean);
 
+/** Spellings, most written first (ties: code-point order, so ASCII before typographic). */
+const rankSpellings = (forms: ReadonlyMap<string, number>) => [...forms].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).map(([w]) => w);
+const mostWritten = (forms: ReadonlyMap<string, number>) => rankSpellings(forms)[0];
+
 export function consolidate(answers: readonly AnswerForConsolidation[], opts: ConsolidateOptions): { terms: ConsolidatedTerm[]; report: ConsolidationReport } {
   // Keyed by the folded term; `spellings` counts how each answer wrote it.
-  const byTerm = new Map<string, { spellings: Map<string, number>; candidates: Map<string, number>; categories: Map<string, number>; answers: number; sources: Set<string> }>();
+  const byTerm = new Map<string, { spellings: Map<string, number>; candidates: Map<string, Map<string, number>>; categories: Map<string, number>; answers: number; sources: Set<string> }>();
   const droppedPairs = Object.fromEntries(DROP_REASONS.map((r) => [r, 0])) as Record<DropReason, number>;
   let pairsKept = 0;
   let truncatedAnswers = 0;
@@ -78,7 +83,12 @@ export function consolidate(answers: readonly AnswerForConsolidation[], opts: Co
       }
       t.sources.add(a.source);
       t.categories.set(p.category, (t.categories.get(p.category) ?? 0) + 1);
-      for (const c of p.translations) t.candidates.set(c, (t.candidates.get(c) ?? 0) + 1);
+      // Candidates too are one per folded spelling: the translate stage writes them in the corpus's style anyway.
+      for (const c of p.translations) {
+        const forms = t.candidates.get(foldTypography(c)) ?? new Map<string, number>();
+        forms.set(c, (forms.get(c) ?? 0) + 1);
+        t.candidates.set(foldTypography(c), forms);
+      }
     }
   }
   const all = new Set(byTerm.keys());
@@ -88,7 +98,7 @@ export function consolidate(answers: readonly AnswerForConsolidation[], opts: Co
   const terms: ConsolidatedTerm[] = [];
   const written = new Map<string, string>();
   for (const [key, t] of byTerm) {
-    const ranked = [...t.spellings].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).map(([w]) => w);
+    const ranked = rankSpellings(t.spellings);
     written.set(key, ranked[0]);
     if (ranked.length > 1) spellings.push({ term: ranked[0], merged: ranked.slice(1) });
   }
@@ -104,7 +114,7 @@ export function consolidate(answers: readonly AnswerForConsolidation[], opts: Co
       possessive.push({ term, base: written.get(m[1]) as string });
       continue;
     }
-    const candidates = [...t.candidates].map(([text, count]) => ({ text, count })).sort((a, b) => b.count - a.count);
+    const candidates = [...t.candidates.values()].map((forms) => ({ text: mostWritten(forms), count: [...forms.values()].reduce((a, b) => a + b, 0) })).sort((a, b) => b.count - a.count);
     // "other" is what untyped answers get (a plain term -> translation map): any real category wins.
     const typed = [...t.categories].filter(([c]) => c !== "other");
     const category = typed.length ? typed.sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))[0][0] : "other";
