@@ -3,7 +3,7 @@
  * (issue 16: ~1,600 terms over ~6 MB, the scale of the original work). What it imitates, because it is
  * what costs time or breaks matching on real books:
  * - prose of ordinary English with names in it, term frequencies skewed (a few main characters occur
- *   thousands of times, most terms a handful of times, a few never);
+ *   thousands of times, most terms a handful of times, a few never), most names local to a chapter;
  * - multi-word terms that contain shorter terms ("Tamsin Quillfeather", "Tamsin"), places with a
  *   possessive ("Wendel's Cross"), titles ("Professor Vane");
  * - possessives and quotes written both ways: straight (') and curly (’ ‘ “ ”), mixed within one book.
@@ -109,7 +109,7 @@ export function generateBookCorpus(opts: BookCorpusOptions): BookCorpus {
   const cumulative: number[] = [];
   let acc = 0;
   for (const w of weights) cumulative.push((acc += w / total));
-  const term = () => {
+  const zipf = () => {
     const x = rand();
     let lo = 0;
     let hi = cumulative.length - 1;
@@ -120,6 +120,11 @@ export function generateBookCorpus(opts: BookCorpusOptions): BookCorpus {
     }
     return rows[lo].term;
   };
+  // As in a book, most characters and places belong to a chapter: each chapter draws its cast (the
+  // frequent terms recur in many chapters), and half the mentions are of the cast, half of anyone.
+  let cast: string[] = [];
+  const newChapter = () => (cast = Array.from({ length: 40 }, zipf));
+  const term = () => (rand() < 0.5 || cast.length === 0 ? zipf() : pick(rand, cast));
   const apostrophe = () => (rand() < 0.5 ? "'" : "\u2019");
   const curlyText = (s: string) => s.replace(/'/g, apostrophe);
   const sentence = () => {
@@ -127,9 +132,9 @@ export function generateBookCorpus(opts: BookCorpusOptions): BookCorpus {
     const len = 6 + Math.floor(rand() * 14);
     for (let i = 0; i < len; i++) {
       const r = rand();
-      if (r < 0.12) {
+      if (r < 0.05) {
         const t = curlyText(term());
-        words.push(r < 0.03 ? `${t}${apostrophe()}s` : t);
+        words.push(r < 0.012 ? `${t}${apostrophe()}s` : t);
       } else words.push(pick(rand, WORDS));
     }
     let s = words.join(" ");
@@ -146,6 +151,7 @@ export function generateBookCorpus(opts: BookCorpusOptions): BookCorpus {
     const parts: string[] = [];
     let size = 0;
     while (size < opts.chars / docCount) {
+      if (parts.length % 30 === 0) newChapter();
       const para = Array.from({ length: 3 + Math.floor(rand() * 5) }, sentence).join(" ");
       parts.push(para);
       size += para.length + 2;

@@ -5,6 +5,8 @@
  * - the whole labels stage on the demo (model training + logits + combination), positions/s.
  * - served models (issue #4, bench/served.ts): provider throughput over HTTP vs JSON.parse alone,
  *   request rate against a fixed-delay server, peak RSS at two corpus sizes.
+ * - the review page at book scale (issue 16, bench/review.bench.ts): start, row list, edits and
+ *   concordances over HTTP on a generated 6 MB corpus with 1,600 terms.
  */
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -15,6 +17,7 @@ import { createContext, runStage } from "../pipeline/stage.js";
 import { STAGES } from "../pipeline/stages/index.js";
 import { benchCombine } from "./combine.bench.js";
 import { benchServed } from "./served.js";
+import { benchReview, printReviewBench } from "./review.bench.js";
 
 async function benchLabelsStage(): Promise<void> {
   const outDir = await mkdtemp(join(tmpdir(), "whp-bench-"));
@@ -41,3 +44,4 @@ const combine = await benchCombine();
 console.log(`combination step: ${Math.round(combine.positionsPerSecond).toLocaleString("en-US")} positions/s (top-k 20, vocabulary 32,000, 3 alphas, one core; target >= 1,000,000)`);
 await benchLabelsStage();
 await benchServed();
+printReviewBench(await benchReview());

@@ -143,3 +143,30 @@ describe("review server writes", () => {
     expect(c.contexts[0].substituted.map((s: { text: string }) => s.text).join("")).toBe("Emma lived in Cinderholt. Emma met Mr. Hill there.");
   });
 });
+
+describe("edit answers at book scale", () => {
+  it("carry only the rows whose view changed: the edited row and the rows whose flags it changed", async () => {
+    const d = await mkdtemp(join(tmpdir(), "whp-review-answer-"));
+    try {
+      const path = join(d, "a.csv");
+      await writeFile(path, "term,translations,category,notes,status\nTamsin,Emma|Lucy,person,,pending\nOrrin,Tom,person,,pending\nCinderholt,the village,place,,pending\n");
+      const s = await startReviewServer({ csvPath: path, docs: DOCS, freq: new Map(), token: TOKEN });
+      try {
+        const listed = JSON.parse((await rawRequest(s.port, "/api/rows", { headers: auth })).body).rows as { term: string; version: string }[];
+        const cinder = listed.find((r) => r.term === "Cinderholt")!;
+        // "Emma" for a place: Cinderholt is flagged, and so is Tamsin, a person with the same candidate.
+        const r = await rawRequest(s.port, "/api/edit", { method: "POST", headers: auth, body: { edits: [{ term: "Cinderholt", base: cinder.version, changes: { translations: ["Emma"] } }] } });
+        expect(r.status).toBe(200);
+        const answer = JSON.parse(r.body) as { rows?: unknown; total: number; changed: { term: string; flags: { kind: string }[] }[] };
+        expect(answer.rows).toBeUndefined();
+        expect(answer.total).toBe(3);
+        expect(answer.changed.map((x) => x.term).sort()).toEqual(["Cinderholt", "Tamsin"]);
+        expect(answer.changed.find((x) => x.term === "Tamsin")!.flags.map((f) => f.kind)).toContain("kind-mismatch");
+      } finally {
+        await s.close();
+      }
+    } finally {
+      await rm(d, { recursive: true, force: true });
+    }
+  });
+});

@@ -6,7 +6,14 @@
 
 const TOKEN = document.querySelector('meta[name="whp-token"]').content;
 const $ = (id) => document.getElementById(id);
-const state = { rows: [], file: "", selected: null, flagKinds: [], statuses: [], translation: null };
+const state = { rows: [], file: "", selected: null, flagKinds: [], statuses: [], translation: null, limit: 0, undo: [] };
+// The table shows this many rows at a time ("show more" adds as many): a book's dictionary has
+// thousands, and a table of thousands of rows with inputs makes every keystroke slow.
+const PAGE = 200;
+// A bulk action over more rows than this asks first.
+const CONFIRM_OVER = 5;
+// Saves that can be undone, newest last.
+const UNDO_DEPTH = 50;
 
 async function api(method, path, body) {
   const res = await fetch(path, {
@@ -83,7 +90,9 @@ function rowElement(r) {
 function render() {
   const body = document.querySelector("#rows tbody");
   const active = document.activeElement && document.activeElement.dataset ? { ...document.activeElement.dataset } : null;
-  const shown = visibleRows();
+  const all = visibleRows();
+  if (state.limit < PAGE) state.limit = PAGE;
+  const shown = all.slice(0, state.limit);
   const current = [...body.children];
   const sameOrder = current.length === shown.length && current.every((tr, i) => tr.dataset.term === shown[i].term);
   if (sameOrder) {
@@ -98,9 +107,14 @@ function render() {
     if (again) again.focus();
   }
   const count = (s) => state.rows.filter((r) => r.status === s).length;
-  $("summary").textContent = `${state.rows.length} terms: ${state.statuses.map((s) => `${count(s)} ${s}`).join(", ")}; ${state.rows.filter((r) => r.flags.length).length} flagged; ${shown.length} shown`;
-  $("bulk-approve").textContent = `Approve ${shown.length} shown`;
-  $("bulk-reject").textContent = `Reject ${shown.length} shown`;
+  $("summary").textContent = `${state.rows.length} terms: ${state.statuses.map((s) => `${count(s)} ${s}`).join(", ")}; ${state.rows.filter((r) => r.flags.length).length} flagged; ${all.length} shown`;
+  $("bulk-approve").textContent = `Approve ${all.length} shown`;
+  $("bulk-reject").textContent = `Reject ${all.length} shown`;
+  $("more").hidden = all.length <= shown.length;
+  $("more-text").textContent = `${shown.length} of ${all.length} rows in the table`;
+  const last = state.undo[state.undo.length - 1];
+  $("undo").disabled = !last;
+  $("undo").textContent = last ? `Undo ${last.label}` : "Undo";
 }
 
 function fillSelect(id, values, keepFirst) {
@@ -117,6 +131,19 @@ function takeListing(data) {
   state.statuses = data.statuses;
   $("file").textContent = data.file.split(/[\\/]/).pop();
   $("file").title = data.file;
+  refreshLists();
+}
+
+/** An edit's answer: the rows whose view changed (or, when rows came or went, all of them). */
+function takeAnswer(data) {
+  if (data.rows) return takeListing(data);
+  if (!data.changed) return;
+  const changed = new Map(data.changed.map((r) => [r.term, r]));
+  state.rows = state.rows.map((r) => changed.get(r.term) || r);
+  refreshLists();
+}
+
+function refreshLists() {
   const cats = [...new Set(state.rows.map((r) => r.category).filter(Boolean))].sort();
   fillSelect("filter-category", cats, 1);
   fillSelect("filter-status", state.statuses, 1);
@@ -128,11 +155,28 @@ function takeListing(data) {
 // ---- saving --------------------------------------------------------------------------------------
 const byTerm = (term) => state.rows.find((r) => r.term === term);
 
-/** Sends edits (one or many rows) and takes the server's rows back, conflict or not. */
-async function send(edits) {
+/** What each edited row held before, in the fields the edit changes: the edit that undoes it. */
+function before(edits) {
+  return new Map(edits.map((e) => {
+    const r = byTerm(e.term);
+    return [e.term, r ? Object.fromEntries(Object.keys(e.changes).map((k) => [k, r[k]])) : null];
+  }));
+}
+
+/** Sends edits (one or many rows) and takes the server's rows back, conflict or not. A save that
+ * applied something can be undone: the undo is an edit of the same rows, based on the versions this
+ * save produced, so it is refused (409) like any other edit if a row changed since. */
+async function send(edits, opts = {}) {
+  const previous = before(edits);
   const { status, data } = await api("POST", "/api/edit", { edits });
-  if (data.rows) takeListing(data);
-  if (status === 200) say(`saved ${data.applied.length === 1 ? `"${data.applied[0]}"` : `${data.applied.length} rows`} to ${state.file}`, "ok");
+  takeAnswer(data);
+  if (!opts.undoing && data.applied && data.applied.length) {
+    const back = data.applied.map((term) => ({ term, base: byTerm(term) && byTerm(term).version, changes: previous.get(term) })).filter((e) => e.base && e.changes);
+    state.undo.push({ label: data.applied.length === 1 ? `"${data.applied[0]}"` : `${data.applied.length} rows`, edits: back });
+    if (state.undo.length > UNDO_DEPTH) state.undo.shift();
+    render();
+  }
+  if (status === 200) say(`${opts.undoing ? "undone" : "saved"} ${data.applied.length === 1 ? `"${data.applied[0]}"` : `${data.applied.length} rows`} ${opts.undoing ? "in" : "to"} ${state.file}`, "ok");
   else if (status === 409) say(`not saved: ${data.conflicts.map((c) => c.message + (c.current ? ` (now: ${c.current.translations.join("|")}, ${c.current.status}${c.current.notes ? `, "${c.current.notes}"` : ""})` : "") + yours(edits, c.term)).join("; ")}`, "error");
   else say(`not saved: ${data.error || `HTTP ${status}`}`, "error");
   if (state.selected && (status === 200 || status === 409)) loadConcordance();
@@ -166,7 +210,22 @@ function addCandidateInput(term, box) {
 
 async function bulk(status) {
   const edits = visibleRows().filter((r) => r.status !== status).map((r) => ({ term: r.term, base: r.version, changes: { status } }));
-  if (edits.length) await send(edits);
+  if (!edits.length) return say(`every row shown is ${status} already`, "");
+  if (edits.length > CONFIRM_OVER) {
+    const unfiltered = ["search", "filter-status", "filter-flag", "filter-category"].every((id) => !$(id).value.trim());
+    const whole = unfiltered ? " That is the whole dictionary: no search or filter is set." : "";
+    if (!window.confirm(`Mark ${edits.length} rows ${status}?${whole} (Undo takes it back.)`)) return say(`nothing changed: ${edits.length} rows not marked ${status}`, "");
+  }
+  await send(edits);
+}
+
+/** Takes back the last save that is not undone yet. */
+async function undo() {
+  const last = state.undo.pop();
+  if (!last) return say("nothing to undo", "");
+  const status = await send(last.edits, { undoing: true });
+  if (status === 409) say(`${$("message").textContent} (undo of ${last.label}: the rows above changed since, so they were left as they are now)`, "error");
+  render();
 }
 
 // ---- selection and concordance -------------------------------------------------------------------
@@ -183,7 +242,13 @@ function move(step) {
   const shown = visibleRows();
   if (!shown.length) return;
   const i = shown.findIndex((r) => r.term === state.selected);
-  select(shown[Math.max(0, Math.min(shown.length - 1, i < 0 ? 0 : i + step))].term, true);
+  const next = Math.max(0, Math.min(shown.length - 1, i < 0 ? 0 : i + step));
+  // Moving past the rows in the table brings the next page in.
+  if (next >= state.limit) {
+    state.limit = next + PAGE;
+    render();
+  }
+  select(shown[next].term, true);
 }
 
 const segs = (list) => list.map((s) => (s.mark ? el("mark", { className: s.mark, textContent: s.text }) : document.createTextNode(s.text)));
@@ -237,6 +302,7 @@ document.addEventListener("keydown", (e) => {
     if (e.key === "Enter" && t instanceof HTMLInputElement && t.closest("#rows")) t.blur(); // blur fires change: saved
     return;
   }
+  if ((e.ctrlKey || e.metaKey) && e.key === "z") { e.preventDefault(); undo(); return; }
   if (e.ctrlKey || e.metaKey || e.altKey) return;
   const actions = {
     a: () => state.selected && edit(state.selected, { status: "approved" }).then(() => move(1)),
@@ -245,12 +311,16 @@ document.addEventListener("keydown", (e) => {
     j: () => move(1), n: () => move(1), ArrowDown: () => move(1),
     k: () => move(-1), ArrowUp: () => move(-1),
     "/": () => $("search").focus(),
+    u: () => undo(),
   };
   const act = actions[e.key];
   if (act) { e.preventDefault(); act(); }
 });
 
-for (const id of ["search", "filter-status", "filter-flag", "filter-category", "sort"]) $(id).addEventListener("input", render);
+for (const id of ["search", "filter-status", "filter-flag", "filter-category", "sort"]) $(id).addEventListener("input", () => { state.limit = PAGE; render(); });
+$("show-more").addEventListener("click", () => { state.limit += PAGE; render(); });
+$("show-all").addEventListener("click", () => { state.limit = Infinity; render(); });
+$("undo").addEventListener("click", () => undo());
 $("bulk-approve").addEventListener("click", () => bulk("approved"));
 $("bulk-reject").addEventListener("click", () => bulk("rejected"));
 $("ctx-translation").addEventListener("change", (e) => { state.translation = e.target.value; loadConcordance(); });

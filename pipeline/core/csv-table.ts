@@ -48,6 +48,12 @@ export interface QueueTable {
 /** csv-parse's raw text carries stray line breaks at either end; keep it only if it re-reads exactly. */
 function exactRaw(raw: string, record: string[]): string | undefined {
   const trimmed = raw.replace(/^[\r\n]+/, "").replace(/\r?\n?$/, "").replace(/\r$/, "");
+  // Without quotes or line breaks a line reads as its comma-separated parts: no second parse needed
+  // (one per row made reading a 1,600-row dictionary take 0.2 s).
+  if (trimmed !== "" && !/["\r\n]/.test(trimmed)) {
+    const cells = trimmed.split(",");
+    return cells.length === record.length && cells.every((c, i) => c === record[i]) ? trimmed : undefined;
+  }
   try {
     const again = parse(trimmed, { relax_column_count: true }) as string[][];
     return again.length === 1 && again[0].length === record.length && again[0].every((c, i) => c === record[i]) ? trimmed : undefined;

@@ -62,7 +62,10 @@ export class Annotator {
     const byLine = new Map<number, RowView["flags"]>();
     for (const f of flags) {
       const message = f.suggestions?.length ? `${f.message} (better: ${f.suggestions.join(", ")})` : f.message;
-      byLine.set(f.line ?? -1, [...(byLine.get(f.line ?? -1) ?? []), { kind: f.kind, message }]);
+      const line = f.line ?? -1;
+      const list = byLine.get(line);
+      if (list) list.push({ kind: f.kind, message });
+      else byLine.set(line, [{ kind: f.kind, message }]);
     }
     return rows.map((r) => {
       const s = r.term ? this.corpus.stats(r.term) : { occurrences: 0, blocks: undefined };

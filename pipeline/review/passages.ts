@@ -51,7 +51,7 @@ export class PassageIndex {
     private readonly docs: readonly SourceDocument[],
     terms: readonly string[],
     /** Where a term may start: its first word's positions as (document index, offset) pairs (term-index.ts). */
-    private readonly wordPositions: (word: string) => readonly number[],
+    private readonly wordPositions: (word: string) => ArrayLike<number>,
     blocks?: readonly { doc: string; span: [number, number] }[],
     window = 2000,
   ) {

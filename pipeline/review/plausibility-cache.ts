@@ -7,8 +7,9 @@
  * with those, or with a row that is gone, whose terms meet theirs; for each passage whose term set
  * changed (passages.ts says which), the rows whose term came or went, and the rows in that passage
  * sharing a candidate with those. Those rows are run through checkPlausibility itself,
- * together with every row sharing a candidate with them so that its view of who shares what is whole,
- * and only their own flags are kept. A dictionary where hundreds of rows share a generic first name
+ * together with every row sharing a candidate with them (reduced to its term and those candidates, all
+ * that the checks read of another row) so that their view of who shares what is whole, and only their
+ * own flags are kept. A dictionary where hundreds of rows share a generic first name
  * made this the costly part of an edit (0.7 s for 1,600 rows).
  */
 import { checkPlausibility, type NameLexicon, type Passage, type PlausibilityEntry, type PlausibilityFlag } from "../anchors/plausibility.js";
@@ -87,10 +88,20 @@ export class PlausibilityCache {
       }
     }
     if (dirty.size) {
-      const needed = new Set(dirty);
-      for (const e of entries) if (dirty.has(e.line)) for (const c of candidatesOf(e)) for (const p of byCandidate.get(c) ?? []) needed.add(p.line);
+      // The other rows sharing a candidate with a dirty row, reduced to what the dirty rows read of
+      // them (their term, and that they have that candidate), so their own checks cost little.
+      const shared = new Set<string>();
+      for (const e of entries) if (dirty.has(e.line)) for (const c of candidatesOf(e)) shared.add(c);
+      const subset: Entry[] = [];
+      for (const e of entries) {
+        if (dirty.has(e.line)) subset.push(e);
+        else {
+          const translations = e.translations.filter((t) => shared.has(key(t)));
+          if (translations.length) subset.push({ term: e.term, line: e.line, category: "", translations });
+        }
+      }
       const fresh = new Map<number, PlausibilityFlag[]>();
-      for (const f of checkPlausibility(entries.filter((e) => needed.has(e.line)), passages, this.names, this.freq)) {
+      for (const f of checkPlausibility(subset, passages, this.names, this.freq)) {
         const line = f.line ?? -1;
         (fresh.get(line) ?? fresh.set(line, []).get(line)!).push(f);
       }

@@ -3,7 +3,8 @@
  * (security.ts), static files from the package's ui/ folder and a small JSON API over the review CSV:
  *   GET  /api/rows                      every row with counts and flags
  *   GET  /api/concordance?term=&translation=
- *   POST /api/edit   {edits: RowEdit[]} 200, or 409 with the conflicts (the others are applied)
+ *   POST /api/edit   {edits: RowEdit[]} 200, or 409 with the conflicts (the others are applied); the
+ *                                       rows whose view changed ({changed, total}), or all rows when rows came or went
  *   POST /api/terms  NewTerm            201, 409 when the term exists, 400 for a bad value
  *   /api/queues/...                     the review queues' tabs (queue-routes.ts)
  */
@@ -84,6 +85,15 @@ async function readBody(req: IncomingMessage): Promise<unknown> {
   }
 }
 
+/** What the page shows of a row, to tell which rows an edit changed. */
+const viewKey = (r: RowView) => `${r.version}\u0000${r.line}\u0000${r.occurrences}\u0000${r.blocks}\u0000${r.flags.map((f) => `${f.kind}\u0001${f.message}`).join("\u0000")}`;
+
+/** Rows of `after` that differ from the same row of `before`, or null when rows were added or removed. */
+export function changedRows(before: readonly RowView[], after: readonly RowView[]): RowView[] | null {
+  if (before.length !== after.length || before.some((r, i) => r.term !== after[i].term)) return null;
+  return after.filter((r, i) => viewKey(r) !== viewKey(before[i]));
+}
+
 export async function startReviewServer(opts: ReviewServerOptions): Promise<ReviewServer> {
   const token = opts.token ?? newToken();
   const uiDir = opts.uiDir ?? join(packageRoot(), "ui");
@@ -92,7 +102,18 @@ export async function startReviewServer(opts: ReviewServerOptions): Promise<Revi
   const queues = queueRoutes(opts.runDir, readBody);
   let port = 0;
 
-  const rowsOf = (text: string): StoredRow[] => readRows(text, opts.csvPath).rows;
+  // The file parsed once per text: an edit reads the text it was made on, then the one it wrote.
+  const parsedCache = new Map<string, ReturnType<typeof readRows>>();
+  const parsed = (text: string) => {
+    let p = parsedCache.get(text);
+    if (!p) {
+      p = readRows(text, opts.csvPath);
+      if (parsedCache.size >= 2) parsedCache.delete(parsedCache.keys().next().value as string);
+      parsedCache.set(text, p);
+    }
+    return p;
+  };
+  const rowsOf = (text: string): StoredRow[] => parsed(text).rows;
   // The last listing, by the file's text: page loads and reloads between edits cost nothing.
   let last: { text: string; listing: Listing } | undefined;
   const listing = (text: string): Listing => {
@@ -113,11 +134,16 @@ export async function startReviewServer(opts: ReviewServerOptions): Promise<Revi
       const body = (await readBody(req)) as { edits?: RowEdit[] };
       if (!Array.isArray(body?.edits)) throw new ReviewRequestError(400, "expected {edits: [...]}");
       const outcome = await csv.update((text) => {
-        const r = applyEdits(text, opts.csvPath, body.edits as RowEdit[]);
-        return { text: r.text, result: { ...r, listing: listing(r.text ?? text) } };
+        const before = listing(text);
+        const r = applyEdits(text, opts.csvPath, body.edits as RowEdit[], parsed(text));
+        return { text: r.text, result: { ...r, before, after: listing(r.text ?? text) } };
       });
-      const conflicts = outcome.conflicts.map((c) => ({ ...c, current: c.current && outcome.listing.rows.find((r) => r.term === c.term) }));
-      return json(res, conflicts.length ? 409 : 200, { applied: outcome.applied, conflicts, ...outcome.listing });
+      const conflicts = outcome.conflicts.map((c) => ({ ...c, current: c.current && outcome.after.rows.find((r) => r.term === c.term) }));
+      // Only the rows whose view changed (the edited ones, and the ones whose flags it changed): the
+      // whole listing of a book-sized dictionary is megabytes. All of it when rows came or went.
+      const changed = changedRows(outcome.before.rows, outcome.after.rows);
+      const rows = changed ? { changed, total: outcome.after.rows.length, file: opts.csvPath } : outcome.after;
+      return json(res, conflicts.length ? 409 : 200, { applied: outcome.applied, conflicts, ...rows });
     }
     if (req.method === "POST" && url.pathname === "/api/terms") {
       const body = (await readBody(req)) as NewTerm;

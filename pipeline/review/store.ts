@@ -108,9 +108,10 @@ function serialise(review: ReviewFile, changed: ReadonlyMap<number, Record<strin
 }
 
 /** Applies every edit whose base is current; the others come back as conflicts. A bad value refuses
- * the whole batch (nothing written) with a 400. `text` is undefined when nothing changed. */
-export function applyEdits(text: string, file: string, edits: readonly RowEdit[]): { text?: string; applied: string[]; conflicts: Conflict[] } {
-  const { review, rows } = readRows(text, file);
+ * the whole batch (nothing written) with a 400. `text` is undefined when nothing changed. `read` is
+ * `text` already parsed (the server keeps it), never modified here. */
+export function applyEdits(text: string, file: string, edits: readonly RowEdit[], read: ReturnType<typeof readRows> = readRows(text, file)): { text?: string; applied: string[]; conflicts: Conflict[] } {
+  const { review, rows } = read;
   const keys = headerKeys(review);
   const changed = new Map<number, Record<string, string>>();
   const applied: string[] = [];

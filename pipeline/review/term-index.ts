@@ -13,6 +13,7 @@ import { CorpusIndex, context, occurrenceStarts, wordRegex, type BlockSpan, type
 import type { SourceDocument } from "../anchors/sample.js";
 
 const WORD_RUN = /[\p{L}\p{N}_]+/gu;
+const NONE = new Int32Array(0);
 
 /** The term's first word run and where it starts in the term, or undefined for a term with none. */
 export function firstWord(term: string): { word: string; offset: number } | undefined {
@@ -21,22 +22,25 @@ export function firstWord(term: string): { word: string; offset: number } | unde
 }
 
 /** Word -> its positions, as (document index, offset) pairs flattened into one array. */
-export function buildWordIndex(docs: readonly SourceDocument[]): Map<string, number[]> {
-  const index = new Map<string, number[]>();
+export function buildWordIndex(docs: readonly SourceDocument[]): Map<string, Int32Array> {
+  const lists = new Map<string, number[]>();
   docs.forEach((d, di) => {
     for (const m of d.text.matchAll(WORD_RUN)) {
-      const list = index.get(m[0]);
+      const list = lists.get(m[0]);
       if (list) list.push(di, m.index);
-      else index.set(m[0], [di, m.index]);
+      else lists.set(m[0], [di, m.index]);
     }
   });
+  // Typed arrays: a million positions the garbage collector need not walk on every edit.
+  const index = new Map<string, Int32Array>();
+  for (const [w, list] of lists) index.set(w, Int32Array.from(list));
   return index;
 }
 
 /** A CorpusIndex (the type `whp anchors check`'s checks take) that answers from the word index and
  * remembers every answer: the corpus does not change while the review server runs. */
 export class IndexedCorpus extends CorpusIndex {
-  private readonly words: Map<string, number[]>;
+  private readonly words: Map<string, Int32Array>;
   private readonly startsMemo = new Map<string, number[][]>();
   private readonly statsMemo = new Map<string, TermStats>();
   /** Block spans per document, sorted by start; `overlapping` when spans share characters. */
@@ -61,8 +65,8 @@ export class IndexedCorpus extends CorpusIndex {
   }
 
   /** Where `word` occurs as a whole word run: (document index, offset) pairs. */
-  wordPositions(word: string): readonly number[] {
-    return this.words.get(word) ?? [];
+  wordPositions(word: string): ArrayLike<number> {
+    return this.words.get(word) ?? NONE;
   }
 
   /** Occurrence starts of `term` per document (index = document index), as occurrenceStarts gives them. */
@@ -75,7 +79,7 @@ export class IndexedCorpus extends CorpusIndex {
       out = this.docs.map(() => []);
       const at = new RegExp(wordRegex(term).source, "uy");
       const lastEnd = this.docs.map(() => -1);
-      const list = this.words.get(first.word) ?? [];
+      const list = this.words.get(first.word) ?? NONE;
       for (let k = 0; k < list.length; k += 2) {
         const di = list[k];
         const s = list[k + 1] - first.offset;
