@@ -1,6 +1,6 @@
 /** `whp`: one entry point, one sub-command per stage, plus `run` (all stages), `init` and `inspect`. */
 import { copyFile } from "node:fs/promises";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { Command, CommanderError, Option } from "commander";
 import type { ResolvedConfig } from "./config.js";
 import { fileExists, readJson } from "./core/artifacts.js";
@@ -47,19 +47,48 @@ const manifestSummarySchema = z.object({
 async function printSummary(config: ResolvedConfig, outcomes: StageOutcome[], seconds: number): Promise<void> {
   const m = await readJson(join(config.runDir, "manifest.json"), manifestSummarySchema, "manifest");
   const c = m.counts;
-  const pct = (x: number) => `${((100 * x) / Math.max(1, c.positions)).toFixed(1)}%`;
+  const pct = (x: number, of = c.positions) => `${((100 * x) / Math.max(1, of)).toFixed(1)}%`;
+  const trained = c.positions - c.masked;
   const ran = outcomes.filter((o) => !o.skipped).map((o) => `${o.stage} ${o.seconds.toFixed(1)}s`);
   const lines = [
     `whp ${TOOL.version}: run "${config.run.name}" -> ${config.runDir}`,
     `  blocks ${c.blocks}, tokens ${c.tokens}, anchor occurrences ${c.anchorOccurrences} (untranslated ${c.unalignedOccurrences})`,
-    `  positions ${c.positions}: masked ${c.masked} (${pct(c.masked)}), label differs from the original token ${c.changed} (${pct(c.changed)})`,
+    `  positions ${c.positions}: masked ${c.masked} (${pct(c.masked)}), trained ${trained}`,
+    `  label differs from the original token at ${c.changed} positions: ${pct(c.changed, trained)} of the ${trained} trained labels, ${pct(c.changed)} of all ${c.positions} positions`,
     `  uncertified top-${m.topK} labels per alpha ${m.alphas.all.map((a, i) => `${a}: ${c.uncertified[i]}`).join(", ")}`,
     `  stages run: ${ran.length ? ran.join(", ") : "none (everything up to date)"}`,
     `  wall time ${seconds.toFixed(1)} s`,
   ];
+  lines.push(...(await dictionaryWarnings(config)).map((w) => `  warning: ${w}`));
   const demo = demonstrationNote(m.embeddedModels ?? []);
   if (demo) lines.push(`  note: ${demo}`);
   process.stdout.write(`${lines.join("\n")}\n`);
+}
+
+const dictionaryStatsSchema = z.object({
+  statusColumn: z.boolean().optional(),
+  terms: z.number().optional(),
+  blankStatus: z.array(z.object({ term: z.string(), line: z.number() })).default([]),
+  emptyCandidates: z.array(z.object({ term: z.string(), line: z.number() })).default([]),
+  caseDuplicates: z.array(z.object({ term: z.string(), other: z.string(), line: z.number() })).default([]),
+});
+const translateStatsSchema = z.object({ termsNeverFound: z.array(z.string()).default([]) });
+
+/** What the dictionary and translate stages counted that a person should see: rows left out, terms
+ * that never occur, near-duplicates, empty candidates (their stats files hold the full lists). */
+export async function dictionaryWarnings(config: ResolvedConfig): Promise<string[]> {
+  const stats = join(config.runDir, "stats");
+  const d = await readJson(join(stats, "dictionary.json"), dictionaryStatsSchema, "dictionary stats").catch(() => undefined);
+  const t = await readJson(join(stats, "translate.json"), translateStatsSchema, "translate stats").catch(() => undefined);
+  const file = relative(process.cwd(), config.dictionary) || config.dictionary;
+  const some = <T>(xs: readonly T[], show: (x: T) => string) => `${xs.slice(0, 5).map(show).join(", ")}${xs.length > 5 ? `, ... (${xs.length - 5} more in stats/dictionary.json)` : ""}`;
+  const out: string[] = [];
+  if (d?.statusColumn === false) out.push(`${file} has no status column: all ${d.terms ?? "its"} rows were taken as approved`);
+  if (d?.blankStatus.length) out.push(`${d.blankStatus.length} rows without a status were left out (a blank status is pending; mark them approved to use them): ${some(d.blankStatus, (r) => `"${r.term}" (line ${r.line})`)}`);
+  if (d?.emptyCandidates.length) out.push(`${d.emptyCandidates.length} rows have an empty candidate translation (e.g. "a||b"), dropped: ${some(d.emptyCandidates, (r) => `"${r.term}" (line ${r.line})`)}`);
+  if (d?.caseDuplicates.length) out.push(`${d.caseDuplicates.length} terms differ from another only in letter case: ${some(d.caseDuplicates, (r) => `"${r.term}" (line ${r.line}) / "${r.other}"`)}`);
+  if (t?.termsNeverFound.length) out.push(`${t.termsNeverFound.length} dictionary terms never occur in the forget corpus: ${some(t.termsNeverFound, (x) => `"${x}"`).replace("stats/dictionary.json", "stats/translate.json")}`);
+  return out;
 }
 
 export function buildCli(): Command {
@@ -108,8 +137,10 @@ export function buildCli(): Command {
     .argument("<block-id>", 'e.g. "forget/01-chapter.txt#0"')
     .addOption(new Option("--rows <n>", "how many positions to show").default("60"))
     .action(async (blockId: string, opts: CommonOptions & { rows: string }) => {
+      const rows = Number(opts.rows);
+      if (!/^\d+$/.test(opts.rows.trim()) || !(rows >= 1)) throw new UserError(`--rows: expected a whole number of positions (1 or more), got "${opts.rows}"`, "e.g. --rows 36");
       const { config, log } = await setup(opts);
-      process.stdout.write(await describeBlock(createContext(config, log), blockId, Number(opts.rows)));
+      process.stdout.write(await describeBlock(createContext(config, log), blockId, rows));
     });
   for (const register of EXTRA_COMMANDS) register(program);
   return program;

@@ -88,10 +88,16 @@ export async function loadConfig(path: string, overrides: Record<string, unknown
     throw new UserError(`${configPath}${where} is not valid YAML: ${(e as Error).message.split("\n")[0]}`, "fix the YAML syntax");
   }
   for (const [key, value] of Object.entries(overrides)) setPath(raw, key, value);
-  return validateConfig(raw, configPath);
+  return validateConfig(raw, configPath, overrides);
 }
 
-export function validateConfig(raw: unknown, configPath: string): ResolvedConfig {
+/** The --set override a validation issue comes from, if any: its key is the issue's path or a prefix. */
+function overrideOf(path: readonly PropertyKey[], overrides: Record<string, unknown>): string | undefined {
+  const dotted = path.map(String).join(".");
+  return Object.keys(overrides).find((k) => dotted === k || dotted.startsWith(`${k}.`) || k.startsWith(`${dotted}.`));
+}
+
+export function validateConfig(raw: unknown, configPath: string, overrides: Record<string, unknown> = {}): ResolvedConfig {
   const parsed = configSchema.safeParse(raw, {
     // A missing field is the most common mistake: say so and say what to add, instead of zod's
     // "expected number, received undefined".
@@ -101,6 +107,18 @@ export function validateConfig(raw: unknown, configPath: string): ResolvedConfig
         : undefined,
   });
   if (!parsed.success) {
+    // A value given with --set is the command line's mistake, not the file's: name the flag.
+    const fromSet = parsed.error.issues.filter((i) => overrideOf(i.path, overrides) !== undefined);
+    if (fromSet.length) {
+      const lines = fromSet.map((i) => {
+        const key = overrideOf(i.path, overrides) as string;
+        const where = i.path.map(String).join(".");
+        return `--set ${key}${where !== key ? ` (${where})` : ""}: ${i.message}, got ${JSON.stringify(overrides[key])}`;
+      });
+      const wantsList = fromSet.some((i) => i.code === "invalid_type" && i.expected === "array");
+      const key = overrideOf(fromSet[0].path, overrides) as string;
+      throw new UserError(lines.join("\n"), wantsList ? `write a list as --set '${key}=["a","b"]' (JSON, quoted for the shell) or --set ${key}=[a,b]` : `correct the value after --set ${key}=`);
+    }
     throw new UserError(`${configPath} has errors:\n${z.prettifyError(parsed.error)}`, "correct the fields listed above (see `whp init` for a commented example)");
   }
   const cfg = parsed.data;
@@ -136,17 +154,25 @@ export function parseOverride(text: string): [string, unknown] {
   if (eq <= 0) throw new UserError(`--set expects key=value, got "${text}"`, "write e.g. --set logits.topK=50");
   const key = text.slice(0, eq).trim();
   const rawValue = text.slice(eq + 1).trim();
-  let value: unknown = rawValue;
-  if (/^-?\d+(\.\d+)?(e-?\d+)?$/i.test(rawValue)) value = Number(rawValue);
-  else if (rawValue === "true" || rawValue === "false") value = rawValue === "true";
-  else if (rawValue.startsWith("[")) {
+  let value: unknown = parseScalar(rawValue);
+  if (rawValue.startsWith("[")) {
     try {
       value = JSON.parse(rawValue);
     } catch {
-      throw new UserError(`--set ${key}: "${rawValue}" is not a JSON list`, 'write e.g. --set alphaVariants=[2,8]');
+      // `[hf,text]`: the shell already took the quotes a JSON list would need, so take bare items.
+      const inner = rawValue.match(/^\[(.*)\]$/s)?.[1];
+      if (inner === undefined || /["'\[\]{}]/.test(inner)) throw new UserError(`--set ${key}: "${rawValue}" is not a list`, `write e.g. --set ${key}=[hf,text] or --set '${key}=["hf","text"]'`);
+      value = inner.trim() === "" ? [] : inner.split(",").map((item) => parseScalar(item.trim()));
     }
   }
   return [key, value];
+}
+
+/** Numbers and true/false become typed values; anything else stays a string. */
+function parseScalar(text: string): unknown {
+  if (/^-?\d+(\.\d+)?(e-?\d+)?$/i.test(text)) return Number(text);
+  if (text === "true" || text === "false") return text === "true";
+  return text;
 }
 
 /** The config as it goes into manifests: paths relative to the config folder, nothing secret. */

@@ -24,7 +24,8 @@ export async function describeBlock(ctx: StageContext, blockId: string, maxRows:
   const out: string[] = [];
   out.push(`block ${blockId}: ${block.input_ids.length} tokens, ${aligned.occurrences.length} anchor occurrence(s)`);
   for (const o of aligned.occurrences.slice(0, 12)) out.push(`  "${o.term}" -> "${o.translation}" (tokens ${o.first}..${o.last})`);
-  const limit = Math.min(maxRows, block.input_ids.length);
+  // maxRows positions: position t shows token t and its next token t+1, so one token more is read.
+  const limit = Math.min(maxRows + 1, block.input_ids.length);
   out.push("", "original text:", `  ${await tok.decode(block.input_ids.slice(0, limit))}`);
   const tEnd = limit > 0 && aligned.map[limit - 1] >= 0 ? aligned.map[limit - 1] + 1 : aligned.translated_ids.length;
   out.push("", "translated text:", `  ${await tok.decode(aligned.translated_ids.slice(0, Math.min(tEnd, aligned.translated_ids.length)))}`);

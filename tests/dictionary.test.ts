@@ -15,7 +15,7 @@ function problem(text: string): UserError {
 describe("dictionary CSV", () => {
   it("splits candidates, drops duplicates among them, keeps only approved rows, sorts terms", () => {
     const parsed = parseDictionaryCsv(
-      'term,translations,category,notes,status\nVellmarrow,"the city | Riverton|Riverton",place,,approved\nTamsin,Emma,person,"heroine, 12",\nFitch,bird,creature,,pending\n',
+      'term,translations,category,notes,status\nVellmarrow,"the city | Riverton|Riverton",place,,approved\nTamsin,Emma,person,"heroine, 12",approved\nFitch,bird,creature,,pending\n',
       "x.csv",
     );
     expect(parsed.entries).toEqual([
@@ -23,6 +23,24 @@ describe("dictionary CSV", () => {
       { term: "Vellmarrow", translations: ["the city", "Riverton"], category: "place" },
     ]);
     expect(parsed.notApproved).toEqual([{ term: "Fitch", status: "pending", line: 4 }]);
+  });
+
+  it("a blank status cell is pending, and counted; a file without a status column is all approved", () => {
+    const parsed = parseDictionaryCsv("term,translations,category,notes,status\nTamsin,Emma,person,,\nOrrin,Tom,person,,approved\n", "x.csv");
+    expect(parsed.entries.map((e) => e.term)).toEqual(["Orrin"]);
+    expect(parsed.blankStatus).toEqual([{ term: "Tamsin", line: 2 }]);
+    expect(parsed.hasStatusColumn).toBe(true);
+    const noColumn = parseDictionaryCsv("term,translations,category,notes\nTamsin,Emma,person,\n", "x.csv");
+    expect(noColumn.entries.map((e) => e.term)).toEqual(["Tamsin"]);
+    expect(noColumn.hasStatusColumn).toBe(false);
+    expect(noColumn.blankStatus).toEqual([]);
+  });
+
+  it("counts empty candidates and terms that differ only in letter case", () => {
+    const parsed = parseDictionaryCsv("term,translations,category,notes,status\nHolland,Bob||,person,,approved\nholland,Ann,person,,approved\n", "x.csv");
+    expect(parsed.entries.find((e) => e.term === "Holland")?.translations).toEqual(["Bob"]);
+    expect(parsed.emptyCandidates).toEqual([{ term: "Holland", line: 2 }]);
+    expect(parsed.caseDuplicates).toEqual([{ term: "holland", other: "Holland", line: 3 }]);
   });
 
   it("names a missing column and the header it found", () => {

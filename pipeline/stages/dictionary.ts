@@ -10,7 +10,8 @@ import { decodeCorpusBytes } from "../core/text.js";
 import type { Stage, StageContext } from "../stage.js";
 
 export const REQUIRED_COLUMNS = ["term", "translations", "category", "notes"] as const;
-/** Review states; a CSV without a status column is taken as fully approved. */
+/** Review states. A CSV without a status column is taken as fully approved; in a CSV with one, a blank
+ * cell is pending (only a row a person marked approved reaches the pipeline). */
 export const STATUSES = ["approved", "pending", "rejected"] as const;
 /** Candidates share one cell, separated by this character (spreadsheets keep it intact). */
 export const CANDIDATE_SEPARATOR = "|";
@@ -31,6 +32,14 @@ export type Dictionary = z.infer<typeof dictionarySchema>;
 export interface ParsedDictionary {
   entries: z.infer<typeof dictionaryEntrySchema>[];
   notApproved: { term: string; status: string; line: number }[];
+  /** False: the file has no status column, so every row counts as approved. */
+  hasStatusColumn: boolean;
+  /** Rows whose status cell is blank: left out as pending. */
+  blankStatus: { term: string; line: number }[];
+  /** Approved rows whose candidate cell has an empty candidate (`Holland||`): the empty ones are dropped. */
+  emptyCandidates: { term: string; line: number }[];
+  /** Approved terms that differ from another approved term only in letter case (Holland / holland). */
+  caseDuplicates: { term: string; other: string; line: number }[];
 }
 
 /** Parses and checks a dictionary CSV; every problem is reported at once, each with its line. */
@@ -53,10 +62,16 @@ export function parseDictionaryCsv(text: string, file: string): ParsedDictionary
   const firstLine = new Map<string, number>();
   const entries: ParsedDictionary["entries"] = [];
   const notApproved: ParsedDictionary["notApproved"] = [];
+  const hasStatusColumn = header.includes("status");
+  const blankStatus: ParsedDictionary["blankStatus"] = [];
+  const emptyCandidates: ParsedDictionary["emptyCandidates"] = [];
+  const caseDuplicates: ParsedDictionary["caseDuplicates"] = [];
+  const byFolded = new Map<string, string>();
   for (const { record, info } of records) {
     const line = info.lines;
     const term = (record.term ?? "").trim();
-    const status = (record.status ?? "approved").trim().toLowerCase() || "approved";
+    const cell = hasStatusColumn ? (record.status ?? "").trim().toLowerCase() : "approved";
+    const status = cell || "pending";
     if (!term) {
       problems.push(`line ${line}: empty term`);
       continue;
@@ -70,26 +85,34 @@ export function parseDictionaryCsv(text: string, file: string): ParsedDictionary
       problems.push(`line ${line}: status "${status}" for "${term}" is not one of ${STATUSES.join(", ")}`);
       continue;
     }
-    const translations = [...new Set((record.translations ?? "").split(CANDIDATE_SEPARATOR).map((t) => t.trim()).filter(Boolean))];
+    const pieces = (record.translations ?? "").split(CANDIDATE_SEPARATOR).map((t) => t.trim());
+    const translations = [...new Set(pieces.filter(Boolean))];
     if (translations.length === 0) {
       problems.push(`line ${line}: "${term}" has no translation; give at least one, several separated by "${CANDIDATE_SEPARATOR}"`);
       continue;
     }
     if (status !== "approved") {
-      notApproved.push({ term, status, line });
+      if (!cell) blankStatus.push({ term, line });
+      notApproved.push({ term, status: cell ? status : "pending (blank status)", line });
       continue;
     }
+    if (pieces.some((p) => !p)) emptyCandidates.push({ term, line });
+    const folded = term.toLowerCase();
+    const other = byFolded.get(folded);
+    if (other !== undefined) caseDuplicates.push({ term, other, line });
+    else byFolded.set(folded, term);
     entries.push({ term, translations, category: (record.category ?? "").trim() });
   }
   if (problems.length) throw new UserError(`${file} has ${problems.length} problem(s):\n  ${problems.join("\n  ")}`, "correct the rows listed; nothing was written");
   entries.sort((a, b) => (a.term < b.term ? -1 : a.term > b.term ? 1 : 0));
-  return { entries, notApproved };
+  return { entries, notApproved, hasStatusColumn, blankStatus, emptyCandidates, caseDuplicates };
 }
 
 export const dictionaryStage: Stage = {
   name: "dictionary",
   summary: "load and check the anchor dictionary",
-  version: 1,
+  // 2: a blank status cell is pending, not approved.
+  version: 2,
   reads: [],
   writes: ["dictionary"],
   async fingerprintInputs(config) {
@@ -114,6 +137,11 @@ export const dictionaryStage: Stage = {
       terms: parsed.entries.length,
       candidates: parsed.entries.reduce((n, e) => n + e.translations.length, 0),
       notApproved: parsed.notApproved.length,
+      // Read by the run summary, which warns about each (cli.ts dictionaryWarnings).
+      statusColumn: parsed.hasStatusColumn,
+      blankStatus: parsed.blankStatus,
+      emptyCandidates: parsed.emptyCandidates,
+      caseDuplicates: parsed.caseDuplicates,
     };
   },
 };
