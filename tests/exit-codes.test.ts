@@ -29,10 +29,16 @@ export function whpBinary(args: string[], env: NodeJS.ProcessEnv = {}): Promise<
   });
 }
 
-/** A chat server: /401/v1 refuses every key, /500/v1 always fails; both echo the Authorization header. */
+/** A chat server: /200/v1 answers, /401/v1 refuses every key, /500/v1 always fails (echoing the
+ * Authorization header). */
 async function startFailingChat(): Promise<{ server: Server; base: string }> {
   const server = createServer(async (req, res) => {
     for await (const _ of req);
+    if (req.url?.startsWith("/200/")) {
+      const content = JSON.stringify({ anchors: [{ term: "Tamsin", translations: ["Hannah"], category: "person" }] });
+      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ id: "c", object: "chat.completion", created: 1, model: "m", choices: [{ index: 0, message: { role: "assistant", content }, finish_reason: "stop" }] }));
+      return;
+    }
     const status = req.url?.startsWith("/401/") ? 401 : 500;
     res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify({ error: { message: `bad request, you sent ${req.headers.authorization}` } }));
   });
@@ -43,7 +49,7 @@ async function startFailingChat(): Promise<{ server: Server; base: string }> {
 let fx: Fixture;
 let chat: { server: Server; base: string };
 
-async function withLlm(status: 401 | 500, name: string): Promise<string> {
+async function withLlm(status: 200 | 401 | 500, name: string): Promise<string> {
   const raw = parse(await readFile(fx.configPath, "utf8"));
   raw.llm = { provider: "openai", model: "m", baseUrl: `${chat.base}/${status}/v1`, attempts: 1, concurrency: 2, passageChars: 2000, passagesPerDocument: 1 };
   const path = join(fx.dir, name);
@@ -71,10 +77,16 @@ describe("exit codes through bin/whp.js (README, Exit codes)", () => {
     expect(check.out).toMatch(/[1-9]\d* flag\(s\)/);
     expect(check.code).toBe(0);
     expect((await whpBinary(["verify", join(fx.runDir, "dataset")])).code).toBe(0);
+    expect((await whpBinary(["init", join(fx.dir, "new.yaml")])).code).toBe(0);
+    const block = JSON.parse((await readFile(join(fx.runDir, "blocks.jsonl"), "utf8")).split("\n")[0]).id as string;
+    expect((await whpBinary(["inspect", block, "--rows", "3", "--config", fx.configPath])).code).toBe(0);
+    const answered = await whpBinary(["anchors", "extract", "--config", await withLlm(200, "llm-200.yaml"), "--quiet"], { OPENAI_API_KEY: "sk-test-exitcodes-0123456789abcdef" });
+    expect(answered.out).toMatch(/failed 0/);
+    expect(answered.code).toBe(0);
   });
 
   it("1: anchors extract when calls fail, anchors check --strict with flags", async () => {
-    const extract = await whpBinary(["anchors", "extract", "--config", await withLlm(500, "llm-500.yaml")], { OPENAI_API_KEY: "sk-test-exitcodes-0123456789abcdef" });
+    const extract = await whpBinary(["anchors", "extract", "--config", await withLlm(500, "llm-500.yaml"), "--set", "run.outDir=out-500"], { OPENAI_API_KEY: "sk-test-exitcodes-0123456789abcdef" });
     expect(extract.out).toMatch(/failed [1-9]/);
     expect(extract.err).toMatch(/failed: every call\(s\) to the model failed/);
     expect(extract.err).not.toMatch(/\n\s+at /); // no stack trace
@@ -90,6 +102,14 @@ describe("exit codes through bin/whp.js (README, Exit codes)", () => {
     expect((await whpBinary(["init", fx.configPath])).code).toBe(2);
     expect((await whpBinary(["check", "--config", fx.configPath, "--set", "tokenizer=missing.json"])).code).toBe(2);
     expect((await whpBinary(["inspect", "forget/nope.txt#0", "--config", fx.configPath])).code).toBe(2);
+    expect((await whpBinary(["inspect", "forget/nope.txt#0", "--rows", "abc", "--config", fx.configPath])).code).toBe(2);
+    expect((await whpBinary(["check", "--config", fx.configPath, "--set", "blockSize=abc"])).code).toBe(2);
+    const bareRun = await whpBinary(["run", "--config", fx.configPath, "--set", "tokenizer=missing.json", "--set", "run.outDir=never"]);
+    expect(bareRun.code).toBe(2);
+    expect(await readFile(join(fx.dir, "never", "documents.jsonl")).catch(() => "absent")).toBe("absent");
+    expect((await whpBinary(["anchors", "extract", "--config", fx.configPath])).code).toBe(2); // no llm: section
+    await writeFile(join(fx.dir, "broken.csv"), "term,translations,category,notes,status\nTamsin,Emma,person,,approved\nTamsin,Lucy,person,,approved\n");
+    expect((await whpBinary(["anchors", "check", "--config", fx.configPath, "--set", "dictionary=broken.csv"])).code).toBe(2);
 
     const gen = await whpBinary(["evalset", "--generate", "2", "--config", await withLlm(401, "llm-401.yaml")], { OPENAI_API_KEY: "sk-test-exitcodes-0123456789abcdef" });
     expect(gen.err).toContain(`check OPENAI_API_KEY / HF_TOKEN for ${chat.base}/401/v1`);
