@@ -1,3 +1,6 @@
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { nestFlatErrors, nodeFetch, responseBytes, serverErrorMessage } from "../pipeline/models/node-fetch.js";
 import { describe, expect, it } from "vitest";
 import { decodeRows, encodeRows } from "../pipeline/models/cache.js";
 import { backoffMs, EndpointPool, HttpStatusError, parseRetryAfter, ResponseShapeError, withRetry, type RetryPolicy } from "../pipeline/models/http-retry.js";
@@ -81,5 +84,40 @@ describe("cache entries", () => {
     }
     expect(decodeRows(key, buf.subarray(0, buf.length - 3))).toBe("checksum mismatch");
     expect(decodeRows("cd".repeat(32), buf)).toBe("entry belongs to another request");
+  });
+});
+
+describe("nodeFetch reads a body into one buffer, handed over without a copy", () => {
+  it("bodies with and without Content-Length arrive intact, and responseBytes hands over the same buffer", async () => {
+    const big = Buffer.from(Array.from({ length: 300_000 }, (_, i) => String.fromCharCode(97 + (i % 26))).join(""));
+    const server = createServer((req, res) => {
+      if (req.url === "/len") res.writeHead(200, { "content-length": String(big.length) }).end(big);
+      else if (req.url === "/chunked") {
+        res.writeHead(200);
+        res.write(big.subarray(0, 1000));
+        res.end(big.subarray(1000));
+      } else res.writeHead(404).end("{\"object\":\"error\",\"message\":\"nope\",\"type\":\"NotFoundError\",\"code\":404}");
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const f = nodeFetch(2);
+      for (const path of ["/len", "/chunked"]) {
+        const res = await f(`${url}${path}`);
+        const bytes = await responseBytes(res);
+        expect(Buffer.from(bytes).equals(big)).toBe(true);
+        expect(await responseBytes(res)).toBe(bytes); // the same buffer: no copy
+      }
+      // A flat (vLLM < 0.10.1) error body reaches the openai client nested, with its message.
+      const nested = await nestFlatErrors(f)(`${url}/missing`);
+      expect(nested.status).toBe(404);
+      expect(await nested.json()).toEqual({ error: { object: "error", message: "nope", type: "NotFoundError", code: 404 } });
+      expect(serverErrorMessage('{"object":"error","message":"flat"}')).toBe("flat");
+      expect(serverErrorMessage('{"error":{"message":"nested"}}')).toBe("nested");
+      expect(serverErrorMessage('{"detail":"Not Found"}')).toBe("Not Found");
+      expect(serverErrorMessage("Internal Server Error")).toBe("Internal Server Error");
+    } finally {
+      server.close();
+    }
   });
 });

@@ -16,6 +16,19 @@ type FetchLike = (input: string | URL | Request, init?: RequestInit) => Promise<
 
 const NULL_BODY = new Set([101, 204, 205, 304]);
 
+/** Largest Content-Length allocated up front (a lying header must not allocate terabytes). */
+const MAX_PREALLOCATED = 4 * 1024 ** 3;
+
+/** The bytes behind each Response nodeFetch made, so readers need not copy them (responseBytes). */
+const BODIES = new WeakMap<Response, Buffer>();
+
+/** A response's body bytes: without a copy when nodeFetch made the response, else read once. The
+ * body must not have been read otherwise. */
+export async function responseBytes(res: Response): Promise<Uint8Array> {
+  const known = BODIES.get(res);
+  return known ?? new Uint8Array(await res.arrayBuffer());
+}
+
 function abortError(signal: AbortSignal): Error {
   const reason = signal.reason as Error | undefined;
   if (reason instanceof Error && reason.name === "AbortError") return reason;
@@ -56,8 +69,23 @@ export function nodeFetch(maxSockets: number): FetchLike {
       req.setNoDelay(true);
       req.on("error", (e) => fail(Object.assign(new TypeError("fetch failed"), { cause: e })));
       req.on("response", (res: IncomingMessage) => {
+        // The body goes straight into one buffer of the announced length (servers send Content-Length):
+        // a full-row response is about a gigabyte, and chunks + their concatenation + a copy for
+        // arrayBuffer() held it three times over.
+        const announced = Number(res.headers["content-length"]);
+        let whole = Number.isSafeInteger(announced) && announced >= 0 && announced <= MAX_PREALLOCATED ? Buffer.allocUnsafe(announced) : undefined;
+        let filled = 0;
         const chunks: Buffer[] = [];
-        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("data", (c: Buffer) => {
+          if (whole && filled + c.length <= whole.length) {
+            c.copy(whole, filled);
+            filled += c.length;
+          } else {
+            if (whole) chunks.push(whole.subarray(0, filled)); // longer than announced: fall back to chunks
+            whole = undefined;
+            chunks.push(c);
+          }
+        });
         res.on("error", (e) => fail(Object.assign(new TypeError("terminated"), { cause: e })));
         res.on("aborted", () => fail(new TypeError("terminated")));
         res.on("close", () => {
@@ -74,7 +102,10 @@ export function nodeFetch(maxSockets: number): FetchLike {
             else if (v !== undefined) h.set(k, v);
           }
           const status = res.statusCode ?? 0;
-          resolve(new Response(NULL_BODY.has(status) ? null : Buffer.concat(chunks), { status, statusText: res.statusMessage ?? "", headers: h }));
+          const bytes = whole && filled === whole.length ? whole : Buffer.concat(whole ? [whole.subarray(0, filled)] : chunks);
+          const response = new Response(NULL_BODY.has(status) ? null : bytes, { status, statusText: res.statusMessage ?? "", headers: h });
+          BODIES.set(response, bytes);
+          resolve(response);
         });
       });
       req.end(body);

@@ -19,7 +19,7 @@ import { cached, type RowsCache } from "./cache.js";
 import { EndpointPool, ResponseShapeError, fetchJson, timed, withRetry, type RetryPolicy } from "./http-retry.js";
 import { checkLogprobsLimit, compareTokenization, probeReplicas, type PreflightInput, type ServedLogitSource } from "./preflight.js";
 import { ACTUAL_TOKEN_MODES, RowsBuilder, type ActualTokenMode } from "./server-rows.js";
-import { nestFlatErrors, nodeFetch } from "./node-fetch.js";
+import { nestFlatErrors, nodeFetch, responseBytes } from "./node-fetch.js";
 import { scanVllmCompletion } from "./vllm-scan.js";
 
 /** vLLM's --logprobs-mode values; the raw_* ones are before any logits processor or temperature. */
@@ -176,9 +176,10 @@ export class MemoryBudget {
   }
 }
 
-/** JSON bytes of a full-row response for a block of n tokens: vLLM writes each vocabulary entry as
+/** Memory of a full-row request for a block of n tokens: vLLM writes each vocabulary entry as
  * "id":{"logprob":-12.345678,"rank":12345,"decoded_token":"..."}, about 60 bytes; the body is held
- * whole while it is scanned, plus the rows' 8 bytes per entry. */
+ * once (nodeFetch reads it into one buffer the scanner reads in place) while it is scanned, plus the
+ * rows' 8 bytes per entry. */
 export const fullRowsBytes = (n: number, vocabSize: number) => (n + 1) * vocabSize * 68;
 
 interface Endpoint {
@@ -321,8 +322,9 @@ export class VllmSource implements ServedLogitSource {
       const body = { model: this.spec.model, prompt: promptFor(tokens), max_tokens: 1, temperature: 0, prompt_logprobs: kk };
       // asResponse: read the body ourselves, under the same timeout as the headers.
       const res = await e.client.completions.create(body as unknown as OpenAI.CompletionCreateParamsNonStreaming, { signal }).asResponse();
-      // The raw bytes, not res.text(): the scanner reads bytes, and decoding 0.7 MB cost more than scanning it.
-      return readVllmCompletion(new Uint8Array(await res.arrayBuffer()), tokens, k, this.vocabSize, this.spec.actualToken);
+      // The raw bytes, not res.text(): the scanner reads bytes, and decoding 0.7 MB cost more than
+      // scanning it; responseBytes hands over nodeFetch's buffer without a copy.
+      return readVllmCompletion(await responseBytes(res), tokens, k, this.vocabSize, this.spec.actualToken);
     };
     const go = () =>
       ep
