@@ -15,6 +15,7 @@ import { loadWordFrequencies } from "../pipeline/anchors/corpus-stats.js";
 import { loadNameLexicon } from "../pipeline/anchors/name-lexicon.js";
 import { packageRoot } from "../pipeline/paths.js";
 import { startReviewServer, type ReviewServer } from "../pipeline/review/server.js";
+import { generateBookCorpus } from "../bench/book-corpus.js";
 
 const CANDIDATES = process.env.WHP_CHROMIUM ? [process.env.WHP_CHROMIUM] : ["/usr/bin/chromium", "/usr/bin/chromium-browser"];
 const executable = CANDIDATES.find((p) => existsSync(p));
@@ -170,5 +171,87 @@ describe.runIf(executable || process.env.CI)("the review page in headless Chromi
     await tab2.keyboard.press("r");
     await expect.poll(async () => lineOf(await disk(), "Blackwater")).toBe("Blackwater,Harris|Cooper|Turner,person,best friend's family name,rejected,");
     expect(lineOf(await disk(), "Orrin")).toContain("checked in tab one");
+  });
+
+  it("a bulk action over more than a handful of rows asks first; every save can be undone, a stale undo is refused", async () => {
+    const page = await openPage();
+    const before = await disk();
+    const dialogs: string[] = [];
+    // No filter set: the question says it is the whole dictionary. Dismissed, nothing is written.
+    page.once("dialog", (d) => void (dialogs.push(d.message()), d.dismiss()));
+    await page.locator("#bulk-approve").click();
+    await expect.poll(() => page.locator("#message").textContent()).toMatch(/nothing changed/);
+    expect(dialogs[0]).toMatch(/^Mark \d+ rows approved\? That is the whole dictionary/);
+    expect(await disk()).toBe(before);
+    // Accepted: every shown row is approved, and Undo takes the whole batch back.
+    page.once("dialog", (d) => void d.accept());
+    await page.locator("#bulk-approve").click();
+    await expect.poll(async () => (await disk()).match(/,pending,/g)?.length ?? 0).toBe(0);
+    expect(await page.locator("#undo").textContent()).toMatch(/^Undo \d+ rows$/);
+    await page.locator("#undo").click();
+    await expect.poll(disk).toBe(before);
+    await expect.poll(() => page.locator("#message").textContent()).toMatch(/^undone \d+ rows/);
+    // A bulk action over a handful of rows does not ask (no dialog handler: one would fail the click).
+    await page.locator("#search").fill("lanternwisp");
+    await expect.poll(() => page.locator("#rows tbody tr").count()).toBe(2);
+    await page.locator("#bulk-approve").click();
+    await expect.poll(async () => lineOf(await disk(), "lanternwisp")).toMatch(/,approved,$/);
+    await page.locator("#search").fill("");
+
+    // One row's edit, undone with the keyboard.
+    await row(page, "Orrin Blackwater").locator("input.notes").fill("to undo");
+    await page.keyboard.press("Enter");
+    await expect.poll(async () => lineOf(await disk(), "Orrin Blackwater")).toContain("to undo");
+    await page.keyboard.press("u");
+    await expect.poll(async () => lineOf(await disk(), "Orrin Blackwater")).not.toContain("to undo");
+    // An edit, then a change on disk to that row by someone else: its undo is refused, their change kept.
+    await row(page, "Cinderholt").locator("input.notes").fill("mine");
+    await page.keyboard.press("Enter");
+    await expect.poll(async () => lineOf(await disk(), "Cinderholt")).toContain("mine");
+    await writeFile(csvPath, (await disk()).replace(/^(Cinderholt,.*)mine/m, "$1theirs"));
+    await page.locator("#undo").click();
+    await expect.poll(() => page.locator("#message").textContent()).toMatch(/changed on disk[\s\S]*undo of "Cinderholt"/);
+    expect(lineOf(await disk(), "Cinderholt")).toContain("theirs");
+    await page.close();
+  });
+
+  it("stays responsive with a 2,000-row dictionary: the table holds a page of rows, more on demand", async () => {
+    const book = generateBookCorpus({ chars: 600_000, terms: 2000, seed: 2 });
+    const bigDir = await mkdtemp(join(tmpdir(), "whp-review-big-"));
+    const bigCsv = join(bigDir, "book.csv");
+    await writeFile(bigCsv, book.csv);
+    const big = await startReviewServer({ csvPath: bigCsv, docs: book.docs, freq: await loadWordFrequencies(), names: await loadNameLexicon() });
+    try {
+      const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+      await page.goto(big.url);
+      await expect.poll(() => page.locator("#summary").textContent()).toMatch(/^2000 terms: .*; 2000 shown$/);
+      // A page of rows in the table, not 2,000 rows of inputs.
+      expect(await page.locator("#rows tbody tr").count()).toBe(200);
+      expect(await page.locator("#more-text").textContent()).toBe("200 of 2000 rows in the table");
+      await page.locator("#show-more").click();
+      expect(await page.locator("#rows tbody tr").count()).toBe(400);
+      // The keyboard walks past the rows in the table: the next page comes in.
+      await page.locator("#search").fill("");
+      await page.locator("#rows tbody tr").nth(199).locator("td.term").click();
+      for (let i = 0; i < 3; i++) await page.keyboard.press("j");
+      expect(await page.locator("#rows tbody tr").count()).toBe(200 + 200);
+      const third = book.terms[202];
+      await expect.poll(() => page.locator("#rows tbody tr.selected").getAttribute("data-term")).toBe(third);
+      // Search reaches every row, shown or not; an edit answers with the changed rows only, and shows.
+      const last = book.terms[1999];
+      await page.locator("#search").fill(last);
+      await expect.poll(() => page.locator(`#rows tbody tr[data-term="${last}"]`).count()).toBe(1);
+      await page.locator(`#rows tbody tr[data-term="${last}"] td.term`).click();
+      await page.keyboard.press("r");
+      await expect.poll(async () => (await readFile(bigCsv, "utf8")).split("\n").find((l) => l.startsWith(`${last},`))).toMatch(/,rejected$/);
+      await expect.poll(() => page.locator(`#rows tbody tr[data-term="${last}"]`).getAttribute("class")).toContain("status-rejected");
+      await expect.poll(() => page.locator("#ctx-title").textContent()).toBe(last);
+      await page.locator("#search").fill("");
+      await page.screenshot({ path: join(SHOTS, "review-large.png") });
+      await page.close();
+    } finally {
+      await big.close();
+      await rm(bigDir, { recursive: true, force: true });
+    }
   });
 });

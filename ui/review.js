@@ -170,6 +170,11 @@ async function send(edits, opts = {}) {
   const previous = before(edits);
   const { status, data } = await api("POST", "/api/edit", { edits });
   takeAnswer(data);
+  // A conflict means the file changed under this page (another tab, a hand edit): take all of it.
+  if (status === 409) {
+    const fresh = await api("GET", "/api/rows");
+    if (fresh.status === 200) takeListing(fresh.data);
+  }
   if (!opts.undoing && data.applied && data.applied.length) {
     const back = data.applied.map((term) => ({ term, base: byTerm(term) && byTerm(term).version, changes: previous.get(term) })).filter((e) => e.base && e.changes);
     state.undo.push({ label: data.applied.length === 1 ? `"${data.applied[0]}"` : `${data.applied.length} rows`, edits: back });

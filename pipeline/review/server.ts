@@ -141,7 +141,10 @@ export async function startReviewServer(opts: ReviewServerOptions): Promise<Revi
       const conflicts = outcome.conflicts.map((c) => ({ ...c, current: c.current && outcome.after.rows.find((r) => r.term === c.term) }));
       // Only the rows whose view changed (the edited ones, and the ones whose flags it changed): the
       // whole listing of a book-sized dictionary is megabytes. All of it when rows came or went.
-      const changed = changedRows(outcome.before.rows, outcome.after.rows);
+      // A conflicting row changed on disk before this edit: the page gets it too.
+      const stale = new Set(conflicts.map((c) => c.term));
+      const delta = changedRows(outcome.before.rows, outcome.after.rows);
+      const changed = delta && [...delta, ...outcome.after.rows.filter((r) => stale.has(r.term) && !delta.includes(r))];
       const rows = changed ? { changed, total: outcome.after.rows.length, file: opts.csvPath } : outcome.after;
       return json(res, conflicts.length ? 409 : 200, { applied: outcome.applied, conflicts, ...rows });
     }
