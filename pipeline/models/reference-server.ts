@@ -186,32 +186,34 @@ export async function startReferenceServer(opts: ReferenceServerOptions): Promis
     const shift = opts.promptLogitsShift ?? 0;
     if (pk !== undefined) {
       const take = pk === -1 ? V : Math.min(pk, V);
-      // The actual token's true rank (1 + the tokens valued above it), from the full rows, computed
-      // only when some actual token is outside the top k.
+      // The actual token's true rank as vLLM V1 counts it (batched_count_greater_than in
+      // v1/sample/ops/logprobs.py: the tokens valued >= it, itself included), from the full rows,
+      // computed only when some actual token is outside the top k.
       let full: Rows | undefined;
-      const rankOf = async (i: number, value: number) => {
+      const rankOf = async (i: number, token: number) => {
         full ??= take >= V ? rows : await modelRows(m, tokens, -1);
-        const { values } = rowEntries(full, i);
-        let above = 0;
-        for (const v of values) if (v > value) above++;
-        return above + 1;
+        const { ids, values } = rowEntries(full, i);
+        const own = values[ids.indexOf(token)];
+        let atLeast = 0;
+        for (const v of values) if (v >= own) atLeast++;
+        return atLeast;
       };
       const out: string[] = ["null"];
       const upto = fault?.kind === "wrong-positions" ? n - 2 : n - 1;
       for (let i = 0; i < upto; i++) {
         const { ids, values } = rowEntries(rows, i);
-        const parts: string[] = [];
-        const listed = new Set<number>();
-        for (let j = 0; j < Math.min(take, ids.length); j++) {
-          parts.push(entryJson(ids[j], values[j] + shift, j + 1, asIds));
-          listed.add(ids[j]);
-        }
+        const top = Math.min(take, ids.length);
         const actual = tokens[i + 1];
-        // vLLM always lists the actual prompt token, with its true rank.
-        if (!listed.has(actual) && m.logProb) {
+        // vLLM builds the dict from [actual token] + top k: the actual token's key comes first, and
+        // when it is in the top k its value and rank are the top-k entry's (written later).
+        const at = ids.slice(0, top).indexOf(actual);
+        const parts: string[] = [];
+        if (at >= 0) parts.push(entryJson(actual, values[at] + shift, at + 1, asIds));
+        else if (m.logProb) {
           const v = Math.fround(m.logProb(tokens.slice(0, i + 1), actual));
-          parts.push(entryJson(actual, v + shift, await rankOf(i, v), asIds));
+          parts.push(entryJson(actual, v + shift, await rankOf(i, actual), asIds));
         }
+        for (let j = 0; j < top; j++) if (j !== at) parts.push(entryJson(ids[j], values[j] + shift, j + 1, asIds));
         out.push(`{${parts.join(",")}}`);
       }
       if (opts.stalePrefixCache) staleRows(tokens, out);
