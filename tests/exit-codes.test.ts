@@ -88,7 +88,7 @@ describe("exit codes through bin/whp.js (README, Exit codes)", () => {
   it("1: anchors extract when calls fail, anchors check --strict with flags", async () => {
     const extract = await whpBinary(["anchors", "extract", "--config", await withLlm(500, "llm-500.yaml"), "--set", "run.outDir=out-500"], { OPENAI_API_KEY: "sk-test-exitcodes-0123456789abcdef" });
     expect(extract.out).toMatch(/failed [1-9]/);
-    expect(extract.err).toMatch(/failed: every call\(s\) to the model failed/);
+    expect(extract.err).toMatch(/failed: all of \d+ call\(s\) to the model failed/);
     expect(extract.err).not.toMatch(/\n\s+at /); // no stack trace
     expect(extract.code).toBe(1);
     const strict = await whpBinary(["anchors", "check", "--strict", "--config", fx.configPath]);

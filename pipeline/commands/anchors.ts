@@ -28,8 +28,8 @@ export function register(program: Command): void {
         stats.failed.length ? "  re-run `whp anchors extract` to retry the failed passages (answered ones are not sent again)" : "  next: `whp anchors consolidate`",
       ]);
       if (stats.failed.length) {
-        const all = stats.failed.length === stats.passages - stats.cached;
-        throw new CommandFailed(`${all ? "every" : `${stats.failed.length} of ${stats.passages - stats.cached}`} call(s) to the model failed (listed above)`, "fix the cause, then re-run `whp anchors extract`: answered passages are not sent again");
+        const asked = stats.passages - stats.cached;
+        throw new CommandFailed(`${stats.failed.length === asked ? "all" : stats.failed.length} of ${asked} call(s) to the model failed (listed above)`, "fix the cause, then re-run `whp anchors extract`: answered passages are not sent again");
       }
     });
 
