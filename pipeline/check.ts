@@ -71,7 +71,7 @@ async function checkCorpus(config: ResolvedConfig, which: "forget" | "general"):
     }
   }
   if (which === "forget" && problems.length === 0 && texts === 0) {
-    problems.push({ field, message: `no non-empty ${config.corpus.extensions.join("/")} file under ${config.corpus.forget.join(", ")}` });
+    problems.push({ field, message: `the forget corpus is empty: no non-empty ${config.corpus.extensions.join("/")} file under ${config.corpus.forget.join(", ")} (fix: point corpus.forget at the text files the model must forget)` });
   }
   return problems;
 }
