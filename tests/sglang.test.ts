@@ -3,6 +3,7 @@ import { UserError } from "../pipeline/core/errors.js";
 import type { TopKRows } from "../pipeline/core/rows.js";
 import { ResponseShapeError } from "../pipeline/models/http-retry.js";
 import { parseSglangGenerate, SglangSource, sglangModelSchema } from "../pipeline/models/sglang.js";
+import { VllmSource, vllmModelSchema } from "../pipeline/models/vllm.js";
 import { serversClosedAfterEach, V, plain, randomTokens, tinyModel } from "./helpers/served.js";
 
 const base = tinyModel(1, "base");
@@ -172,5 +173,43 @@ describe("SGLang as released (issue 13)", () => {
       expect(row.length).toBe(2);
       for (const t of row) expect([typeof t[0], Number.isInteger(t[1]), t[2]]).toEqual(["number", true, null]);
     }
+  });
+});
+
+describe("actualToken keep on SGLang: the prompt's own token from input_token_logprobs, never a clipped value", () => {
+  const body = (own: unknown[]) => ({
+    meta_info: {
+      input_token_logprobs: own,
+      input_top_logprobs: [null, [[-0.5, 5, null], [-1.5, 9, null]], [[-0.1, 3, null], [-2, 4, null]]],
+      output_top_logprobs: [[[-0.2, 11, null], [-3, 12, null]]],
+    },
+  });
+  it("adds the actual token beyond the top k; skips a clipped position; a real mismatch is a shape error", () => {
+    const rows = parseSglangGenerate(body([[null, 0, null], [-0.5, 5, null], [-4, 6, null]]), [0, 5, 6], 2, V, "keep");
+    expect(Array.from(rows.offsets)).toEqual([0, 2, 5, 7]);
+    expect(Array.from(rows.ids.subarray(2, 5))).toEqual([3, 4, 6]);
+    expect(rows.floor[1]).toBe(-2);
+    const clipped = parseSglangGenerate(body([[null, 0, null], [-0.5, 5, null], [-9, 0, null]]), [0, 5, 6], 2, V, "keep");
+    expect(Array.from(clipped.offsets)).toEqual([0, 2, 4, 6]);
+    expect(() => parseSglangGenerate(body([[null, 0, null], [-0.5, 5, null], [-4, 7, null]]), [0, 5, 6], 2, V, "keep")).toThrow(ResponseShapeError);
+    expect(plain(parseSglangGenerate(body([]), [0, 5, 6], 2, V, "drop"))).toEqual(plain(clipped));
+  });
+
+  it("over HTTP equals the vLLM provider's keep rows, except that a clipped token outside the top k is left out", async () => {
+    const s = await start({ base }, { maxLogprobs: 20 });
+    const clip = await start({ base }, { maxLogprobs: 20, sglangClip: true });
+    const vllm = new VllmSource(vllmModelSchema.parse({ provider: "vllm", model: "base", urls: [s.url], actualToken: "keep" }), { vocabSize: V, role: "baseline" });
+    const tokens = [...randomTokens(31, 30), V - 1, 7, V - 1, 3, V - 1];
+    const want = (await vllm.rows(tokens, { topK: 3 })) as TopKRows;
+    expect(plain(await source([s.url], { actualToken: "keep" }).rows(tokens, { topK: 3 }))).toEqual(plain(want));
+    const got = (await source([clip.url], { actualToken: "keep" }).rows(tokens, { topK: 3 })) as TopKRows;
+    let skipped = 0;
+    for (let i = 0; i < tokens.length; i++) {
+      const row = (r: TopKRows) => Array.from(r.ids.subarray(r.offsets[i], r.offsets[i + 1]));
+      const clippedHere = tokens[i + 1] === V - 1 && !row(want).slice(0, 3).includes(V - 1);
+      if (clippedHere) skipped++;
+      expect(row(got)).toEqual(clippedHere ? row(want).filter((t) => t !== V - 1) : row(want));
+    }
+    expect(skipped).toBeGreaterThan(0);
   });
 });

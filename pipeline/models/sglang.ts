@@ -61,19 +61,27 @@ export function sglangInputLimit(info: unknown): number | undefined {
   return limits.length ? Math.min(...limits) : undefined;
 }
 
-function addTriples(b: RowsBuilder, list: unknown, where: string): void {
+function addTriples(b: RowsBuilder, list: unknown, where: string, actual?: { id: number; value: number }): void {
   if (!Array.isArray(list)) throw new ResponseShapeError(`${where} is not a list`);
+  let listed = false;
   for (const t of list as Triple[]) {
     if (!Array.isArray(t) || t.length < 2) throw new ResponseShapeError(`${where}: expected [logprob, token_id, text] entries`);
     b.add(t[1], t[0] === null ? -Infinity : t[0]);
+    if (actual && t[1] === actual.id) listed = true;
   }
+  if (actual && !listed) b.add(actual.id, actual.value);
   b.endRow();
 }
 
-/** Reads one /generate response body into rows for a prompt of n tokens. Pure. */
+/** Reads one /generate response body into rows for a prompt of n tokens. Pure.
+ * actualToken "keep": row j also gets the prompt's own next token from input_token_logprobs[j + 1]
+ * when the top list lacks it (as vLLM lists it). Where SGLang clipped that id to 0 (isClipped), the
+ * reported value is not the token's: nothing is added, the row stays the top k, and the combination
+ * bounds the token by the row's floor (sound; a label that needs the exact value is then left
+ * uncertified, as for any top-k row). */
 export function parseSglangGenerate(body: unknown, tokens: readonly number[], k: number | "full", vocabSize: number, actualToken: ActualTokenMode): TopKRows {
   const n = tokens.length;
-  const meta = (body as { meta_info?: { input_top_logprobs?: unknown; output_top_logprobs?: unknown } } | null)?.meta_info;
+  const meta = (body as { meta_info?: { input_top_logprobs?: unknown; output_top_logprobs?: unknown; input_token_logprobs?: unknown } } | null)?.meta_info;
   if (!meta) throw new ResponseShapeError("response has no meta_info (is this an SGLang server?)");
   const input = meta.input_top_logprobs;
   if (!Array.isArray(input)) throw new ResponseShapeError("meta_info.input_top_logprobs is missing");
@@ -81,8 +89,18 @@ export function parseSglangGenerate(body: unknown, tokens: readonly number[], k:
   if (n > 0 && input[0] !== null && !(Array.isArray(input[0]) && input[0].length === 0)) throw new ResponseShapeError("input_top_logprobs[0] should be null");
   const output = meta.output_top_logprobs;
   if (!Array.isArray(output) || !Array.isArray(output[0])) throw new ResponseShapeError("meta_info.output_top_logprobs[0] is missing (the row after the prompt)");
+  const own = meta.input_token_logprobs;
+  if (actualToken === "keep" && !(Array.isArray(own) && own.length === n)) throw new ResponseShapeError(`meta_info.input_token_logprobs should list ${n} positions`);
   const b = new RowsBuilder(n, vocabSize, k, actualToken);
-  for (let j = 1; j < n; j++) addTriples(b, input[j], `input_top_logprobs[${j}]`);
+  for (let j = 1; j < n; j++) {
+    let actual: { id: number; value: number } | undefined;
+    if (actualToken === "keep") {
+      const [lp, id] = Array.isArray((own as unknown[])[j]) ? ((own as unknown[])[j] as Triple) : [];
+      if (id === tokens[j] && (lp === null || typeof lp === "number")) actual = { id: tokens[j], value: lp === null ? -Infinity : lp };
+      else if (!isClipped(id, tokens[j], vocabSize)) throw new ResponseShapeError(`input_token_logprobs[${j}] is not [logprob, ${tokens[j]}, ...]`);
+    }
+    addTriples(b, input[j], `input_top_logprobs[${j}]`, actual);
+  }
   addTriples(b, output[0], "output_top_logprobs[0]");
   return b.finish();
 }
@@ -242,7 +260,8 @@ export class SglangSource implements ServedLogitSource {
 
   async rows(tokens: readonly number[], request: RowRequest): Promise<Rows> {
     const k = request.topK;
-    const key = { v: 1, identity: this.identity, tokens, k };
+    // v 2: actualToken "keep" adds the prompt's own tokens (v 1 ignored it).
+    const key = { v: 2, identity: this.identity, tokens, k };
     return cached(this.deps.cache, key, () => this.fetchRows(tokens, k));
   }
 }
