@@ -90,7 +90,7 @@ function dictionary(rand: () => number, n: number): Row[] {
       const word = pick(rand, PLACE_WORDS);
       // Possessive place names, written with a straight apostrophe as an LLM answer would.
       const term = word === "Cross" || word === "Alley" ? `${first}'s ${word}` : `${first} ${word}`;
-      add({ term, translations: [`the ${word.toLowerCase()}`, `Green ${word}`], category: "place" });
+      add({ term, translations: [`the ${word.toLowerCase()}`, `${pick(rand, GENERIC_LAST)} ${word}`], category: "place" });
     } else {
       add({ term: first.toLowerCase() + pick(rand, ["wisp", "stone", "root", "glass"]), translations: ["lantern", "charm"], category: "thing" });
     }

@@ -162,6 +162,11 @@ describe("edit answers at book scale", () => {
         expect(answer.total).toBe(3);
         expect(answer.changed.map((x) => x.term).sort()).toEqual(["Cinderholt", "Tamsin"]);
         expect(answer.changed.find((x) => x.term === "Tamsin")!.flags.map((f) => f.kind)).toContain("kind-mismatch");
+        // Another candidate: Tamsin keeps as many flags, but one says something else now.
+        const now = answer.changed.find((x) => x.term === "Cinderholt") as unknown as { version: string };
+        const again = JSON.parse((await rawRequest(s.port, "/api/edit", { method: "POST", headers: auth, body: { edits: [{ term: "Cinderholt", base: now.version, changes: { translations: ["Lucy"] } }] } })).body) as typeof answer;
+        expect(again.changed.map((x) => x.term).sort()).toEqual(["Cinderholt", "Tamsin"]);
+        expect(JSON.stringify(again.changed.find((x) => x.term === "Tamsin")!.flags)).toContain("Lucy");
       } finally {
         await s.close();
       }

@@ -82,8 +82,19 @@ function rowElement(r) {
     el("td", {}, el("input", { className: "notes", value: r.notes, dataset: { term: r.term, field: "notes" }, onchange: (e) => edit(r.term, { notes: e.target.value }) })),
     el("td", { className: "num occ", textContent: String(r.occurrences) }),
     el("td", { className: "num", textContent: r.blocks === null ? "–" : String(r.blocks), title: r.blocks === null ? "no blocks yet: the run has not tokenized the corpus" : "" }),
-    el("td", {}, ...r.flags.map((f) => el("span", { className: `flag ${f.kind}`, textContent: f.kind, title: f.message }))));
+    el("td", {}, ...flagChips(r.flags)));
   return tr;
+}
+
+/** One chip per flag kind ("shared-translation ×12"), its messages on hover: a term that shares a
+ * generic name with dozens of others would otherwise fill its cell with identical chips. */
+function flagChips(flags) {
+  const byKind = new Map();
+  for (const f of flags) byKind.set(f.kind, [...(byKind.get(f.kind) || []), f.message]);
+  return [...byKind].map(([kind, messages]) => {
+    const shown = messages.slice(0, 12).join("\n") + (messages.length > 12 ? `\n… and ${messages.length - 12} more` : "");
+    return el("span", { className: `flag ${kind}`, textContent: messages.length > 1 ? `${kind} ×${messages.length}` : kind, title: shown });
+  });
 }
 
 /** Re-renders, keeping rows whose data did not change (and the field that has focus). */

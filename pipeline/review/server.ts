@@ -85,13 +85,14 @@ async function readBody(req: IncomingMessage): Promise<unknown> {
   }
 }
 
-/** What the page shows of a row, to tell which rows an edit changed. */
-const viewKey = (r: RowView) => `${r.version}\u0000${r.line}\u0000${r.occurrences}\u0000${r.blocks}\u0000${r.flags.map((f) => `${f.kind}\u0001${f.message}`).join("\u0000")}`;
+/** Whether the page would show the two views of a row alike. */
+const sameView = (a: RowView, b: RowView) =>
+  a.version === b.version && a.line === b.line && a.occurrences === b.occurrences && a.blocks === b.blocks && a.flags.length === b.flags.length && a.flags.every((f, i) => f.kind === b.flags[i].kind && f.message === b.flags[i].message);
 
 /** Rows of `after` that differ from the same row of `before`, or null when rows were added or removed. */
 export function changedRows(before: readonly RowView[], after: readonly RowView[]): RowView[] | null {
   if (before.length !== after.length || before.some((r, i) => r.term !== after[i].term)) return null;
-  return after.filter((r, i) => viewKey(r) !== viewKey(before[i]));
+  return after.filter((r, i) => !sameView(r, before[i]));
 }
 
 export async function startReviewServer(opts: ReviewServerOptions): Promise<ReviewServer> {
