@@ -4,7 +4,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { seededRandom } from "../pipeline/core/hash.js";
 import type { TopKRows } from "../pipeline/core/rows.js";
-import { classifyFailure } from "../pipeline/models/http-retry.js";
+import { classifyFailure, ResponseShapeError } from "../pipeline/models/http-retry.js";
 import { parseJsonNumberText as scanJsonNumber } from "../pipeline/models/json-number.js";
 import { scanVllmCompletion } from "../pipeline/models/vllm-scan.js";
 import { parseVllmCompletion, readVllmCompletion } from "../pipeline/models/vllm.js";
@@ -176,6 +176,16 @@ describe("scanVllmCompletion gives exactly what JSON.parse + parseVllmCompletion
       expect(err).toBeInstanceOf(SyntaxError);
       expect(classifyFailure(err).retry).toBe(true);
     }
+    // A body too long to be a string (full rows) that the scanner declines: a retryable shape error.
+    const tooLong = (() => {
+      try {
+        readVllmCompletion(bytes(good.slice(0, 200)), toks(20), 4, V, "drop", 100);
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(tooLong).toBeInstanceOf(ResponseShapeError);
+    expect(classifyFailure(tooLong).retry).toBe(true);
     // wrong number of positions: a retryable shape error, from the same check as before
     expect(expectSame(good, toks(19), 4)).toBe("declined");
     expect(classifyFailure(viaJsonParse(good, toks(19), 4)).retry).toBe(true);

@@ -117,13 +117,19 @@ export function parseVllmCompletion(body: unknown, tokens: readonly number[], k:
   return b.finish();
 }
 
+/** Longest body decoded to a string for JSON.parse (V8's strings hold at most 2^29 - 24 UTF-16 units). */
+const MAX_TEXT_BYTES = 2 ** 29 - 24;
+
 /** Reads a response body: the byte scanner when it can vouch for its result, else the body decoded as
  * fetch's Response.text() does (TextDecoder: BOM dropped, bad UTF-8 replaced) + JSON.parse +
  * parseVllmCompletion, which reports every malformed body (SyntaxError / ResponseShapeError: retried). */
-export function readVllmCompletion(body: Uint8Array | string, tokens: readonly number[], k: number | "full", vocabSize: number, actualToken: ActualTokenMode): TopKRows {
+export function readVllmCompletion(body: Uint8Array | string, tokens: readonly number[], k: number | "full", vocabSize: number, actualToken: ActualTokenMode, maxTextBytes = MAX_TEXT_BYTES): TopKRows {
   const bytes = typeof body === "string" ? Buffer.from(body) : body;
   const fast = scanVllmCompletion(bytes, tokens, k, vocabSize, actualToken);
   if (fast) return fast;
+  // A full-row body can exceed the longest string V8 makes (~2^29 characters): JSON.parse cannot
+  // judge it, so it is reported as a malformed response (retried) rather than as a RangeError.
+  if (bytes.length > maxTextBytes) throw new ResponseShapeError(`a ${(bytes.length / 1e6).toFixed(0)} MB response the byte scanner could not read (truncated or not vLLM's shape), too long to parse as text`);
   const text = typeof body === "string" ? body : new TextDecoder().decode(body);
   return parseVllmCompletion(JSON.parse(text), tokens, k, vocabSize, actualToken);
 }
@@ -305,7 +311,10 @@ export class VllmSource implements ServedLogitSource {
     const expected: LogitSpace = this.spec.logprobsMode.endsWith("logits") ? "logits" : "logprobs";
     for (const f of found) {
       if (f.space === expected) continue;
-      const why = f.space === "logprobs" ? "vLLM V1 computes prompt log-probs as a log-softmax whatever --logprobs-mode says" : `their values sum above 1 (log-sum-exp ${f.maxLse.toFixed(3)})`;
+      const why =
+        f.space === "logprobs"
+          ? `vLLM V1 computes prompt log-probs as a log-softmax whatever --logprobs-mode says${f.proved ? "; full rows log-sum-exp to 0" : "; top-k rows never sum above 1, which is consistent with log-probs but does not prove it"}`
+          : `their values sum above 1 (log-sum-exp ${f.maxLse.toFixed(3)})`;
       this.deps.warn?.(`${this.where} at ${f.url}: logprobsMode is ${this.spec.logprobsMode} but the rows are ${f.space} (${why}); using ${f.space}`);
     }
     const spaces = [...new Set(found.map((f) => f.space))];
