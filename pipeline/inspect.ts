@@ -1,5 +1,5 @@
 /** `whp inspect`: one block's original text, translated text and labels, decoded side by side. */
-import { readJson, readJsonl } from "./core/artifacts.js";
+import { fileExists, readJson, readJsonl } from "./core/artifacts.js";
 import { UserError } from "./core/errors.js";
 import type { StageContext } from "./stage.js";
 import { labelRowSchema, labelsMetaSchema } from "./schemas/labels.js";
@@ -12,6 +12,9 @@ async function findRow<T extends { id: string }>(iter: AsyncIterable<T>, id: str
 }
 
 export async function describeBlock(ctx: StageContext, blockId: string, maxRows: number): Promise<string> {
+  for (const name of ["blocks", "aligned", "labels"] as const) {
+    if (!(await fileExists(ctx.path(name)))) throw new UserError(`${ctx.path(name)} does not exist yet: inspect reads a finished run`, "run `whp run` first");
+  }
   const block = await findRow(readJsonl(ctx.path("blocks"), blockSchema), blockId);
   if (!block) throw new UserError(`no block "${blockId}" in ${ctx.path("blocks")}`, "block ids look like <document>#<index>; see blocks.jsonl");
   const aligned = await findRow(readJsonl(ctx.path("aligned"), alignedSchema), blockId);

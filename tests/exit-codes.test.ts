@@ -69,6 +69,15 @@ afterAll(async () => {
 });
 
 describe("exit codes through bin/whp.js (README, Exit codes)", () => {
+  it("no command sets process.exitCode itself: main() decides (bin/whp.js would overwrite it)", async () => {
+    const { readdir } = await import("node:fs/promises");
+    const files = (await readdir(join(ROOT, "pipeline"), { recursive: true })).filter((f) => f.endsWith(".ts"));
+    const setters: string[] = [];
+    for (const f of files) if (/process\.exitCode\s*=[^=]/.test(await readFile(join(ROOT, "pipeline", f), "utf8"))) setters.push(f);
+    expect(setters).toEqual([]);
+  });
+
+
   it("0: --help, whp check on a good config, a finished run, anchors check without --strict, verify on an intact dataset", async () => {
     expect((await whpBinary(["--help"])).code).toBe(0);
     expect((await whpBinary(["check", "--config", fx.configPath])).code).toBe(0);
@@ -103,6 +112,9 @@ describe("exit codes through bin/whp.js (README, Exit codes)", () => {
     expect((await whpBinary(["check", "--config", fx.configPath, "--set", "tokenizer=missing.json"])).code).toBe(2);
     expect((await whpBinary(["inspect", "forget/nope.txt#0", "--config", fx.configPath])).code).toBe(2);
     expect((await whpBinary(["inspect", "forget/nope.txt#0", "--rows", "abc", "--config", fx.configPath])).code).toBe(2);
+    const early = await whpBinary(["inspect", "forget/nope.txt#0", "--config", fx.configPath, "--set", "run.outDir=not-run-yet"]);
+    expect(early.err).toMatch(/does not exist yet[\s\S]*whp run/);
+    expect(early.code).toBe(2);
     expect((await whpBinary(["check", "--config", fx.configPath, "--set", "blockSize=abc"])).code).toBe(2);
     const bareRun = await whpBinary(["run", "--config", fx.configPath, "--set", "tokenizer=missing.json", "--set", "run.outDir=never"]);
     expect(bareRun.code).toBe(2);
