@@ -5,27 +5,31 @@
  * (corpus-stats' wordRegex, run sticky at that position). Pure over in-memory documents.
  *
  * Why this finds exactly what a full scan finds: a whole-word occurrence of a term has no word
- * character right before or after it, so the term's first word run is a maximal word run of the text
- * there, which the index holds. Terms without any word character fall back to the full scan. Matches
+ * character right before or after it, so the term's first word run is a maximal word run of the
+ * (folded) text there, which the index holds; the matcher then decides. Terms without any word character fall back to the full scan. Matches
  * do not overlap, as with the full scan's matchAll (the next one is looked for after the previous end).
  */
 import { CorpusIndex, context, occurrenceStarts, wordRegex, type BlockSpan, type TermStats } from "../anchors/corpus-stats.js";
 import type { SourceDocument } from "../anchors/sample.js";
+import { foldTypography } from "../core/typography.js";
 
 const WORD_RUN = /[\p{L}\p{N}_]+/gu;
 const NONE = new Int32Array(0);
 
-/** The term's first word run and where it starts in the term, or undefined for a term with none. */
+/** The term's first word run (apostrophes and quotes folded, as matching folds them) and where it
+ * starts in the term, or undefined for a term with none. */
 export function firstWord(term: string): { word: string; offset: number } | undefined {
-  const m = /[\p{L}\p{N}_]+/u.exec(term);
+  const m = /[\p{L}\p{N}_]+/u.exec(foldTypography(term));
   return m ? { word: m[0], offset: m.index } : undefined;
 }
 
-/** Word -> its positions, as (document index, offset) pairs flattened into one array. */
+/** Word -> its positions, as (document index, offset) pairs flattened into one array. The words are
+ * those of the folded text (core/typography.ts: same offsets): a variant that is a letter, such as the
+ * modifier apostrophe "ʼ", must split words where matching treats it as an apostrophe. */
 export function buildWordIndex(docs: readonly SourceDocument[]): Map<string, Int32Array> {
   const lists = new Map<string, number[]>();
   docs.forEach((d, di) => {
-    for (const m of d.text.matchAll(WORD_RUN)) {
+    for (const m of foldTypography(d.text).matchAll(WORD_RUN)) {
       const list = lists.get(m[0]);
       if (list) list.push(di, m.index);
       else lists.set(m[0], [di, m.index]);
