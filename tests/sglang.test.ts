@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { UserError } from "../pipeline/core/errors.js";
 import type { TopKRows } from "../pipeline/core/rows.js";
 import { ResponseShapeError } from "../pipeline/models/http-retry.js";
-import { parseSglangGenerate, SglangSource, sglangModelSchema } from "../pipeline/models/sglang.js";
+import { parseSglangGenerate, SglangSource, sglangInputLimit, sglangModelSchema } from "../pipeline/models/sglang.js";
 import { VllmSource, vllmModelSchema } from "../pipeline/models/vllm.js";
 import { serversClosedAfterEach, V, plain, randomTokens, tinyModel } from "./helpers/served.js";
 
@@ -43,7 +43,7 @@ describe("the sglang provider against the reference server", () => {
     const s = await start({ base }, { maxModelLen: 64 });
     const src = source([s.url]);
     await src.preflight({ topK: 5, samples: [{ text: "hello", ids: [0, ...[..."hello"].map((c) => 1 + (c.charCodeAt(0) % (V - 1)))] }] });
-    // context_length null (a default launch): the limit comes from scheduler_info.max_req_input_len (63).
+    // context_length null (a default launch): the limit comes from the scheduler's max_req_input_len (63).
     expect(src.maxModelLen).toBe(62);
     for (const seed of [1, 2]) {
       const tokens = randomTokens(seed, 30);
@@ -77,11 +77,11 @@ describe("the sglang provider against the reference server", () => {
 describe("SGLang as released (issue 13)", () => {
   const ids = (text: string) => [0, ...[...text].map((c) => 1 + (c.charCodeAt(0) % (V - 1)))];
 
-  it("/get_server_info: context_length null with scheduler_info.max_req_input_len; /server_info first, /get_server_info on older servers", async () => {
+  it("/get_server_info: context_length null with the scheduler's max_req_input_len; /server_info first, /get_server_info on older servers", async () => {
     const s = await start({ base }, { maxModelLen: 64 });
     const info = (await (await fetch(`${s.url}/get_server_info`)).json()) as Record<string, unknown>;
     expect(info.context_length).toBeNull();
-    expect(info.scheduler_info).toMatchObject({ max_req_input_len: 63 });
+    expect(info.max_req_input_len).toBe(63); // scheduler_info is merged into the body (http_server.py)
     const src = source([s.url]);
     await src.preflight({ topK: 5, samples: [] });
     expect(src.maxModelLen).toBe(62);
@@ -92,6 +92,14 @@ describe("SGLang as released (issue 13)", () => {
     await src2.preflight({ topK: 5, samples: [] });
     expect(src2.maxModelLen).toBe(38); // context_length 40, one generated token, input + generated < context
     expect(old.stats.requests["/get_server_info"]).toBe(1);
+  });
+
+  it("reads max_req_input_len at the top level (current SGLang), under scheduler_info or internal_states[0]", () => {
+    expect(sglangInputLimit({ context_length: null, max_req_input_len: 4090 })).toBe(4089);
+    expect(sglangInputLimit({ context_length: null, scheduler_info: { max_req_input_len: 100 } })).toBe(99);
+    expect(sglangInputLimit({ internal_states: [{ max_req_input_len: 50 }] })).toBe(49);
+    expect(sglangInputLimit({ context_length: 4096, max_req_input_len: 8000 })).toBe(4094);
+    expect(sglangInputLimit({ context_length: null })).toBeUndefined();
   });
 
   it("a block too long for max_req_input_len is refused before any work, by the stage's length check", async () => {
@@ -105,18 +113,19 @@ describe("SGLang as released (issue 13)", () => {
   it("uses /tokenize when the server has it, and falls back to /generate's ids when it answers 404", async () => {
     const s = await start({ base });
     await source([s.url]).preflight({ topK: 5, samples: [{ text: "hello", ids: ids("hello") }] });
-    expect(s.stats.requests["/tokenize"]).toBe(1);
+    expect(s.stats.requests["/v1/tokenize"]).toBe(1);
     expect(s.stats.requests["/generate"]).toBeUndefined();
-    const old = await start({ base }, { faults: ({ path }) => (path === "/tokenize" ? { kind: "status", status: 404, body: '{"detail":"Not Found"}' } : undefined) });
+    const old = await start({ base }, { faults: ({ path }) => (path.endsWith("/tokenize") ? { kind: "status", status: 404, body: '{"detail":"Not Found"}' } : undefined) });
     await source([old.url]).preflight({ topK: 5, samples: [{ text: "hello", ids: ids("hello") }] });
     expect(old.stats.requests["/generate"]).toBe(1);
+    expect([old.stats.requests["/v1/tokenize"], old.stats.requests["/tokenize"]]).toEqual([1, 1]);
   });
 
   it("the id clip (ids >= vocab_size - 1 reported as 0) is not a tokenizer mismatch, and token log-probs come from the top list", async () => {
     // ':' is id 59 = V - 1 in the test tokenizer.
     const text = "ab:c:";
     expect(ids(text)).toContain(V - 1);
-    const s = await start({ base }, { sglangClip: true, faults: ({ path }) => (path === "/tokenize" ? { kind: "status", status: 404 } : undefined) });
+    const s = await start({ base }, { sglangClip: true, faults: ({ path }) => (path.endsWith("/tokenize") ? { kind: "status", status: 404 } : undefined) });
     const raw = (await (await fetch(`${s.url}/generate`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ input_ids: ids(text), return_logprob: true, logprob_start_len: 0 }) })).json()) as { meta_info: { input_token_logprobs: unknown[][] } };
     expect(raw.meta_info.input_token_logprobs.map((t) => t[1])).toEqual(ids(text).map((t) => (t === V - 1 ? 0 : t)));
     expect(raw.meta_info.input_token_logprobs[0]).toEqual([null, 0, null]);

@@ -14,7 +14,7 @@
  * "Model servers" section): a prompt_logprobs entry lists the top k plus the actual prompt token with
  * its true rank (k or k + 1 items, each {logprob, rank, decoded_token}), -inf written -9999.0; the
  * generated token's top list is [{}] for logprobs: -1; an unknown model is a 404 NotFoundError;
- * SGLang reports context_length null with scheduler_info.max_req_input_len, tuples (logprob, id,
+ * SGLang reports context_length null with the scheduler's max_req_input_len, tuples (logprob, id,
  * text), -inf as null. Switches reproduce older servers: vLLM's pre-0.10.1 flat error bodies,
  * SGLang's id clip in input_token_logprobs, SGLang's 500 on -inf (plain JSON), and stale prompt
  * log-probs from prefix caching (vLLM issue #42019).
@@ -314,13 +314,15 @@ export async function startReferenceServer(opts: ReferenceServerOptions): Promis
       return { object: "list", data: names.map((id) => ({ id, object: "model", created: 0, owned_by: "whp-reference", max_model_len: maxModelLen })) };
     }
     if (req.method === "GET" && (path === "/get_server_info" || path === "/server_info")) {
-      // SGLang echoes its ServerArgs (context_length: null unless --context-length) and adds the
-      // scheduler's limits; the longest accepted input is one token under the context.
-      return { model_path: opts.sglangModel ?? names[0], context_length: opts.sglangContextLength ?? null, max_top_logprobs_num: maxLogprobs, version: opts.sglangVersion ?? "0.4.6", scheduler_info: { max_total_num_tokens: maxModelLen * 8, max_req_input_len: maxModelLen - 1 } };
+      // SGLang (http_server.py server_info) merges its ServerArgs (context_length: null unless
+      // --context-length), the scheduler's info (max_total_num_tokens, max_req_input_len) at the top
+      // level, internal_states and its version.
+      return { model_path: opts.sglangModel ?? names[0], context_length: opts.sglangContextLength ?? null, max_top_logprobs_num: maxLogprobs, max_total_num_tokens: maxModelLen * 8, max_req_input_len: maxModelLen - 1, internal_states: [{ last_gen_throughput: 0 }], version: opts.sglangVersion ?? "0.4.6" };
     }
     if (req.method === "GET" && path === "/get_model_info") return { model_path: opts.sglangModel ?? names[0], tokenizer_path: opts.sglangModel ?? names[0], is_generation: true };
     if (req.method !== "POST") return undefined;
-    if (path === "/tokenize") {
+    // vLLM serves /tokenize; newer SGLang /v1/tokenize, with the same request and answer fields.
+    if (path === "/tokenize" || path === "/v1/tokenize") {
       if (!opts.tokenizer) throw new BadRequest("this server has no tokenizer");
       model(body.model ?? names[0]);
       if (typeof body.prompt !== "string") throw new BadRequest("prompt must be a string");

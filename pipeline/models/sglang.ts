@@ -7,7 +7,7 @@
  * meta_info.input_token_logprobs[j] is [logprob, id, text] for the prompt's own token j, except that
  * SGLang reports any id >= vocab_size - 1 as 0 there (it clips padded ids; Llama-2: id 31999): such a
  * position is recognised as a clip, never a tokenizer mismatch.
- * The tokenizer check uses /tokenize where the server has it (newer SGLang), else sends the sample as
+ * The tokenizer check uses /v1/tokenize (or /tokenize) where the server has it (newer SGLang), else sends the sample as
  * `text` and reads the ids back from input_token_logprobs.
  * -inf: newer SGLang (orjson) writes null; older ones (plain JSON) fail the whole response with a 500,
  * which is reported as such (with the server's version) instead of being retried.
@@ -48,8 +48,9 @@ export function isClipped(reported: unknown, local: number | undefined, _vocabSi
 }
 
 /** The longest block SGLang accepts, from its server info: a default launch reports
- * context_length null (the model's config decides) and the scheduler's max_req_input_len, at the top
- * level (older servers) or under scheduler_info / internal_states[0]. One token is generated, and an
+ * context_length null (the model's config decides) and the scheduler's max_req_input_len, which
+ * http_server.py merges into the body's top level (read under scheduler_info or internal_states[0]
+ * too, for proxies that nest it). One token is generated, and an
  * input must stay under both limits; undefined when the server reports neither. */
 export function sglangInputLimit(info: unknown): number | undefined {
   const i = (info ?? {}) as { context_length?: unknown; max_req_input_len?: unknown; scheduler_info?: { max_req_input_len?: unknown }; internal_states?: { max_req_input_len?: unknown }[] };
@@ -174,10 +175,16 @@ export class SglangSource implements ServedLogitSource {
   /** The server's ids for `text`: /tokenize when the server has one, else read back from /generate,
    * where ids the server clipped to 0 are taken as the local ids they stand for. */
   private async serverIds(ep: Endpoint, text: string, local: readonly number[]): Promise<number[]> {
-    const tokenized = await this.call("/tokenize", { prompt: text, add_special_tokens: true }, ep).catch((e: unknown) => {
-      if (e instanceof HttpStatusError && (e.status === 404 || e.status === 405)) return undefined;
-      throw e;
-    });
+    // SGLang's OpenAIServingTokenize (entrypoints/openai/serving_tokenize.py): {prompt,
+    // add_special_tokens} -> {tokens, count, max_model_len}, served at /v1/tokenize.
+    let tokenized: unknown;
+    for (const path of ["/v1/tokenize", "/tokenize"]) {
+      tokenized = await this.call(path, { prompt: text, add_special_tokens: true }, ep).catch((e: unknown) => {
+        if (e instanceof HttpStatusError && (e.status === 404 || e.status === 405)) return undefined;
+        throw e;
+      });
+      if (tokenized !== undefined) break;
+    }
     if (tokenized !== undefined) {
       const parsed = z.object({ tokens: z.array(z.number().int()) }).loose().safeParse(tokenized);
       if (!parsed.success) throw new UserError(`${this.where}: ${ep.url}/tokenize answered without a token list`, "use an SGLang server");
