@@ -36,6 +36,13 @@ export const proposalItemSchema = z.object({
   category: z.string().trim().max(60).default("other"),
 });
 
+/** The categories the extraction prompt offers (a free-form answer may use others: kept as given). */
+export const ANCHOR_CATEGORIES = ["person", "place", "creature", "object", "spell", "organisation", "event", "title", "other"] as const;
+
+/** The structured answer the extraction request asks for (llm/prompts.ts sends it as the JSON Schema):
+ * the item above with the category limited to the prompt's list. */
+export const anchorsAnswerSchema = z.object({ anchors: z.array(proposalItemSchema.extend({ category: z.enum(ANCHOR_CATEGORIES) })) });
+
 /** The body of the first code fence (closed or not), else the whole text. */
 export function stripCodeFence(text: string): string {
   const open = /```[A-Za-z0-9_-]*[^\S\n]*\n?/.exec(text);

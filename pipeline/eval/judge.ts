@@ -13,6 +13,7 @@ import { writeJsonAtomic } from "../core/artifacts.js";
 import { hashJson, sha256 } from "../core/hash.js";
 import type { ChatAnswer, ChatRequest } from "../llm/chat.js";
 import type { LlmConfig } from "../llm/config.js";
+import { type JsonSchemaFormat, structuredOutput } from "../llm/structured-output.js";
 import { packageRoot } from "../paths.js";
 import { type FamiliarityPrompt, type JudgeScore, parseJudgement } from "./familiarity.js";
 import type { ScoringModel } from "./scoring-model.js";
@@ -64,7 +65,7 @@ function fill(template: string, values: Record<string, string>): string {
   return template.replace(/\{\{(\w+)\}\}/g, (m, k: string) => (k in values ? values[k] : m));
 }
 
-export function request(t: EvalTemplate, values: Record<string, string>, cfg: LlmConfig, schema: { name: string; schema: Record<string, unknown> }, maxTokens: number): ChatRequest {
+export function request(t: EvalTemplate, values: Record<string, string>, cfg: LlmConfig, schema: JsonSchemaFormat, maxTokens: number): ChatRequest {
   return {
     model: cfg.model ?? "",
     messages: [
@@ -77,30 +78,16 @@ export function request(t: EvalTemplate, values: Record<string, string>, cfg: Ll
   };
 }
 
-const JUDGE_SCHEMA = {
-  name: "judgement",
-  schema: { type: "object", additionalProperties: false, required: ["score", "reason"], properties: { score: { type: "integer", enum: [0, 1, 2, 3] }, reason: { type: "string" } } },
-};
+/** The judgement the judge request asks for. parseJudgement also reads free-form answers ("Score: 2"),
+ * so this schema only shapes the request; `type: integer` is what the request has always said. */
+const judgementSchema = z.object({ score: z.literal([0, 1, 2, 3]).meta({ type: "integer" }), reason: z.string() });
 
-const GENERATED_SCHEMA = {
-  name: "prompts",
-  schema: {
-    type: "object",
-    additionalProperties: false,
-    required: ["prompts"],
-    properties: {
-      prompts: {
-        type: "array",
-        items: {
-          type: "object",
-          additionalProperties: false,
-          required: ["prompt", "references", "subtlety"],
-          properties: { prompt: { type: "string" }, references: { type: "array", items: { type: "string" } }, subtlety: { type: "integer", minimum: 1, maximum: 10 } },
-        },
-      },
-    },
-  },
-};
+const generatedSchema = z.object({
+  prompts: z.array(z.object({ prompt: z.string().min(1), references: z.array(z.string()), subtlety: z.number().int().min(1).max(10) })),
+});
+
+const JUDGE_SCHEMA = structuredOutput("judgement", judgementSchema);
+const GENERATED_SCHEMA = structuredOutput("prompts", generatedSchema);
 
 export function judgeRequest(t: EvalTemplate, prompt: FamiliarityPrompt, completion: string, cfg: LlmConfig): ChatRequest {
   return request(t, { prompt: neutralise(prompt.prompt), references: neutralise(prompt.references.join("\n")), completion: neutralise(completion) }, cfg, JUDGE_SCHEMA, 256);
@@ -133,10 +120,6 @@ export async function judge(chat: ChatModel, req: ChatRequest, tries: number): P
   }
   return { score: null, malformed, answer };
 }
-
-const generatedSchema = z.object({
-  prompts: z.array(z.object({ prompt: z.string().min(1), references: z.array(z.string()), subtlety: z.number().int().min(1).max(10) })),
-});
 
 /** The prompts in a generation answer, or null when it is not valid JSON in the asked shape. Prompts
  * that contain one of their own references give the answer away and are dropped (counted). */

@@ -9,25 +9,12 @@
  */
 import { z } from "zod";
 import type { LlmConfig } from "../llm/config.js";
+import { structuredOutput } from "../llm/structured-output.js";
 import type { ChatModel, EvalTemplate } from "./judge.js";
 import { neutralise, request } from "./judge.js";
 
-const ANSWER_SCHEMA = {
-  name: "probability_prompts",
-  schema: {
-    type: "object",
-    additionalProperties: false,
-    required: ["prompts"],
-    properties: {
-      prompts: {
-        type: "array",
-        items: { type: "object", additionalProperties: false, required: ["prompt", "term"], properties: { prompt: { type: "string" }, term: { type: "string" } } },
-      },
-    },
-  },
-};
-
 const answerSchema = z.object({ prompts: z.array(z.object({ prompt: z.string().min(1), term: z.string().min(1) })) });
+const ANSWER_SCHEMA = structuredOutput("probability_prompts", answerSchema);
 export type WrittenPrompt = z.infer<typeof answerSchema>["prompts"][number];
 
 /** The prompts in an answer, or null when it is not JSON in the asked shape (then it is asked again). */

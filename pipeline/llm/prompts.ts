@@ -11,6 +11,8 @@ import { hashJson, sha256 } from "../core/hash.js";
 import { packageRoot } from "../paths.js";
 import type { ChatRequest } from "./chat.js";
 import type { LlmConfig } from "./config.js";
+import { anchorsAnswerSchema } from "../anchors/parse.js";
+import { structuredOutput } from "./structured-output.js";
 
 export const PROMPTS = ["extraction", "translation"] as const;
 export type PromptName = (typeof PROMPTS)[number];
@@ -55,29 +57,7 @@ export function neutraliseDelimiters(data: string): string {
 }
 
 /** The anchor list the model must answer with (OpenAI strict json_schema: every field required). */
-export const ANCHORS_JSON_SCHEMA = {
-  name: "anchors",
-  schema: {
-    type: "object",
-    additionalProperties: false,
-    required: ["anchors"],
-    properties: {
-      anchors: {
-        type: "array",
-        items: {
-          type: "object",
-          additionalProperties: false,
-          required: ["term", "translations", "category"],
-          properties: {
-            term: { type: "string" },
-            translations: { type: "array", items: { type: "string" } },
-            category: { type: "string", enum: ["person", "place", "creature", "object", "spell", "organisation", "event", "title", "other"] },
-          },
-        },
-      },
-    },
-  },
-} as const;
+export const ANCHORS_JSON_SCHEMA = structuredOutput("anchors", anchorsAnswerSchema);
 
 function render(template: PromptTemplate, data: string, cfg: LlmConfig): ChatRequest {
   const placeholder = template.name === "extraction" ? "{{passage}}" : "{{terms}}";
@@ -91,7 +71,7 @@ function render(template: PromptTemplate, data: string, cfg: LlmConfig): ChatReq
     ],
     temperature: cfg.temperature,
     maxTokens: cfg.maxTokens,
-    jsonSchema: cfg.structuredOutput ? { name: ANCHORS_JSON_SCHEMA.name, schema: ANCHORS_JSON_SCHEMA.schema as unknown as Record<string, unknown> } : undefined,
+    jsonSchema: cfg.structuredOutput ? ANCHORS_JSON_SCHEMA : undefined,
   };
 }
 
