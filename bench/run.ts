@@ -3,8 +3,9 @@
  * - the combination step alone: positions/s for top-k = 20 rows over a 32k vocabulary (target: at
  *   least 1,000,000 positions/s on one core);
  * - the whole labels stage on the demo (model training + logits + combination), positions/s.
- * - served models (issue #4, bench/served.ts): provider throughput over HTTP vs JSON.parse alone,
- *   request rate against a fixed-delay server, peak RSS at two corpus sizes.
+ * - served models (issue #4, bench/served.ts): provider throughput over HTTP vs JSON.parse alone
+ *   (top-20 and full rows, wall and CPU), request rate against a fixed-delay server, peak RSS at two
+ *   corpus sizes.
  * - the review page at book scale (issue 16, bench/review.bench.ts): start, row list, edits and
  *   concordances over HTTP on a generated 6 MB corpus with 1,600 terms.
  */
