@@ -104,7 +104,7 @@ export function buildCli(): Command {
     .action(async (file: string) => {
       if (await fileExists(file)) throw new UserError(`${file} already exists`, "choose another file name, or delete it first");
       await copyFile(join(packageRoot(), "templates", "whp.config.yaml"), file);
-      process.stdout.write(`wrote ${file}: edit the paths, then \`whp run --config ${file}\`\n`);
+      process.stdout.write(`wrote ${file}: edit the paths, check them with \`whp check --config ${file}\`, then \`whp run --config ${file}\`\n`);
     });
 
   withCommon(program.command("run").description("run every stage in order, skipping stages whose inputs are unchanged")).action(runAll);

@@ -58,7 +58,8 @@ async function withLlm(status: 200 | 401 | 500, name: string): Promise<string> {
 }
 
 beforeAll(async () => {
-  fx = await makeFixture({}, { forgetChars: 3000, generalChars: 8000 });
+  const ngram = (forgetWeight: number) => ({ provider: "ngram", order: 3, generalWeight: 1, forgetWeight });
+  fx = await makeFixture({ models: { baseline: ngram(1), reinforced: ngram(4), oracle: ngram(0) } }, { forgetChars: 3000 });
   chat = await startFailingChat();
   expect((await capture(() => main(["node", "whp", "run", "--config", fx.configPath, "--quiet"]))).code).toBe(0);
 });
@@ -92,6 +93,11 @@ describe("exit codes through bin/whp.js (README, Exit codes)", () => {
     const answered = await whpBinary(["anchors", "extract", "--config", await withLlm(200, "llm-200.yaml"), "--quiet"], { OPENAI_API_KEY: "sk-test-exitcodes-0123456789abcdef" });
     expect(answered.out).toMatch(/failed 0/);
     expect(answered.code).toBe(0);
+    expect((await whpBinary(["ingest", "--config", fx.configPath, "--quiet"])).code).toBe(0);
+    for (const cmd of ["evalset", "eval", "report"]) {
+      const r = await whpBinary([cmd, "--config", fx.configPath, "--quiet"]);
+      expect(r.code, `${cmd}: ${r.err}`).toBe(0);
+    }
   });
 
   it("1: anchors extract when calls fail, anchors check --strict with flags", async () => {
