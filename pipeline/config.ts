@@ -115,9 +115,13 @@ export function validateConfig(raw: unknown, configPath: string, overrides: Reco
         const where = i.path.map(String).join(".");
         return `--set ${key}${where !== key ? ` (${where})` : ""}: ${i.message}, got ${JSON.stringify(overrides[key])}`;
       });
-      const wantsList = fromSet.some((i) => i.code === "invalid_type" && i.expected === "array");
-      const key = overrideOf(fromSet[0].path, overrides) as string;
-      throw new UserError(lines.join("\n"), wantsList ? `write a list as --set '${key}=["a","b"]' (JSON, quoted for the shell) or --set ${key}=[a,b]` : `correct the value after --set ${key}=`);
+      const listIssue = fromSet.find((i) => i.code === "invalid_type" && i.expected === "array");
+      const wantsList = listIssue !== undefined;
+      const key = overrideOf((listIssue ?? fromSet[0]).path, overrides) as string;
+      // The hint is the user's own items in the working form: hf,text -> ["hf","text"].
+      const items = String(overrides[key]).split(",").map((x) => x.trim()).filter(Boolean);
+      const example = items.length ? items : ["a", "b"];
+      throw new UserError(lines.join("\n"), wantsList ? `write a list as --set '${key}=${JSON.stringify(example)}' (JSON, quoted for the shell) or --set ${key}=[${example.join(",")}]` : `correct the value after --set ${key}=`);
     }
     throw new UserError(`${configPath} has errors:\n${z.prettifyError(parsed.error)}`, "correct the fields listed above (see `whp init` for a commented example)");
   }

@@ -33,7 +33,8 @@ describe("--set errors name the flag", () => {
   it("a list written without brackets gets the working form as its hint; [hf,text] is accepted", async () => {
     const r = await whp("check", "--config", fx.configPath, "--set", "export.formats=hf,text");
     expect(r.code).toBe(2);
-    expect(r.err).toContain(`--set 'export.formats=["a","b"]'`);
+    expect(r.err).toContain(`--set 'export.formats=["hf","text"]'`);
+    expect(r.err).toContain("--set export.formats=[hf,text]");
     expect(parseOverride("export.formats=[hf,text]")).toEqual(["export.formats", ["hf", "text"]]);
     expect(parseOverride("alphaVariants=[2, 8]")).toEqual(["alphaVariants", [2, 8]]);
     expect((await whp("check", "--config", fx.configPath, "--set", "export.formats=[hf,text]")).code).toBe(0);
