@@ -2,19 +2,18 @@
  * Completion familiarity with an LLM: writing completion prompts from forget-corpus passages, and
  * judging completions 0-3. Uses the project's chat client (pipeline/llm/chat.ts: one retry loop for
  * transport failures, one concurrency limit per endpoint); this file adds what is specific to
- * evaluation: the templates in prompts/, answer validation, and re-asking on a malformed answer (a
- * judgement that stays malformed is counted as failed, never as 0).
+ * evaluation: its templates in prompts/ (read and filled by llm/template.ts), answer validation, and
+ * re-asking on a malformed answer (a judgement that stays malformed is counted as failed, never as 0).
  */
 import { mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
-import { UserError } from "../core/errors.js";
 import { writeJsonAtomic } from "../core/artifacts.js";
-import { hashJson, sha256 } from "../core/hash.js";
+import { hashJson } from "../core/hash.js";
 import type { ChatAnswer, ChatRequest } from "../llm/chat.js";
 import type { LlmConfig } from "../llm/config.js";
 import { type JsonSchemaFormat, structuredOutput } from "../llm/structured-output.js";
-import { packageRoot } from "../paths.js";
+import { fillTemplate, loadTemplate, neutraliseDelimiters, parseTemplate, type PromptTemplate } from "../llm/template.js";
 import { type FamiliarityPrompt, type JudgeScore, parseJudgement } from "./familiarity.js";
 import type { ScoringModel } from "./scoring-model.js";
 
@@ -32,45 +31,22 @@ const PLACEHOLDERS: Record<EvalPromptName, readonly string[]> = {
   "probability-generate": ["{{passage}}", "{{terms}}"],
 };
 
-export interface EvalTemplate {
-  name: EvalPromptName;
-  system: string;
-  user: string;
-  hash: string;
-}
+export type EvalTemplate = PromptTemplate<EvalPromptName>;
 
 export function parseEvalTemplate(name: EvalPromptName, text: string, file = `prompts/${name}.txt`): EvalTemplate {
-  const m = /^=== user ===$/m.exec(text);
-  if (!m) throw new UserError(`${file} has no "=== user ===" line`, 'put the system message first, then a line "=== user ===", then the user message');
-  const user = text.slice(m.index + m[0].length).trim();
-  for (const p of PLACEHOLDERS[name]) if (!user.includes(p)) throw new UserError(`${file}: the user message has no ${p}`, `put ${p} where the data goes`);
-  return { name, system: text.slice(0, m.index).trim(), user, hash: sha256(text) };
+  return parseTemplate(name, text, PLACEHOLDERS[name], file);
 }
 
-export async function loadEvalTemplate(name: EvalPromptName, dir = join(packageRoot(), "prompts")): Promise<EvalTemplate> {
-  const file = join(dir, `${name}.txt`);
-  const text = await readFile(file, "utf8").catch(() => {
-    throw new UserError(`prompt file not found: ${file}`, "restore it from the whp package");
-  });
-  return parseEvalTemplate(name, text, file);
-}
-
-/** Data must not be able to close its own delimiter block and pose as instructions. */
-export function neutralise(data: string): string {
-  return data.replace(/<(\/?)\s*(passage|prompt|references|completion|terms)\b/gi, (_m, slash: string, tag: string) => `[${slash}${tag}`);
-}
-
-function fill(template: string, values: Record<string, string>): string {
-  // One pass, so a value containing "{{x}}" is never substituted again.
-  return template.replace(/\{\{(\w+)\}\}/g, (m, k: string) => (k in values ? values[k] : m));
+export function loadEvalTemplate(name: EvalPromptName, dir?: string): Promise<EvalTemplate> {
+  return loadTemplate(name, PLACEHOLDERS[name], dir);
 }
 
 export function request(t: EvalTemplate, values: Record<string, string>, cfg: LlmConfig, schema: JsonSchemaFormat, maxTokens: number): ChatRequest {
   return {
     model: cfg.model ?? "",
     messages: [
-      { role: "system", content: fill(t.system, values) },
-      { role: "user", content: fill(t.user, values) },
+      { role: "system", content: fillTemplate(t.system, values) },
+      { role: "user", content: fillTemplate(t.user, values) },
     ],
     temperature: cfg.temperature,
     maxTokens: Math.min(cfg.maxTokens, maxTokens),
@@ -90,11 +66,11 @@ const JUDGE_SCHEMA = structuredOutput("judgement", judgementSchema);
 const GENERATED_SCHEMA = structuredOutput("prompts", generatedSchema);
 
 export function judgeRequest(t: EvalTemplate, prompt: FamiliarityPrompt, completion: string, cfg: LlmConfig): ChatRequest {
-  return request(t, { prompt: neutralise(prompt.prompt), references: neutralise(prompt.references.join("\n")), completion: neutralise(completion) }, cfg, JUDGE_SCHEMA, 256);
+  return request(t, { prompt: neutraliseDelimiters(prompt.prompt), references: neutraliseDelimiters(prompt.references.join("\n")), completion: neutraliseDelimiters(completion) }, cfg, JUDGE_SCHEMA, 256);
 }
 
 export function generationRequest(t: EvalTemplate, passage: string, count: number, cfg: LlmConfig): ChatRequest {
-  return request(t, { passage: neutralise(passage), count: String(count) }, cfg, GENERATED_SCHEMA, 4096);
+  return request(t, { passage: neutraliseDelimiters(passage), count: String(count) }, cfg, GENERATED_SCHEMA, 4096);
 }
 
 export interface JudgeOutcome {

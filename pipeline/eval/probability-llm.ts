@@ -11,7 +11,8 @@ import { z } from "zod";
 import type { LlmConfig } from "../llm/config.js";
 import { structuredOutput } from "../llm/structured-output.js";
 import type { ChatModel, EvalTemplate } from "./judge.js";
-import { neutralise, request } from "./judge.js";
+import { request } from "./judge.js";
+import { neutraliseDelimiters } from "../llm/template.js";
 
 const answerSchema = z.object({ prompts: z.array(z.object({ prompt: z.string().min(1), term: z.string().min(1) })) });
 const ANSWER_SCHEMA = structuredOutput("probability_prompts", answerSchema);
@@ -31,7 +32,7 @@ export function parseProbabilityAnswer(answer: string): WrittenPrompt[] | null {
 }
 
 export function probabilityRequest(t: EvalTemplate, passage: string, terms: readonly string[], count: number, cfg: LlmConfig) {
-  return request(t, { passage: neutralise(passage), terms: neutralise(terms.join("\n")), count: String(count) }, cfg, ANSWER_SCHEMA, 4096);
+  return request(t, { passage: neutraliseDelimiters(passage), terms: neutraliseDelimiters(terms.join("\n")), count: String(count) }, cfg, ANSWER_SCHEMA, 4096);
 }
 
 export interface WrittenStats {

@@ -1,68 +1,37 @@
 /**
- * Prompts live as files in prompts/ so they can be read, reviewed and changed without touching code.
- * A file holds the system message, a line "=== user ===", then the user message template with one
- * placeholder ({{passage}} or {{terms}}). Corpus text only ever goes inside the user message's
- * delimiters, as data; the instructions stay in the system message.
+ * The anchors' LLM requests: term extraction from a passage and translation of a term list, from the
+ * templates prompts/extraction.txt and prompts/translation.txt (read and filled by llm/template.ts,
+ * like every other prompt). Corpus text only ever goes inside the user message's delimiters, as data;
+ * the instructions stay in the system message.
  */
-import { readFile } from "node:fs/promises";
-import { join } from "node:path";
-import { UserError } from "../core/errors.js";
-import { hashJson, sha256 } from "../core/hash.js";
-import { packageRoot } from "../paths.js";
+import { hashJson } from "../core/hash.js";
 import type { ChatRequest } from "./chat.js";
 import type { LlmConfig } from "./config.js";
 import { anchorsAnswerSchema } from "../anchors/parse.js";
 import { structuredOutput } from "./structured-output.js";
+import { fillTemplate, loadTemplate, neutraliseDelimiters, parseTemplate, type PromptTemplate as Template } from "./template.js";
 
 export const PROMPTS = ["extraction", "translation"] as const;
 export type PromptName = (typeof PROMPTS)[number];
+export type PromptTemplate = Template<PromptName>;
 
-const USER_MARKER = /^=== user ===$/m;
-const DELIMITER_TAGS = ["passage", "terms"];
-
-export interface PromptTemplate {
-  name: PromptName;
-  system: string;
-  user: string;
-  /** sha256 of the file: recorded with every raw answer, part of every request's cache key. */
-  hash: string;
-}
+/** The one placeholder each template fills with data. */
+const PLACEHOLDER: Record<PromptName, string> = { extraction: "passage", translation: "terms" };
 
 export function parsePromptText(name: PromptName, text: string, file = `prompts/${name}.txt`): PromptTemplate {
-  const m = USER_MARKER.exec(text);
-  if (!m) throw new UserError(`${file} has no "=== user ===" line`, "put the system message first, then a line \"=== user ===\", then the user message");
-  const system = text.slice(0, m.index).trim();
-  const user = text.slice(m.index + m[0].length).trim();
-  const placeholder = name === "extraction" ? "{{passage}}" : "{{terms}}";
-  if (!user.includes(placeholder)) throw new UserError(`${file}: the user message has no ${placeholder}`, `put ${placeholder} where the data goes, between its delimiter lines`);
-  return { name, system, user, hash: sha256(text) };
+  return parseTemplate(name, text, [`{{${PLACEHOLDER[name]}}}`], file);
 }
 
-export async function loadPrompt(name: PromptName, dir = join(packageRoot(), "prompts")): Promise<PromptTemplate> {
-  const file = join(dir, `${name}.txt`);
-  let text: string;
-  try {
-    text = await readFile(file, "utf8");
-  } catch {
-    throw new UserError(`prompt file not found: ${file}`, "restore it from the whp package");
-  }
-  return parsePromptText(name, text, file);
-}
-
-/** Neutralises the delimiter tags inside data, so a passage cannot close its own <passage> block and
- * continue as if it were the prompt. */
-export function neutraliseDelimiters(data: string): string {
-  const tags = DELIMITER_TAGS.join("|");
-  return data.replace(new RegExp(`<(/?)\\s*(${tags})\\b`, "gi"), (_m, slash: string, tag: string) => `[${slash}${tag}`);
+export function loadPrompt(name: PromptName, dir?: string): Promise<PromptTemplate> {
+  return loadTemplate(name, [`{{${PLACEHOLDER[name]}}}`], dir);
 }
 
 /** The anchor list the model must answer with (OpenAI strict json_schema: every field required). */
 export const ANCHORS_JSON_SCHEMA = structuredOutput("anchors", anchorsAnswerSchema);
 
 function render(template: PromptTemplate, data: string, cfg: LlmConfig): ChatRequest {
-  const placeholder = template.name === "extraction" ? "{{passage}}" : "{{terms}}";
-  // One substitution with a function: "$&" or a placeholder inside the data is not expanded.
-  const user = template.user.replace(placeholder, () => neutraliseDelimiters(data));
+  // The system message is sent as written: only the user message holds data.
+  const user = fillTemplate(template.user, { [PLACEHOLDER[template.name]]: neutraliseDelimiters(data) });
   return {
     model: cfg.model ?? "",
     messages: [
