@@ -47,9 +47,11 @@ describe("editing the review CSV", () => {
   it("keeps a byte order mark and CRLF line ends, and adds a status column only when needed", () => {
     const text = "\uFEFFterm,translations,category,notes\r\nA,B,x,\r\nC,D,x,\r\n";
     const out = applyEdits(text, "t.csv", [{ term: "C", base: version(text, "C"), changes: { status: "rejected" } }]).text!;
-    expect(out).toBe("\uFEFFterm,translations,category,notes,status\r\nA,B,x,,\r\nC,D,x,,rejected\r\n");
-    // An empty status still reads as approved, as the dictionary stage reads it.
+    // The rows that were approved by having no status column say so once there is one (a blank
+    // status cell is pending to the dictionary stage).
+    expect(out).toBe("\uFEFFterm,translations,category,notes,status\r\nA,B,x,,approved\r\nC,D,x,,rejected\r\n");
     expect(rowsOf(out).map((r) => r.status)).toEqual(["approved", "rejected"]);
+    expect(rowsOf("term,translations,category,notes,status\nA,B,x,,\n").map((r) => r.status)).toEqual(["pending"]);
   });
 
   it("refuses bad values before writing anything", () => {

@@ -40,7 +40,8 @@ export function rowVersion(keys: readonly string[], cells: Record<string, string
 
 export const headerKeys = (file: ReviewFile) => file.header.map((h) => h.trim().toLowerCase());
 
-export const normaliseStatus = (cell: string | undefined) => (cell ?? "").trim().toLowerCase() || "approved";
+/** As the dictionary stage reads it: no status column = approved; a blank cell in one = pending. */
+export const normaliseStatus = (cell: string | undefined) => (cell === undefined ? "approved" : cell.trim().toLowerCase() || "pending");
 
 /**
  * Confidence, for sorting: the CSV's own `confidence` column when it holds a number; otherwise the

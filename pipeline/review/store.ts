@@ -91,7 +91,8 @@ function changedCells(cells: Record<string, string>, term: string, ch: RowChange
 const csvLine = (keys: readonly string[], cells: Record<string, string>) => stringify([keys.map((k) => cells[k] ?? "")]).replace(/\r?\n$/, "");
 
 /** Writes the file back: changed rows re-serialised, all others as they were; `status` appended as a
- * column when an edit needs it and the file has none (an empty status reads as approved, as before). */
+ * column when an edit needs it and the file has none, filled with "approved" for the rows that were
+ * approved by having no column (in a file with the column, a blank status is pending). */
 function serialise(review: ReviewFile, changed: ReadonlyMap<number, Record<string, string>>, appended: readonly Record<string, string>[], addStatus: boolean): string {
   const keys = headerKeys(review);
   const added = addStatus && !keys.includes("status") ? ["status"] : [];
@@ -100,8 +101,9 @@ function serialise(review: ReviewFile, changed: ReadonlyMap<number, Record<strin
   const lines = [header];
   review.rows.forEach((row, i) => {
     const next = changed.get(i);
-    if (next) lines.push(csvLine(allKeys, next));
-    else lines.push(row.raw !== undefined ? row.raw + ",".repeat(added.length) : csvLine(allKeys, row.cells));
+    const implicit = added.length ? { status: "approved" } : {};
+    if (next) lines.push(csvLine(allKeys, { ...implicit, ...next }));
+    else lines.push(row.raw !== undefined && !added.length ? row.raw : csvLine(allKeys, { ...row.cells, ...implicit }));
   });
   for (const cells of appended) lines.push(csvLine(allKeys, cells));
   return (review.bom ? "\uFEFF" : "") + lines.join(review.eol) + review.eol;
