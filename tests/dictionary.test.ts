@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { UserError } from "../pipeline/core/errors.js";
+import { mergeReview, readReviewFile } from "../pipeline/anchors/review-csv.js";
 import { parseDictionaryCsv } from "../pipeline/stages/dictionary.js";
 
 function problem(text: string): UserError {
@@ -34,6 +35,14 @@ describe("dictionary CSV", () => {
     expect(noColumn.entries.map((e) => e.term)).toEqual(["Tamsin"]);
     expect(noColumn.hasStatusColumn).toBe(false);
     expect(noColumn.blankStatus).toEqual([]);
+  });
+
+  it("consolidating into a file without a status column keeps its rows approved", () => {
+    const text = "term,translations,category,notes\nTamsin,Emma,person,\n";
+    const merged = mergeReview(readReviewFile(text, "x.csv"), [{ term: "Orrin", category: "person", candidates: [{ text: "Tom", count: 1 }], source: "llm:m", examples: [], flags: [] }]);
+    const parsed = parseDictionaryCsv(merged.text, "x.csv");
+    expect(parsed.entries.map((e) => e.term)).toEqual(["Tamsin"]);
+    expect(parsed.notApproved.map((n) => [n.term, n.status])).toEqual([["Orrin", "pending"]]);
   });
 
   it("counts empty candidates and terms that differ only in letter case", () => {

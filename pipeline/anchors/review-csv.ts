@@ -122,8 +122,10 @@ export function mergeReview(existing: ReviewFile | undefined, proposals: readonl
       if (fresh.length && status !== "rejected") report.conflicts.push({ term, line: row.line, newCandidates: fresh });
       report.kept.push(term);
     }
-    // A reviewed or foreign row: its own text, widened with empty cells for new columns.
-    out.push(row.raw !== undefined ? row.raw + ",".repeat(columnsAdded.length) : line(row.cells));
+    // A reviewed or foreign row: its own text, widened with empty cells for new columns, except a new
+    // status column: a file without one approves every row, so they say "approved" (blank = pending).
+    const widened = columnsAdded.map((c) => (c === "status" ? ",approved" : ",")).join("");
+    out.push(row.raw !== undefined ? row.raw + widened : line({ ...row.cells, ...(columnsAdded.includes("status") ? { status: "approved" } : {}) }));
   }
   for (const p of [...proposals].sort((a, b) => (a.term < b.term ? -1 : a.term > b.term ? 1 : 0))) {
     if (seen.has(p.term)) continue;
