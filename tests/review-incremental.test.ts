@@ -16,6 +16,7 @@ import { seededRandom } from "../pipeline/core/hash.js";
 import { Annotator } from "../pipeline/review/annotate.js";
 import { concordance } from "../pipeline/review/concordance.js";
 import { readRows, type StoredRow } from "../pipeline/review/rows.js";
+import { applyEdits } from "../pipeline/review/store.js";
 import { IndexedCorpus } from "../pipeline/review/term-index.js";
 import { PassageIndex } from "../pipeline/review/passages.js";
 import { TermMatcher } from "../pipeline/core/anchors.js";
@@ -85,6 +86,28 @@ describe("incremental counts and flags equal a full recount", async () => {
       const { translation, ...fromIndex } = annotator.concordance(rows, r.term);
       expect(fromIndex).toEqual(concordance(book.docs, r.term, translation, dictionary));
     }
+  });
+});
+
+describe("an edit's rows without parsing the file again", () => {
+  it("equal what reading the written file gives, for any edits", () => {
+    const csv = '\uFEFFterm,translations,category,notes,status,extra\r\nTamsin,Emma|Lucy,person,,pending,x1\r\n"Orrin ""O"" Vale",Tom,person,"a, b",,\r\nCinderholt,the village,place,,rejected,x2\r\n';
+    const value = fc.constantFrom("", "x", "a, b", 'say "hi"', " padded ", "line\nbreak", "pending", "approved", "rejected");
+    const change = fc.record({ translations: fc.option(fc.array(fc.constantFrom("Emma", "the town", 'Q "x"', "a,b"), { minLength: 1, maxLength: 3 }), { nil: undefined }), category: fc.option(value, { nil: undefined }), notes: fc.option(value, { nil: undefined }), status: fc.option(fc.constantFrom("pending", "approved", "rejected"), { nil: undefined }) }, { requiredKeys: [] });
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.integer({ min: 0, max: 2 }), change), { minLength: 1, maxLength: 4 }), (steps) => {
+        let text = csv;
+        for (const [i, ch] of steps) {
+          const rows = readRows(text, "f.csv").rows;
+          const changes = Object.fromEntries(Object.entries(ch).filter(([, v]) => v !== undefined));
+          const r = applyEdits(text, "f.csv", [{ term: rows[i].term, base: rows[i].version, changes }]);
+          if (r.text === undefined) continue;
+          if (r.read) expect(r.read).toEqual(readRows(r.text, "f.csv"));
+          text = r.text;
+        }
+      }),
+      { numRuns: 400, seed: 16 },
+    );
   });
 });
 

@@ -105,15 +105,12 @@ export async function startReviewServer(opts: ReviewServerOptions): Promise<Revi
 
   // The file parsed once per text: an edit reads the text it was made on, then the one it wrote.
   const parsedCache = new Map<string, ReturnType<typeof readRows>>();
-  const parsed = (text: string) => {
-    let p = parsedCache.get(text);
-    if (!p) {
-      p = readRows(text, opts.csvPath);
-      if (parsedCache.size >= 2) parsedCache.delete(parsedCache.keys().next().value as string);
-      parsedCache.set(text, p);
-    }
+  const remember = (text: string, p: ReturnType<typeof readRows>) => {
+    if (parsedCache.size >= 2) parsedCache.delete(parsedCache.keys().next().value as string);
+    parsedCache.set(text, p);
     return p;
   };
+  const parsed = (text: string) => parsedCache.get(text) ?? remember(text, readRows(text, opts.csvPath));
   const rowsOf = (text: string): StoredRow[] => parsed(text).rows;
   // The last listing, by the file's text: page loads and reloads between edits cost nothing.
   let last: { text: string; listing: Listing } | undefined;
@@ -137,6 +134,7 @@ export async function startReviewServer(opts: ReviewServerOptions): Promise<Revi
       const outcome = await csv.update((text) => {
         const before = listing(text);
         const r = applyEdits(text, opts.csvPath, body.edits as RowEdit[], parsed(text));
+        if (r.text !== undefined && r.read) remember(r.text, r.read);
         return { text: r.text, result: { ...r, before, after: listing(r.text ?? text) } };
       });
       const conflicts = outcome.conflicts.map((c) => ({ ...c, current: c.current && outcome.after.rows.find((r) => r.term === c.term) }));
