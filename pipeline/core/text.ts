@@ -2,6 +2,10 @@
  * Turning corpus bytes into text, refusing what is not text. Pure: bytes in, text or a reason out.
  */
 
+/** WHATWG UTF-8 with `fatal: true`: throws on exactly the sequences the scan below reports (overlongs,
+ * surrogates, code points above U+10FFFF, cut-off sequences), and strips a leading BOM. */
+const STRICT_UTF8 = new TextDecoder("utf-8", { fatal: true });
+
 export type DecodeResult =
   | { ok: true; text: string; hadBom: boolean; crlf: number }
   | { ok: false; problem: string; fix: string };
@@ -12,8 +16,14 @@ export function decodeCorpusBytes(bytes: Uint8Array): DecodeResult {
   if (nul >= 0) {
     return { ok: false, problem: `looks binary (NUL byte at byte ${nul}, ${lineAt(bytes, nul)})`, fix: "remove it from the corpus, or convert it to plain text first" };
   }
-  const bad = firstInvalidUtf8(bytes);
-  if (bad >= 0) {
+  // Native validation first (one pass, and the decode the text needs anyway); the byte scan below
+  // only runs on failure, to say where.
+  let text: string;
+  try {
+    text = STRICT_UTF8.decode(bytes);
+  } catch {
+    const bad = scanInvalidUtf8(bytes);
+    if (bad < 0) throw new Error("internal: TextDecoder refused bytes the UTF-8 scan accepts");
     return {
       ok: false,
       problem: `is not valid UTF-8 (byte 0x${bytes[bad].toString(16).padStart(2, "0")} at byte ${bad}, ${lineAt(bytes, bad)})`,
@@ -22,7 +32,6 @@ export function decodeCorpusBytes(bytes: Uint8Array): DecodeResult {
   }
   // TextDecoder drops a leading BOM itself, so look for it in the bytes.
   const hadBom = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf;
-  let text = new TextDecoder("utf-8").decode(bytes);
   let crlf = 0;
   text = text.replace(/\r\n?/g, () => {
     crlf++;
@@ -39,6 +48,16 @@ function lineAt(bytes: Uint8Array, offset: number): string {
 
 /** Index of the first byte that breaks UTF-8 (overlongs, surrogates and truncation included), or -1. */
 export function firstInvalidUtf8(b: Uint8Array): number {
+  try {
+    STRICT_UTF8.decode(b);
+    return -1;
+  } catch {
+    return scanInvalidUtf8(b);
+  }
+}
+
+/** The byte scan that locates the first invalid byte (the decoder only says that there is one). */
+function scanInvalidUtf8(b: Uint8Array): number {
   let i = 0;
   while (i < b.length) {
     const c = b[i];
