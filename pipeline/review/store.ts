@@ -101,7 +101,7 @@ function serialise(review: ReviewFile, changed: ReadonlyMap<number, Record<strin
   const lines = [header];
   review.rows.forEach((row, i) => {
     const next = changed.get(i);
-    const implicit = added.length ? { status: "approved" } : {};
+    const implicit: Record<string, string> = added.length ? { status: "approved" } : {};
     if (next) lines.push(csvLine(allKeys, { ...implicit, ...next }));
     else lines.push(row.raw !== undefined && !added.length ? row.raw : csvLine(allKeys, { ...row.cells, ...implicit }));
   });

@@ -81,9 +81,10 @@ export class IndexedCorpus extends CorpusIndex {
     if (!first) out = this.docs.map((d) => occurrenceStarts(d.text, term));
     else {
       out = this.docs.map(() => []);
-      const at = new RegExp(wordRegex(term).source, "uy");
-      const lastEnd = this.docs.map(() => -1);
       const list = this.words.get(first.word) ?? NONE;
+      // Compiled only for a term whose first word occurs (most candidates never do).
+      const at = list.length ? new RegExp(wordRegex(term).source, "uy") : /$^/y;
+      const lastEnd = this.docs.map(() => -1);
       for (let k = 0; k < list.length; k += 2) {
         const di = list[k];
         const s = list[k + 1] - first.offset;
