@@ -7,6 +7,7 @@ import type { TopKRows } from "../pipeline/core/rows.js";
 import { classifyFailure, ResponseShapeError } from "../pipeline/models/http-retry.js";
 import { parseJsonNumberText as scanJsonNumber } from "../pipeline/models/json-number.js";
 import { scanVllmCompletion } from "../pipeline/models/vllm-scan.js";
+import { VllmBodyStream } from "../pipeline/models/vllm-stream.js";
 import { parseVllmCompletion, readVllmCompletion } from "../pipeline/models/vllm.js";
 
 const V = 500;
@@ -196,5 +197,81 @@ describe("scanVllmCompletion gives exactly what JSON.parse + parseVllmCompletion
     const row = () => `{${Array.from({ length: V }, (_, id) => `"${id}":{"logprob":${id % 50 === 0 ? "-9999.0" : JSON.stringify(-Math.floor(r() * 8) / 4)},"rank":${id + 1}}`).join(",")}}`;
     const text = `{"choices":[{"logprobs":{"top_logprobs":[{}]},"prompt_logprobs":[null,${row()},${row()}]}]}`;
     expect(expectSame(text, toks(3), "full")).toBe("scanned");
+  });
+});
+
+/** What the streaming reader (full rows) makes of `text` cut into chunks at `cuts`. */
+function streamed(text: string, tokens: number[], k: number | "full", keep: boolean, seed: number): TopKRows | Error {
+  const all = bytes(text);
+  const r = seededRandom(seed);
+  const s = new VllmBodyStream(tokens.length, k, V, keep ? "keep" : "drop");
+  try {
+    for (let at = 0; at < all.length; ) {
+      const len = 1 + Math.floor(r() * (r() < 0.3 ? 8 : 400));
+      s.push(all.subarray(at, at + len));
+      at += len;
+    }
+    return s.end();
+  } catch (e) {
+    return e as Error;
+  }
+}
+
+describe("VllmBodyStream (full rows read while they arrive) gives exactly the JSON.parse rows, or a retryable error", () => {
+  it("on vLLM-shaped bodies cut into chunks anywhere (escapes, braces in strings, -9999.0, keep and drop)", () => {
+    const odd = (id: number) => ['"quoted"', "back\\slash", "{brace}", "}", "é ü 中 🙂", "\\", '"}', '\\"{'][id % 8];
+    for (let seed = 1; seed <= 12; seed++) {
+      for (const keep of [false, true]) {
+        const text = body(seed, 25, 5, { decoded: odd, extra: seed % 2 === 0 });
+        const ref = viaJsonParse(text, toks(25), 5, keep);
+        const got = streamed(text, toks(25), 5, keep, seed);
+        expect(got).not.toBeInstanceOf(Error);
+        expect(dump(got as TopKRows)).toEqual(dump(ref as TopKRows));
+      }
+    }
+  });
+
+  it("never yields rows JSON.parse would not: truncated, garbled, duplicated or misplaced bodies are retryable errors", () => {
+    const good = body(9, 10, 3);
+    const bad = [
+      good.slice(0, good.length >> 1),
+      good.slice(0, good.length - 1),
+      good.replace('"usage":{', '"usage":{{'),
+      good.replace('"prompt_logprobs":[null', '"prompt_logprobs":[{}'),
+      good.replace(/"logprob":(-[\d.]+)/, '"logprob":null'),
+      good.replace('"choices":', '"choices":[],"choices":'),
+      good.replace('{"id":', '{"prompt_logprobs":[null,{"5":{"logprob":-1}}],"id":'), // another prompt_logprobs, before choices
+      good.replace(/\]\}\],"usage"/, ',{"5":{"logprob":-1}}]}],"usage"'), // one position too many
+      good.replace(/\]\}\],"usage"/, '],"prompt_logprobs":[null]}],"usage"'), // a later duplicate: JSON.parse keeps it
+      `${good} x`,
+    ];
+    expect(expectSame(good, toks(10), 3)).toBe("scanned");
+    let refused = 0;
+    bad.forEach((text, i) => {
+      expect(text).not.toBe(good);
+      const ref = viaJsonParse(text, toks(10), 3);
+      const got = streamed(text, toks(10), 3, false, i + 1);
+      if (got instanceof Error) {
+        refused++;
+        expect([i, classifyFailure(got).retry]).toEqual([i, true]);
+      } else {
+        // rows only where JSON.parse reads the very same rows (a duplicate "choices" keeps the last)
+        expect(ref).not.toBeInstanceOf(Error);
+        expect([i, dump(got)]).toEqual([i, dump(ref as TopKRows)]);
+      }
+      if (ref instanceof Error) expect([i, got instanceof Error]).toEqual([i, true]);
+    });
+    expect(refused).toBe(bad.length - 1); // all but the duplicate "choices" (JSON.parse keeps the last: the same rows)
+    // the wrong number of positions
+    expect(streamed(good, toks(9), 3, false, 1)).toBeInstanceOf(ResponseShapeError);
+    expect(streamed(good, toks(11), 3, false, 1)).toBeInstanceOf(ResponseShapeError);
+  });
+
+  it("full rows (every vocabulary entry) match too", () => {
+    const r = seededRandom(13);
+    const row = () => `{${Array.from({ length: V }, (_, id) => `"${id}":{"logprob":${id % 50 === 0 ? "-9999.0" : JSON.stringify(-Math.floor(r() * 8) / 4)},"rank":${id + 1},"decoded_token":"t${id}"}`).join(",")}}`;
+    const text = `{"id":"c","choices":[{"index":0,"text":"","logprobs":null,"prompt_logprobs":[null,${row()},${row()},${row()}]}],"usage":{"prompt_tokens":4}}`;
+    const got = streamed(text, toks(4), "full", false, 3);
+    expect(dump(got as TopKRows)).toEqual(dump(viaJsonParse(text, toks(4), "full") as TopKRows));
   });
 });

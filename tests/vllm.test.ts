@@ -1,6 +1,7 @@
 import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
+import { VllmBodyStream } from "../pipeline/models/vllm-stream.js";
 import { UserError } from "../pipeline/core/errors.js";
 import type { TopKRows } from "../pipeline/core/rows.js";
 import { ResponseShapeError } from "../pipeline/models/http-retry.js";
@@ -325,12 +326,12 @@ describe("errors in both vLLM shapes, and unknown models (issue 13)", () => {
 describe("full rows are bounded by memory, not only by concurrency (issue 13)", () => {
   it("runs only as many full-row requests at once as fullRowsMemoryMB holds (one always runs)", async () => {
     const s = await start({ base }, { maxLogprobs: -1, delayMs: 40 });
-    // fullRowsBytes(200, 60) = 201 * 60 * 68 bytes = 0.78 MB per request.
-    expect(fullRowsBytes(200, V)).toBe(201 * V * 68);
+    // fullRowsBytes(500, 60) = 501 * 60 * 24 bytes = 0.69 MB per request.
+    expect(fullRowsBytes(500, V)).toBe(501 * V * 24);
     for (const [mb, most] of [[1, 1], [2, 2]] as const) {
       const src = source([s.url], { maxLogprobs: -1, concurrency: 16, fullRowsMemoryMB: mb });
       s.stats.maxActive = 0;
-      const all = await Promise.all(Array.from({ length: 6 }, (_, i) => src.rows(randomTokens(300 + i, 200), { topK: "full" })));
+      const all = await Promise.all(Array.from({ length: 6 }, (_, i) => src.rows(randomTokens(300 + i, 500), { topK: "full" })));
       expect(all.length).toBe(6);
       expect(s.stats.maxActive).toBe(most);
     }
@@ -360,5 +361,38 @@ describe("detectLogitSpace (what rows can prove about their space)", () => {
     expect(detectLogitSpace(rowsOf([lp.map((v) => v + 1)], 3))).toMatchObject({ space: "logits", proved: true });
     expect(detectLogitSpace(rowsOf([lp.slice(0, 2)], 3))).toMatchObject({ space: "logprobs", proved: false });
     expect(detectLogitSpace(rowsOf([[3, 1]], 3))).toMatchObject({ space: "logits", proved: true });
+  });
+});
+
+describe("full rows are read while they arrive (vllm-stream.ts), and a bad body is retried like any other", () => {
+  for (const fault of [{ kind: "malformed" }, { kind: "drop-mid-body" }, { kind: "wrong-positions" }, { kind: "status", status: 503 }] as const) {
+    it(`${JSON.stringify(fault)} on a full-row response: retried, then the right rows`, async () => {
+      const s = await start({ base }, { maxLogprobs: -1, faults: ({ path, count }) => (path === "/v1/completions" && count === 1 ? fault : undefined) });
+      const warnings: string[] = [];
+      const tokens = randomTokens(41, 30);
+      const rows = await source([s.url], { maxLogprobs: -1 }, undefined, warnings).rows(tokens, { topK: "full" });
+      expect(plain(rows)).toEqual(plain(await base.rows(tokens, { topK: V })));
+      expect(s.stats.requests["/v1/completions"]).toBe(2);
+      expect(warnings.length).toBe(1);
+    });
+  }
+
+  it("the provider reads full rows through the stream, never the whole body", async () => {
+    const s = await start({ base }, { maxLogprobs: -1 });
+    const push = vi.spyOn(VllmBodyStream.prototype, "push");
+    try {
+      const tokens = randomTokens(43, 20);
+      expect(plain(await source([s.url], { maxLogprobs: -1 }).rows(tokens, { topK: "full" }))).toEqual(plain(await base.rows(tokens, { topK: V })));
+      expect(push).toHaveBeenCalled();
+    } finally {
+      push.mockRestore();
+    }
+  });
+
+  it("an error answer to a full-row request still reaches the hints (the body is not streamed then)", async () => {
+    const s = await start({ base }, { maxLogprobs: 20, errorShape: "flat" });
+    const e = await source([s.url], { maxLogprobs: -1 }).rows(randomTokens(42, 8), { topK: "full" }).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(UserError);
+    expect(String((e as UserError).fix)).toContain("--max-logprobs");
   });
 });

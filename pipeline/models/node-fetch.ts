@@ -16,6 +16,14 @@ type FetchLike = (input: string | URL | Request, init?: RequestInit) => Promise<
 
 const NULL_BODY = new Set([101, 204, 205, 304]);
 
+/** Takes a 2xx response body chunk by chunk (passed as `bodySink` in the fetch init, e.g. through the
+ * openai client's `fetchOptions`): the Response then has an empty body. A push that throws stops the
+ * reading; the error is left in `error` for the caller. */
+export interface BodySink {
+  push(chunk: Uint8Array): void;
+  error?: unknown;
+}
+
 /** Largest Content-Length allocated up front (a lying header must not allocate terabytes). */
 const MAX_PREALLOCATED = 4 * 1024 ** 3;
 
@@ -44,6 +52,7 @@ export function nodeFetch(maxSockets: number): FetchLike {
     new Promise<Response>((resolve, reject) => {
       const url = new URL(typeof input === "string" || input instanceof URL ? input : input.url);
       const signal = init.signal ?? undefined;
+      const sink = (init as { bodySink?: BodySink }).bodySink;
       if (signal?.aborted) return reject(abortError(signal));
       const headers: Record<string, string> = {};
       new Headers(init.headers).forEach((v, k) => (headers[k] = v));
@@ -72,12 +81,23 @@ export function nodeFetch(maxSockets: number): FetchLike {
         // The body goes straight into one buffer of the announced length (servers send Content-Length):
         // a full-row response is about a gigabyte, and chunks + their concatenation + a copy for
         // arrayBuffer() held it three times over.
+        // A sink (see BodySink) takes a 2xx body chunk by chunk instead: nothing is buffered here.
+        const streaming = sink !== undefined && (res.statusCode ?? 0) >= 200 && (res.statusCode ?? 0) < 300;
         const announced = Number(res.headers["content-length"]);
-        let whole = Number.isSafeInteger(announced) && announced >= 0 && announced <= MAX_PREALLOCATED ? Buffer.allocUnsafe(announced) : undefined;
+        let whole = !streaming && Number.isSafeInteger(announced) && announced >= 0 && announced <= MAX_PREALLOCATED ? Buffer.allocUnsafe(announced) : undefined;
         let filled = 0;
         const chunks: Buffer[] = [];
         res.on("data", (c: Buffer) => {
-          if (whole && filled + c.length <= whole.length) {
+          if (streaming) {
+            if (sink.error !== undefined) return;
+            try {
+              sink.push(c);
+            } catch (e) {
+              // The body cannot be rows: stop reading it; the caller finds sink.error.
+              sink.error = e;
+              res.destroy();
+            }
+          } else if (whole && filled + c.length <= whole.length) {
             c.copy(whole, filled);
             filled += c.length;
           } else {
@@ -86,10 +106,19 @@ export function nodeFetch(maxSockets: number): FetchLike {
             chunks.push(c);
           }
         });
-        res.on("error", (e) => fail(Object.assign(new TypeError("terminated"), { cause: e })));
-        res.on("aborted", () => fail(new TypeError("terminated")));
+        // After a sink refused the body, the connection is cut on purpose: answer with an empty
+        // response (the caller reads sink.error), not with a dropped-connection error.
+        const cut = (err: Error) => {
+          if (!(streaming && sink.error !== undefined)) return fail(err);
+          if (settled) return;
+          settled = true;
+          signal?.removeEventListener("abort", onAbort);
+          resolve(new Response(null, { status: res.statusCode ?? 200 }));
+        };
+        res.on("error", (e) => cut(Object.assign(new TypeError("terminated"), { cause: e })));
+        res.on("aborted", () => cut(new TypeError("terminated")));
         res.on("close", () => {
-          if (!res.complete) fail(new TypeError("terminated"));
+          if (!res.complete) cut(new TypeError("terminated"));
         });
         res.on("end", () => {
           if (settled) return;
@@ -102,7 +131,7 @@ export function nodeFetch(maxSockets: number): FetchLike {
             else if (v !== undefined) h.set(k, v);
           }
           const status = res.statusCode ?? 0;
-          const bytes = whole && filled === whole.length ? whole : Buffer.concat(whole ? [whole.subarray(0, filled)] : chunks);
+          const bytes = streaming ? Buffer.alloc(0) : whole && filled === whole.length ? whole : Buffer.concat(whole ? [whole.subarray(0, filled)] : chunks);
           const response = new Response(NULL_BODY.has(status) ? null : bytes, { status, statusText: res.statusMessage ?? "", headers: h });
           BODIES.set(response, bytes);
           resolve(response);

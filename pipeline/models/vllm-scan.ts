@@ -27,7 +27,7 @@ let stamp = 0;
 const Q = 34; // "
 const BACKSLASH = 92;
 
-class Scanner {
+export class Scanner {
   i = 0;
   readonly len: number;
   constructor(readonly s: Uint8Array) {
@@ -197,6 +197,46 @@ function nextStamp(): number {
   return stamp;
 }
 
+/** One prompt_logprobs row, {"<id>": {"logprob": v, ...}, ...}, at the cursor into the builder.
+ * Shared by the whole-body scanner and the streaming reader (vllm-stream.ts). */
+export function scanRow(sc: Scanner, b: RowsBuilder, vocabSize: number, exactTopK: boolean): void {
+  if (!sc.openObject()) throw BAIL; // an empty row: too short, the JSON.parse path says so
+  const st = nextStamp();
+  do {
+    const kStart = sc.key();
+    const id = sc.intKey(kStart, sc.keyEnd);
+    if (id < 0 || id >= vocabSize || seenStamp[id] === st) throw BAIL;
+    seenStamp[id] = st;
+    let value = NaN;
+    let got = false;
+    if (!sc.openObject()) throw BAIL;
+    do {
+      const f = sc.key();
+      if (f < 0) throw BAIL;
+      if (sc.keyIs(f, "logprob")) {
+        if (got) throw BAIL;
+        got = true;
+        if (sc.ws() === 110) throw BAIL; // null
+        value = sc.number();
+      } else sc.skipValue();
+    } while (sc.more(125));
+    if (!got) throw BAIL;
+    b.add(id, value);
+  } while (sc.more(125));
+  b.endRow(exactTopK);
+}
+
+/** Whether an error came from the scanner giving up (rather than from the rows builder). */
+export const isBail = (e: unknown) => e === BAIL;
+
+/** Makes sure the per-row duplicate detection covers a vocabulary of this size. */
+export function prepareScan(vocabSize: number): void {
+  if (seenStamp.length < vocabSize) {
+    seenStamp = new Int32Array(vocabSize);
+    stamp = 0;
+  }
+}
+
 function scan(sc: Scanner, n: number, k: number | "full", vocabSize: number, actualToken: ActualTokenMode): TopKRows {
   const b = new RowsBuilder(n, vocabSize, k, actualToken);
   let rowsDone = false;
@@ -224,30 +264,7 @@ function scan(sc: Scanner, n: number, k: number | "full", vocabSize: number, act
     let rows = 0;
     while (sc.more(93)) {
       if (++rows > n) throw BAIL;
-      if (!sc.openObject()) throw BAIL; // an empty row: too short, the JSON.parse path says so
-      const st = nextStamp();
-      do {
-        const kStart = sc.key();
-        const id = sc.intKey(kStart, sc.keyEnd);
-        if (id < 0 || id >= vocabSize || seenStamp[id] === st) throw BAIL;
-        seenStamp[id] = st;
-        let value = NaN;
-        let got = false;
-        if (!sc.openObject()) throw BAIL;
-        do {
-          const f = sc.key();
-          if (f < 0) throw BAIL;
-          if (sc.keyIs(f, "logprob")) {
-            if (got) throw BAIL;
-            got = true;
-            if (sc.ws() === 110) throw BAIL; // null
-            value = sc.number();
-          } else sc.skipValue();
-        } while (sc.more(125));
-        if (!got) throw BAIL;
-        b.add(id, value);
-      } while (sc.more(125));
-      b.endRow(rows === n);
+      scanRow(sc, b, vocabSize, rows === n);
     }
     if (rows !== n) throw BAIL;
   };

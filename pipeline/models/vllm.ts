@@ -19,7 +19,8 @@ import { cached, type RowsCache } from "./cache.js";
 import { EndpointPool, ResponseShapeError, fetchJson, timed, withRetry, type RetryPolicy } from "./http-retry.js";
 import { checkLogprobsLimit, compareTokenization, probeReplicas, type PreflightInput, type ServedLogitSource } from "./preflight.js";
 import { ACTUAL_TOKEN_MODES, RowsBuilder, type ActualTokenMode } from "./server-rows.js";
-import { nestFlatErrors, nodeFetch, responseBytes } from "./node-fetch.js";
+import { nestFlatErrors, nodeFetch, responseBytes, type BodySink } from "./node-fetch.js";
+import { VllmBodyStream } from "./vllm-stream.js";
 import { scanVllmCompletion } from "./vllm-scan.js";
 
 /** vLLM's --logprobs-mode values; the raw_* ones are before any logits processor or temperature. */
@@ -182,11 +183,11 @@ export class MemoryBudget {
   }
 }
 
-/** Memory of a full-row request for a block of n tokens: vLLM writes each vocabulary entry as
- * "id":{"logprob":-12.345678,"rank":12345,"decoded_token":"..."}, about 60 bytes; the body is held
- * once (nodeFetch reads it into one buffer the scanner reads in place) while it is scanned, plus the
- * rows' 8 bytes per entry. */
-export const fullRowsBytes = (n: number, vocabSize: number) => (n + 1) * vocabSize * 68;
+/** Memory of a full-row request for a block of n tokens. The body (vLLM writes each vocabulary entry
+ * as "id":{"logprob":-12.345678,"rank":12345,"decoded_token":"..."}, ~70 bytes) is read while it
+ * arrives (vllm-stream.ts), so what is held is the rows: 8 bytes per entry, copied once when they are
+ * finished and once more into the cache entry, plus one row of JSON at a time. */
+export const fullRowsBytes = (n: number, vocabSize: number) => (n + 1) * vocabSize * 24;
 
 interface Endpoint {
   url: string;
@@ -329,6 +330,14 @@ export class VllmSource implements ServedLogitSource {
     const kk = k === "full" ? this.vocabSize : k;
     const attempt = async (e: Endpoint, signal: AbortSignal) => {
       const body = { model: this.spec.model, prompt: promptFor(tokens), max_tokens: 1, temperature: 0, prompt_logprobs: kk };
+      if (k === "full") {
+        // Full rows are read while they arrive (vllm-stream.ts): the body is never held whole.
+        const stream = new VllmBodyStream(tokens.length, k, this.vocabSize, this.spec.actualToken);
+        const sink: BodySink = { push: (c) => stream.push(c) };
+        await e.client.completions.create(body as unknown as OpenAI.CompletionCreateParamsNonStreaming, { signal, fetchOptions: { bodySink: sink } as unknown as OpenAI.RequestOptions["fetchOptions"] }).asResponse();
+        if (sink.error !== undefined) throw sink.error;
+        return stream.end();
+      }
       // asResponse: read the body ourselves, under the same timeout as the headers.
       const res = await e.client.completions.create(body as unknown as OpenAI.CompletionCreateParamsNonStreaming, { signal }).asResponse();
       // The raw bytes, not res.text(): the scanner reads bytes, and decoding 0.7 MB cost more than
