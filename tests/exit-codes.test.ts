@@ -93,6 +93,7 @@ describe("exit codes through bin/whp.js (README, Exit codes)", () => {
     const answered = await whpBinary(["anchors", "extract", "--config", await withLlm(200, "llm-200.yaml"), "--quiet"], { OPENAI_API_KEY: "sk-test-exitcodes-0123456789abcdef" });
     expect(answered.out).toMatch(/failed 0/);
     expect(answered.code).toBe(0);
+    expect((await whpBinary(["anchors", "consolidate", "--config", join(fx.dir, "llm-200.yaml"), "--set", "llm.reviewFile=review-200.csv", "--quiet"])).code).toBe(0);
     expect((await whpBinary(["ingest", "--config", fx.configPath, "--quiet"])).code).toBe(0);
     for (const cmd of ["evalset", "eval", "report"]) {
       const r = await whpBinary([cmd, "--config", fx.configPath, "--quiet"]);
@@ -126,6 +127,7 @@ describe("exit codes through bin/whp.js (README, Exit codes)", () => {
     expect(bareRun.code).toBe(2);
     expect(await readFile(join(fx.dir, "never", "documents.jsonl")).catch(() => "absent")).toBe("absent");
     expect((await whpBinary(["anchors", "extract", "--config", fx.configPath])).code).toBe(2); // no llm: section
+    expect((await whpBinary(["anchors", "consolidate", "--config", fx.configPath, "--set", "run.outDir=not-run-yet"])).code).toBe(2); // no raw answers
     await writeFile(join(fx.dir, "broken.csv"), "term,translations,category,notes,status\nTamsin,Emma,person,,approved\nTamsin,Lucy,person,,approved\n");
     expect((await whpBinary(["anchors", "check", "--config", fx.configPath, "--set", "dictionary=broken.csv"])).code).toBe(2);
 
