@@ -101,6 +101,15 @@ describe("secrets never written", () => {
     expect(text).not.toContain(OPENAI_KEY);
   });
 
+  it("no module writes files except through core/artifacts.ts (where redaction happens)", async () => {
+    const root = join(import.meta.dirname, "..", "pipeline");
+    const files = (await readdir(root, { recursive: true })).filter((f) => f.endsWith(".ts") && f !== join("core", "artifacts.ts"));
+    const direct: string[] = [];
+    // copyFile in cli.ts copies the shipped template (no secret can be in it).
+    for (const f of files) if (/\b(writeFile|appendFile|createWriteStream|writeFileSync|appendFileSync)\b/.test(await readFile(join(root, f), "utf8"))) direct.push(f);
+    expect(direct).toEqual([]);
+  });
+
   it("redact keeps ordinary text, takes out held values, apiKeyEnv variables and bearer-shaped tokens", () => {
     const env = { OPENAI_API_KEY: "abcdefgh12345", SHORT_TOKEN: "1", PATH: "/usr/bin:/bin" };
     expect(redact("the bearer of bad news said abcdefgh12345 at /usr/bin", env)).toBe(`the bearer of bad news said ${REDACTED} at /usr/bin`);
