@@ -319,6 +319,9 @@ describe("errors in both vLLM shapes, and unknown models (issue 13)", () => {
       const e = await source([t.url], { model: "nope" }).rows(randomTokens(3, 8), { topK: 3 }).catch((x: unknown) => x);
       expect(e).toBeInstanceOf(UserError);
       expect(String((e as UserError).message)).toMatch(/does not exist.*it serves: base, reinf/);
+      // the evaluation's requests too
+      const lp = await source([t.url], { model: "nope" }).tokenLogprobs(randomTokens(3, 8)).catch((x: unknown) => x);
+      expect(String((lp as UserError).message)).toMatch(/it serves: base, reinf/);
     }
   });
 });

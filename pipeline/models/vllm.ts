@@ -284,7 +284,7 @@ export class VllmSource implements ServedLogitSource {
           return parsePromptTokenLogprobs(JSON.parse(await res.text()), tokens);
         });
       } catch (err) {
-        throw explainBadRequest(err, this.where, this.spec);
+        throw await this.explain(err);
       }
     });
   }
@@ -301,7 +301,7 @@ export class VllmSource implements ServedLogitSource {
           return text;
         });
       } catch (err) {
-        throw explainBadRequest(err, this.where, this.spec);
+        throw await this.explain(err);
       }
     }, (v) => z.string().parse(v));
   }
@@ -351,9 +351,14 @@ export class VllmSource implements ServedLogitSource {
     try {
       return await (k === "full" ? this.fullBudget.run(fullRowsBytes(tokens.length, this.vocabSize), go) : go());
     } catch (err) {
-      if (err instanceof APIError && err.status === 404) throw await this.explainNotFound(err);
-      throw explainBadRequest(err, this.where, this.spec);
+      throw await this.explain(err);
     }
+  }
+
+  /** A refusal as an error that says what to change (404: the served models; 400: the flag). */
+  private async explain(err: unknown): Promise<unknown> {
+    if (err instanceof APIError && err.status === 404) return this.explainNotFound(err);
+    return explainBadRequest(err, this.where, this.spec);
   }
 
   /** vLLM answers an unknown model name with 404 NotFoundError: name the models the server has. */
