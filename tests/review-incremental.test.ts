@@ -138,7 +138,7 @@ describe("the passages' matches after term-set changes", () => {
 
 describe("the word index counts what the whole-word scan counts", () => {
   it("for any text and term, overlapping and punctuated ones included", () => {
-    const alphabet = fc.constantFrom("a", "b", "A", " ", "'", "\u2019", "\u02bc", "\u201c", "\"", "-", ".", "é", "_", "1", "\n");
+    const alphabet = fc.constantFrom("a", "b", "A", " ", "'", "\u2019", "\u02bc", "\u201c", "\"", "-", ".", "é", "_", "1", "\n", "\u{1d400}", "\ud835");
     fc.assert(
       fc.property(fc.array(fc.string({ unit: alphabet, maxLength: 60 }), { minLength: 1, maxLength: 3 }), fc.string({ unit: alphabet, minLength: 1, maxLength: 6 }), (texts, term) => {
         const docs = texts.map((text, i) => ({ id: `d${i}`, text }));
@@ -147,6 +147,12 @@ describe("the word index counts what the whole-word scan counts", () => {
       }),
       { numRuns: 3000, seed: 16 },
     );
+  });
+
+  it("reads a letter outside the Basic Multilingual Plane before a term as one letter, as the regex does", () => {
+    const docs = [{ id: "d", text: "\u{1d400}'Ann and 'Ann, \ud835'Ann" }];
+    expect(new IndexedCorpus(docs).stats("'Ann")).toEqual(new CorpusIndex(docs).stats("'Ann"));
+    expect(new IndexedCorpus(docs).count("'Ann")).toBe(2);
   });
 
   it("skips an occurrence that overlaps the previous one, as matchAll does", () => {
