@@ -98,6 +98,16 @@ export interface ReferenceServer {
 const MINUS_INF = -9999; // vLLM's JSON stand-in for -inf
 
 class BadRequest extends Error {}
+
+/** A response body produced piece by piece (sent with chunked encoding, backpressure respected). */
+class StreamedJson {
+  constructor(readonly pieces: AsyncIterable<string>) {}
+  async text(): Promise<string> {
+    let t = "";
+    for await (const p of this.pieces) t += p;
+    return t;
+  }
+}
 class NotFound extends Error {}
 class PlainJsonInfinity extends Error {}
 
@@ -169,7 +179,7 @@ export async function startReferenceServer(opts: ReferenceServerOptions): Promis
     return k as number;
   };
 
-  async function completions(body: Record<string, unknown>, fault?: Fault): Promise<string> {
+  async function completions(body: Record<string, unknown>, fault?: Fault): Promise<StreamedJson> {
     const m = model(body.model);
     if (!(Number.isInteger(body.max_tokens) && (body.max_tokens as number) >= 1)) throw new BadRequest("max_tokens must be at least 1");
     const maxTokens = body.max_tokens as number;
@@ -182,7 +192,7 @@ export async function startReferenceServer(opts: ReferenceServerOptions): Promis
     const n = tokens.length;
     const asIds = body.return_tokens_as_token_ids === true;
     const name = (t: number) => (asIds ? `token_id:${t}` : String(t));
-    let promptLogprobs = "null";
+    let rowsOut: { count: number; row: (i: number) => Promise<string> } | undefined;
     const shift = opts.promptLogitsShift ?? 0;
     if (pk !== undefined) {
       const take = pk === -1 ? V : Math.min(pk, V);
@@ -198,9 +208,8 @@ export async function startReferenceServer(opts: ReferenceServerOptions): Promis
         for (const v of values) if (v >= own) atLeast++;
         return atLeast;
       };
-      const out: string[] = ["null"];
       const upto = fault?.kind === "wrong-positions" ? n - 2 : n - 1;
-      for (let i = 0; i < upto; i++) {
+      const rowJson = async (i: number) => {
         const { ids, values } = rowEntries(rows, i);
         const top = Math.min(take, ids.length);
         const actual = tokens[i + 1];
@@ -214,10 +223,14 @@ export async function startReferenceServer(opts: ReferenceServerOptions): Promis
           parts.push(entryJson(actual, v + shift, await rankOf(i, actual), asIds));
         }
         for (let j = 0; j < top; j++) if (j !== at) parts.push(entryJson(ids[j], values[j] + shift, j + 1, asIds));
-        out.push(`{${parts.join(",")}}`);
-      }
-      if (opts.stalePrefixCache) staleRows(tokens, out);
-      promptLogprobs = `[${out.join(",")}]`;
+        return `{${parts.join(",")}}`;
+      };
+      if (opts.stalePrefixCache) {
+        const out: string[] = ["null"];
+        for (let i = 0; i < upto; i++) out.push(await rowJson(i));
+        staleRows(tokens, out);
+        rowsOut = { count: upto, row: async (i) => out[i + 1] };
+      } else rowsOut = { count: upto, row: rowJson };
     }
     const last = rowEntries(rows, n - 1);
     const next = last.ids[0];
@@ -237,8 +250,22 @@ export async function startReferenceServer(opts: ReferenceServerOptions): Promis
       choices: [{ index: 0, text, logprobs, finish_reason: "length", stop_reason: null, prompt_logprobs: PROMPT_LOGPROBS }],
       usage: { prompt_tokens: n, completion_tokens: maxTokens, total_tokens: n + maxTokens },
     };
-    // Written by hand: full rows are millions of entries, too many for objects and JSON.stringify.
-    return JSON.stringify(response).replace(`"${PROMPT_LOGPROBS}"`, () => promptLogprobs);
+    // Written by hand, row by row as it is sent: full rows are millions of entries, too many for
+    // objects and JSON.stringify, and a 512-token block's JSON is longer than V8's longest string.
+    const [head, tail] = JSON.stringify(response).split(`"${PROMPT_LOGPROBS}"`);
+    const r = rowsOut;
+    return new StreamedJson(
+      (async function* () {
+        yield head;
+        if (!r) yield "null";
+        else {
+          yield "[null";
+          for (let i = 0; i < r.count; i++) yield `,${await r.row(i)}`;
+          yield "]";
+        }
+        yield tail;
+      })(),
+    );
   }
 
   /** vLLM issue #42019, emulated: positions whose context is in the prefix cache (the longest prefix
@@ -354,7 +381,8 @@ export async function startReferenceServer(opts: ReferenceServerOptions): Promis
       opts.onRequest?.(path, body);
       const out = await route(req, path, body, fault);
       if (out === undefined) return send(res, 404, { detail: "Not Found" });
-      const text = typeof out === "string" ? out : JSON.stringify(out);
+      if (out instanceof StreamedJson && fault?.kind !== "malformed" && fault?.kind !== "drop-mid-body") return sendStreamed(res, out);
+      const text = out instanceof StreamedJson ? await out.text() : typeof out === "string" ? out : JSON.stringify(out);
       if (fault?.kind === "malformed") return sendText(res, 200, text.slice(0, text.length >> 1).replace(/.$/, "}"));
       if (fault?.kind === "drop-mid-body") {
         // Promise a full body, send half, then cut the connection.
@@ -397,6 +425,19 @@ export async function startReferenceServer(opts: ReferenceServerOptions): Promis
  * param, code}} since 0.10.1, flat {"object": "error", message, type, param, code} before. */
 function errorBody(message: string, type: string, code: number, shape: "nested" | "flat" = "nested") {
   return shape === "flat" ? { object: "error", message, type, param: null, code } : { error: { message, type, param: null, code } };
+}
+
+/** Sends a streamed body: headers once the first piece is ready (a refusal before it is still a
+ * plain error answer), then every piece, waiting for the socket to drain. */
+async function sendStreamed(res: ServerResponse, body: StreamedJson): Promise<void> {
+  const it = body.pieces[Symbol.asyncIterator]();
+  let next = await it.next();
+  res.writeHead(200, { "content-type": "application/json" });
+  while (!next.done) {
+    if (!res.write(next.value)) await new Promise((r) => res.once("drain", r));
+    next = await it.next();
+  }
+  res.end();
 }
 
 function send(res: ServerResponse, status: number, value: unknown): void {
