@@ -78,20 +78,35 @@ export class VllmBodyStream {
     for (let i = 0; i < c.length; i++) {
       const x = c[i];
       switch (this.phase) {
-        case Phase.InRow:
-          if (this.inString) {
-            if (this.escape) this.escape = false;
-            else if (x === 92) this.escape = true;
-            else if (x === 34) this.inString = false;
-          } else if (x === 34) this.inString = true;
-          else if (x === 123) this.depth++;
-          else if (x === 125 && --this.depth === 0) {
-            this.rowParts.push(c.subarray(rowStart, i + 1));
-            this.endRow();
-            rowStart = -1;
-            this.phase = Phase.Between;
+        case Phase.InRow: {
+          // The hot loop (megabytes per row): state in locals, one byte at a time.
+          let { depth, inString, escape } = this;
+          let j = i;
+          const len = c.length;
+          for (; j < len; j++) {
+            const y = c[j];
+            if (inString) {
+              if (escape) escape = false;
+              else if (y === 92) escape = true;
+              else if (y === 34) inString = false;
+            } else if (y === 34) inString = true;
+            else if (y === 123) depth++;
+            else if (y === 125 && --depth === 0) break;
           }
+          this.depth = depth;
+          this.inString = inString;
+          this.escape = escape;
+          if (j === len) {
+            i = len; // the row goes on in the next chunk
+            break;
+          }
+          this.rowParts.push(c.subarray(rowStart, j + 1));
+          this.endRow();
+          rowStart = -1;
+          this.phase = Phase.Between;
+          i = j;
           break;
+        }
         case Phase.First:
           if (isSpace(x) && this.nullSeen === 0) break;
           if (x !== "null".charCodeAt(this.nullSeen)) throw new ResponseShapeError("prompt_logprobs[0] should be null (nothing predicts the first token)");
