@@ -8,6 +8,8 @@
  *   corpus sizes.
  * - the review page at book scale (issue 16, bench/review.bench.ts): start, row list, edits and
  *   concordances over HTTP on a generated 6 MB corpus with 1,600 terms.
+ * - startup (issue 17, bench/startup.bench.ts): `whp --help` through bin/whp.js, wall and CPU, against
+ *   0.25 s.
  */
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -19,6 +21,7 @@ import { STAGES } from "../pipeline/stages/index.js";
 import { benchCombine } from "./combine.bench.js";
 import { benchServed } from "./served.js";
 import { benchReview, printReviewBench } from "./review.bench.js";
+import { benchStartup, printStartup } from "./startup.bench.js";
 
 async function benchLabelsStage(): Promise<void> {
   const outDir = await mkdtemp(join(tmpdir(), "whp-bench-"));
@@ -46,3 +49,6 @@ console.log(`combination step: ${Math.round(combine.positionsPerSecond).toLocale
 await benchLabelsStage();
 await benchServed();
 printReviewBench(await benchReview());
+const startup = benchStartup();
+printStartup(startup);
+if (!startup.ok) process.exitCode = 1;

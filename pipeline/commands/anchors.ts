@@ -3,9 +3,6 @@ import { resolve } from "node:path";
 import { Option, type Command } from "commander";
 import { CommandFailed, UserError } from "../core/errors.js";
 import { type CommonOptions, setup, withCommon } from "./common.js";
-import { describeCoverage } from "../anchors/sample.js";
-import { runCheck, runConsolidate, runExtract } from "../anchors/workflow.js";
-import { FLAG_KINDS } from "../anchors/checks.js";
 
 type Opts = CommonOptions;
 
@@ -20,6 +17,7 @@ export function register(program: Command): void {
     .addOption(new Option("--terms <from>", "who finds the terms: the model (in passages), or the offline heuristic with the model asked only for translations").choices(["model", "heuristic"]).default("model"))
     .action(async (opts: Opts & { terms: "model" | "heuristic" }) => {
       const { config, log } = await setup(opts);
+      const [{ runExtract }, { describeCoverage }] = await Promise.all([import("../anchors/workflow.js"), import("../anchors/sample.js")]);
       const { coverage, stats } = await runExtract(config, log, { OPENAI_API_KEY: process.env.OPENAI_API_KEY, HF_TOKEN: process.env.HF_TOKEN }, { terms: opts.terms });
       out([
         `anchors extract (${config.llm?.provider}): ${describeCoverage(coverage)}`,
@@ -37,6 +35,7 @@ export function register(program: Command): void {
     .option("--raw <file>", "consolidate this raw-answers JSONL instead of the run's")
     .action(async (opts: Opts & { raw?: string }) => {
       const { config, log } = await setup(opts);
+      const { runConsolidate } = await import("../anchors/workflow.js");
       const r = await runConsolidate(config, log, opts.raw ? resolve(opts.raw) : undefined);
       const d = r.report.droppedPairs;
       const dropped = Object.entries(d).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`).join(", ") || "none";
@@ -54,6 +53,7 @@ export function register(program: Command): void {
     .option("--strict", "exit with an error when any row is flagged")
     .action(async (opts: Opts & { strict?: boolean }) => {
       const { config } = await setup(opts);
+      const [{ runCheck }, { FLAG_KINDS }] = await Promise.all([import("../anchors/workflow.js"), import("../anchors/checks.js")]);
       const r = await runCheck(config);
       out([
         ...r.problems.map((p) => `error: ${p}`),

@@ -1,7 +1,7 @@
 /** The options every config-driven command shares, and turning them into a config and a logger. One
  * place, so `--log-format` or a new global flag reaches every command alike. */
 import { Option, type Command } from "commander";
-import { loadConfig, parseOverride, type ResolvedConfig } from "../config.js";
+import type { ResolvedConfig } from "../config.js";
 import { createLogger, LOG_FORMATS, type LogFormat, type Logger } from "../core/log.js";
 import { registerSecretEnv } from "../core/redact.js";
 
@@ -27,6 +27,8 @@ export function withCommon(cmd: Command, opts: { force?: boolean } = { force: tr
 }
 
 export async function setup(opts: CommonOptions): Promise<{ config: ResolvedConfig; log: Logger }> {
+  // Imported here, not at the top: the config schemas (zod, yaml) are not needed for `whp --help`.
+  const { loadConfig, parseOverride } = await import("../config.js");
   const config = await loadConfig(opts.config, Object.fromEntries(opts.set.map(parseOverride)));
   registerKeyVariables(config);
   return { config, log: createLogger({ quiet: opts.quiet, format: opts.logFormat }) };

@@ -6,8 +6,7 @@
 import { resolve } from "node:path";
 import { Option, type Command } from "commander";
 import { UserError } from "../core/errors.js";
-import { EXPORT_FORMATS } from "../export/config.js";
-import { describeProblem, verifyDataset } from "../export/verify.js";
+import { EXPORT_FORMATS } from "../export/format-names.js";
 
 export function parseFormats(text: string): string[] {
   const formats = text.split(",").map((f) => f.trim()).filter(Boolean);
@@ -35,6 +34,7 @@ export function register(program: Command): void {
     .description("check a dataset folder (<run>/dataset) against its manifest: every file's size, sha256 and rows, and every row's fields, lengths, ids and labels")
     .argument("<dir>", "the dataset folder, e.g. out/demo/dataset")
     .action(async (dir: string) => {
+      const { describeProblem, verifyDataset } = await import("../export/verify.js");
       const report = await verifyDataset(resolve(dir));
       // Notes first, on every outcome: "demonstration data only" matters most on a folder that verifies.
       for (const n of report.notes) process.stdout.write(`${dir}: note: ${n}\n`);

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import type { Stage } from "../stage.js";
+import type { StageInfo } from "../stages/catalog.js";
 import { register as registerAnchors } from "./anchors.js";
 import { register as registerEval } from "./eval.js";
 import { register as registerExport } from "./export.js";
@@ -18,4 +18,4 @@ export const EXTRA_COMMANDS: readonly ((program: Command) => void)[] = [register
  * Stage commands with options of their own: the CLI makes every stage's command (description, common
  * options), then lets the stage's entry here add its options and action instead of the plain run.
  */
-export const STAGE_COMMANDS: Readonly<Record<string, (cmd: Command, stage: Stage) => void>> = { labels: labelsCommand };
+export const STAGE_COMMANDS: Readonly<Record<string, (cmd: Command, stage: StageInfo) => void>> = { labels: labelsCommand };

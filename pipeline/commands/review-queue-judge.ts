@@ -1,7 +1,7 @@
 /** `whp review-queue judge`: a seeded, stratified sample of judged completions (issue #8, part 3). */
 import { Option, type Command } from "commander";
 import { UserError } from "../core/errors.js";
-import { DEFAULT_AUDIT_SIZE, writeJudgeQueue } from "../eval/judge-audit.js";
+import { DEFAULT_AUDIT_SIZE } from "../eval/cli-defaults.js";
 import { type CommonOptions, setup, withCommon } from "./common.js";
 import { resolve } from "node:path";
 
@@ -20,6 +20,7 @@ export function registerJudgeQueue(parent: Command): void {
       const { config } = await setup(opts);
       const size = Number(opts.size);
       if (!Number.isInteger(size) || size < 1) throw new UserError(`--size: expected an integer >= 1, got "${opts.size}"`);
+      const { writeJudgeQueue } = await import("../eval/judge-audit.js");
       const r = await writeJudgeQueue(config.runDir, { size, seed: config.seed, out: opts.out ? resolve(opts.out) : undefined, models: opts.model });
       const lines = [
         `review-queue judge: ${r.file}: ${r.rows} rows (${r.sampled} sampled of ${r.judged} judged completions, ${r.kept} filled row(s) kept${r.keptOutsideSample ? `, ${r.keptOutsideSample} of them outside this sample` : ""})`,

@@ -4,7 +4,7 @@
  */
 import type { Command } from "commander";
 import { registerJudgeQueue } from "./review-queue-judge.js";
-import { registerLabelQueue } from "./review-queue-labels.js";
+import { registerLabelQueue } from "./review-queue-labels-command.js";
 
 export function register(program: Command): void {
   const parent = program.command("review-queue").description("write a CSV of cases for human review (labels, judge)");

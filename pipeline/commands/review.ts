@@ -1,25 +1,26 @@
 /** `whp review <csv>`: a local page for reviewing an anchor dictionary (see pipeline/review/server.ts). */
 import { join, resolve } from "node:path";
 import type { Command } from "commander";
-import { fileExists, readJsonlAll } from "../core/artifacts.js";
 import { UserError } from "../core/errors.js";
-import { loadWordFrequencies, type BlockSpan } from "../anchors/corpus-stats.js";
-import { forgetDocuments } from "../anchors/workflow.js";
-import { CsvFile } from "../review/csv-file.js";
-import { readRows } from "../review/rows.js";
-import { QUEUE_KINDS, QUEUES } from "../review/queues.js";
-import { loadNameLexicon } from "../anchors/name-lexicon.js";
-import { startReviewServer } from "../review/server.js";
-import { ARTIFACTS } from "../stage.js";
-import { blockSchema } from "../stages/tokenize.js";
+import type { BlockSpan } from "../anchors/corpus-stats.js";
 import { type CommonOptions, setup, withCommon } from "./common.js";
-
-const blockSpanSchema = blockSchema.pick({ doc: true, span: true });
 
 export function register(program: Command): void {
   withCommon(program.command("review").argument("<csv>", "the review CSV, e.g. anchors/<name>.csv").description("review an anchor dictionary in a local page (prints a URL with a one-time token; opens nothing)"), { force: false })
     .action(async (csvArg: string, opts: CommonOptions) => {
       const { config } = await setup(opts);
+      // Imported when the command runs: the review server and corpus statistics are far too heavy for
+      // `whp --help` (issue 17).
+      const { fileExists, readJsonlAll } = await import("../core/artifacts.js");
+      const { loadWordFrequencies } = await import("../anchors/corpus-stats.js");
+      const { forgetDocuments } = await import("../anchors/workflow.js");
+      const { CsvFile } = await import("../review/csv-file.js");
+      const { readRows } = await import("../review/rows.js");
+      const { QUEUE_KINDS, QUEUES } = await import("../review/queues.js");
+      const { loadNameLexicon } = await import("../anchors/name-lexicon.js");
+      const { startReviewServer } = await import("../review/server.js");
+      const { ARTIFACTS } = await import("../stage.js");
+      const blockSpanSchema = (await import("../stages/tokenize.js")).blockSchema.pick({ doc: true, span: true });
       const csvPath = resolve(csvArg);
       if (!(await fileExists(csvPath))) throw new UserError(`review file not found: ${csvPath}`, "give the CSV written by `whp anchors consolidate` (or any dictionary CSV)");
       // Refuse a broken file now rather than on the first page load.

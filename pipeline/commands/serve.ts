@@ -9,20 +9,16 @@
 import { Command, Option } from "commander";
 import { UserError } from "../core/errors.js";
 import { type CommonOptions, setup as setupCommon, withCommon } from "./common.js";
-import { loadSandboxModels } from "../eval/evaluate.js";
-import { EVAL_MODELS } from "../eval/sandbox.js";
+import { EVAL_MODELS } from "../eval/cli-defaults.js";
 import type { NgramModel } from "../models/ngram.js";
-import { startReferenceServer, type ServedModel } from "../models/reference-server.js";
-import { MODEL_ROLES } from "../models/registry.js";
-import { createContext, runStage } from "../stage.js";
-import { STAGES } from "../stages/index.js";
-import { labelsMergeStage, loadSources } from "../stages/labels.js";
+import type { ServedModel } from "../models/reference-server.js";
 
 type Common = CommonOptions;
 
 /** The shared options, plus the stage context these commands work in. */
 async function setup(opts: Common) {
   const { config, log } = await setupCommon(opts);
+  const { createContext } = await import("../stage.js");
   return { config, log, ctx: createContext(config, log) };
 }
 
@@ -37,6 +33,15 @@ function registerServe(program: Command): void {
     .option("--sandbox", "serve the evaluation sandbox's models instead (baseline, reinforced, unlearned, oracle as `whp eval` trains them; needs `whp evalset`), to try `whp eval --model <name>=<url>`")
     .action(async (opts: Common & { host: string; port: string; maxLogprobs: string; maxModelLen: string; errorShape: "nested" | "flat"; sglangClip?: boolean; sandbox?: boolean }) => {
       const { config, ctx } = await setup(opts);
+      // Imported when the command runs, not when the CLI starts (issue 17: `whp --help` loads no model code).
+      const [{ loadSandboxModels }, { startReferenceServer }, { MODEL_ROLES }, { runStage }, { STAGES }, { loadSources }] = await Promise.all([
+        import("../eval/evaluate.js"),
+        import("../models/reference-server.js"),
+        import("../models/registry.js"),
+        import("../stage.js"),
+        import("../stages/index.js"),
+        import("../stages/labels.js"),
+      ]);
       let sources: Record<string, NgramModel>;
       if (opts.sandbox) sources = await loadSandboxModels(config, EVAL_MODELS);
       else {
@@ -80,6 +85,7 @@ function registerMerge(program: Command): void {
     .option("-f, --force", "merge even when the labels stage is recorded as up to date")
     .action(async (opts: Common) => {
       const { ctx } = await setup(opts);
+      const [{ runStage }, { labelsMergeStage }] = await Promise.all([import("../stage.js"), import("../stages/labels.js")]);
       const outcome = await runStage(labelsMergeStage, ctx, { force: opts.force });
       process.stdout.write(`merge: ${outcome.skipped ? "labels already up to date" : `labels.jsonl written in ${outcome.seconds.toFixed(1)} s`}\n`);
     });

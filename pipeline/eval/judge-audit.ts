@@ -19,10 +19,11 @@ import { safeCell } from "../core/csv-table.js";
 import { agreementStats, formatKappa, type AgreementStats } from "./agreement.js";
 import { aggregateFamiliarity, familiarityPromptSchema, type FamiliarityScore, type JudgeScore } from "./familiarity.js";
 import { evalFiles, scoresSchema } from "./files.js";
+import { DEFAULT_AUDIT_SIZE } from "./cli-defaults.js";
 
 export const AUDIT_COLUMNS = ["id", "model", "subtlety", "prompt", "references", "completion", "judge_score", "human_score", "notes"] as const;
 export const AUDIT_VERSION = 1;
-export const DEFAULT_AUDIT_SIZE = 60;
+export { DEFAULT_AUDIT_SIZE };
 
 export interface JudgedItem {
   model: string;

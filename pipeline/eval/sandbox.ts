@@ -11,9 +11,9 @@ import { UserError } from "../core/errors.js";
 import { type NgramModel, type NgramTargetSequence, trainKneserNeyWithTargets } from "../models/ngram.js";
 import { ngramModelSchema, type NgramModelSpec } from "../models/registry.js";
 import type { TokenBlock } from "./prompts.js";
+import { EVAL_MODELS, type EvalModelName } from "./cli-defaults.js";
 
-export const EVAL_MODELS = ["baseline", "reinforced", "unlearned", "oracle"] as const;
-export type EvalModelName = (typeof EVAL_MODELS)[number];
+export { EVAL_MODELS, type EvalModelName };
 
 export interface TrainRow {
   id: string;

@@ -1,10 +1,7 @@
 import { z } from "zod";
+import { EXPORT_FORMATS, type ExportFormat } from "./format-names.js";
 
-/** Dataset layouts `whp export` can write; each is one folder under <run>/dataset/. */
-/** `torchtune` follows the released torchtune (unshifted labels); `torchtune-shifted` is for torchtune's
- * main branch after commit b18312c7d (see formats.ts). */
-export const EXPORT_FORMATS = ["hf", "torchtune", "torchtune-shifted", "text"] as const;
-export type ExportFormat = (typeof EXPORT_FORMATS)[number];
+export { EXPORT_FORMATS, type ExportFormat };
 
 const DEFAULTS = { formats: ["hf"] as ExportFormat[], validationFraction: 0.05, gzip: false, reinforcement: true, alphaColumns: true };
 

@@ -7,6 +7,7 @@
  * (ceil(quantile * positions), ties broken by that order); `maxMargin` keeps only positions whose
  * margin is at most that value; given both, a position must pass both.
  */
+import { join } from "node:path";
 import type { UncertaintyRow } from "./uncertainty.js";
 
 export interface QueueEntry {
@@ -30,6 +31,9 @@ export interface QueueSelection {
 }
 
 export const DEFAULT_QUANTILE = 0.02;
+
+/** Where `whp review-queue labels` writes its CSV, under the run folder. */
+export const DEFAULT_QUEUE_FILE = join("review", "labels-queue.csv");
 
 /** null sorts before every number. */
 const nullFirst = (a: number | null, b: number | null): number => (a === b ? 0 : a === null ? -1 : b === null ? 1 : a - b);

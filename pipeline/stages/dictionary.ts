@@ -137,7 +137,7 @@ export const dictionaryStage: Stage = {
       terms: parsed.entries.length,
       candidates: parsed.entries.reduce((n, e) => n + e.translations.length, 0),
       notApproved: parsed.notApproved.length,
-      // Read by the run summary, which warns about each (cli.ts dictionaryWarnings).
+      // Read by the run summary, which warns about each (commands/pipeline-run.ts dictionaryWarnings).
       statusColumn: parsed.hasStatusColumn,
       blankStatus: parsed.blankStatus,
       emptyCandidates: parsed.emptyCandidates,
