@@ -3,9 +3,8 @@
  * full-row run. A small corpus: each response is ~75 bytes per vocabulary entry per position. */
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { afterAll, beforeAll, expect, it, vi } from "vitest";
+import { afterAll, beforeAll, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
-import { main } from "../pipeline/cli.js";
 import { loadConfig } from "../pipeline/config.js";
 import { memoryLogger } from "../pipeline/core/log.js";
 import type { NgramModel } from "../pipeline/models/ngram.js";
@@ -13,19 +12,11 @@ import { startReferenceServer, type ReferenceServer } from "../pipeline/models/r
 import { createContext } from "../pipeline/stage.js";
 import { loadSources } from "../pipeline/stages/labels.js";
 import { makeFixture, type Fixture } from "./helpers/fixture.js";
+import { cli } from "./helpers/capture.js";
 
 let fx: Fixture;
 let server: ReferenceServer;
 
-async function cli(...args: string[]): Promise<{ code: number; stderr: string }> {
-  const spy = vi.spyOn(process.stderr, "write").mockImplementation(() => true);
-  try {
-    const code = await main(["node", "whp", ...args]);
-    return { code, stderr: spy.mock.calls.map((c) => String(c[0])).join("") };
-  } finally {
-    spy.mockRestore();
-  }
-}
 
 beforeAll(async () => {
   fx = await makeFixture({ blockSize: 24, logits: { topK: "full", chunkBlocks: 2 } }, { forgetChars: 260, generalChars: 6000 });

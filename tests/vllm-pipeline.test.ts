@@ -12,21 +12,13 @@ import { startReferenceServer, type ReferenceServer, type ReferenceServerOptions
 import { createContext } from "../pipeline/stage.js";
 import { loadSources } from "../pipeline/stages/labels.js";
 import { makeFixture, type Fixture } from "./helpers/fixture.js";
+import { cli } from "./helpers/capture.js";
 
 let fx: Fixture;
 let models: Record<string, NgramModel>;
 let encode: (text: string) => Promise<number[]>;
 const servers: ReferenceServer[] = [];
 
-async function cli(...args: string[]): Promise<{ code: number; stderr: string }> {
-  const spy = vi.spyOn(process.stderr, "write").mockImplementation(() => true);
-  try {
-    const code = await main(["node", "whp", ...args]);
-    return { code, stderr: spy.mock.calls.map((c) => String(c[0])).join("") };
-  } finally {
-    spy.mockRestore();
-  }
-}
 
 async function serve(opts: Partial<ReferenceServerOptions> = {}): Promise<ReferenceServer> {
   const s = await startReferenceServer({

@@ -3,20 +3,9 @@ import { copyFile, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parse } from "csv-parse/sync";
 import { stringify } from "csv-stringify/sync";
-import { expect, vi } from "vitest";
-import { main } from "../../pipeline/cli.js";
-
-export async function cli(...args: string[]): Promise<{ code: number; stderr: string; stdout: string }> {
-  const err = vi.spyOn(process.stderr, "write").mockImplementation(() => true);
-  const out = vi.spyOn(process.stdout, "write").mockImplementation(() => true);
-  try {
-    const code = await main(["node", "whp", ...args]);
-    return { code, stderr: err.mock.calls.map((c) => String(c[0])).join(""), stdout: out.mock.calls.map((c) => String(c[0])).join("") };
-  } finally {
-    err.mockRestore();
-    out.mockRestore();
-  }
-}
+import { expect } from "vitest";
+import { cli } from "./capture.js";
+export { cli };
 
 export type Row = Record<string, string>;
 export const readCsv = async (file: string): Promise<Row[]> => parse(await readFile(file, "utf8"), { columns: true }) as Row[];
