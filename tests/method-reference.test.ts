@@ -9,6 +9,7 @@ import { describe, expect, it } from "vitest";
 import { drawTranslation, translateBlock } from "../pipeline/core/align.js";
 import { type DictionaryEntry, TermMatcher } from "../pipeline/core/anchors.js";
 import { combineBlock, toHfLabels } from "../pipeline/core/combine.js";
+import { seededRandom } from "../pipeline/core/hash.js";
 import { type FullRows, type LogitSpace, fullToTopK } from "../pipeline/core/rows.js";
 import { firstTokens, referenceGeneric, referenceLabels, referenceTranslate } from "./helpers/reference-method.js";
 import { ToyTokenizer } from "./helpers/toy-tokenizer.js";
@@ -19,18 +20,9 @@ const FILLER = ["the", "boat", "said", "and", "quietly", "of", "over", "Academy"
 const TRANSLATIONS = ["Emma", "Jo", "Al", "Em", "Smith-Jones", "Riverton", "the Old School", "Big Library"];
 const ALPHAS = [5, 2.5, 10];
 
-/** mulberry32: the rows come from a seed because their size (the vocabulary) is known only after
- * both sides have tokenized. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The rows come from a seed because their size (the vocabulary) is known only after both sides have
+ * tokenized (mulberry32, the project's seeded generator: it draws test data, it is not under test). */
+const rng = seededRandom;
 
 /** Small integers (ties are common), with the translations' first tokens often on top, so the
  * forbidden rule decides many labels. */

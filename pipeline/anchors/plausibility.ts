@@ -278,7 +278,7 @@ export function checkPlausibility(
 }
 
 /** Index of the first match starting at or after `pos` (binary search). */
-function firstAtOrAfter(matches: readonly { start: number }[], pos: number): number {
+export function firstAtOrAfter(matches: readonly { start: number }[], pos: number): number {
   let lo = 0;
   let hi = matches.length;
   while (lo < hi) {

@@ -11,7 +11,7 @@
  * match of a term starts where its first word occurs.
  */
 import { TermMatcher, type TextMatch } from "../core/anchors.js";
-import { buildPassages, type Passage } from "../anchors/plausibility.js";
+import { buildPassages, firstAtOrAfter, type Passage } from "../anchors/plausibility.js";
 import type { SourceDocument } from "../anchors/sample.js";
 import { firstWord } from "./term-index.js";
 
@@ -23,18 +23,6 @@ export interface PassageChange {
 interface MutablePassage {
   terms: Set<string>;
   words: ReadonlySet<string>;
-}
-
-/** Index of the first match starting at or after `pos`. */
-function firstAtOrAfter(matches: readonly TextMatch[], pos: number): number {
-  let lo = 0;
-  let hi = matches.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (matches[mid].start < pos) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }
 
 export class PassageIndex {
