@@ -8,7 +8,7 @@
  * into UserErrors that name the fix). Clients must not retry on their own (openai: maxRetries 0).
  */
 import pLimit, { type LimitFunction } from "p-limit";
-import { APIConnectionError, APIError } from "openai";
+import { APIConnectionError, APIConnectionTimeoutError, APIError } from "openai";
 
 export interface RetryPolicy {
   /** Tries in all, the first included. */
@@ -54,7 +54,7 @@ interface Verdict {
 
 /** Sorts a failure into retry / give up. */
 export function classifyFailure(err: unknown): Verdict {
-  if (err instanceof APIConnectionError) return { retry: true }; // includes the SDK's timeout error
+  if (err instanceof APIConnectionError) return { retry: isTransportFailure(err) }; // includes the SDK's timeout error
   if (err instanceof APIError) {
     const status = err.status ?? 0;
     const header = err.headers?.get?.("retry-after") ?? undefined;
@@ -65,10 +65,37 @@ export function classifyFailure(err: unknown): Verdict {
     return { retry: s === 408 || s === 429 || s >= 500, retryAfterMs: err.retryAfterMs, status: s };
   }
   if (err instanceof ResponseShapeError || err instanceof SyntaxError) return { retry: true };
-  const name = (err as Error | undefined)?.name;
-  // fetch: "TypeError: fetch failed" / "terminated" for dropped connections; AbortError/TimeoutError for our timeout.
-  if (err instanceof TypeError || name === "AbortError" || name === "TimeoutError") return { retry: true };
-  return { retry: false };
+  return { retry: isTransportFailure(err) };
+}
+
+/** Socket-level error codes of a connection that failed or dropped (node:net / node:http, and undici's
+ * own UND_ERR_* codes: socket closed, headers/body timeout, connect timeout...). */
+const NETWORK_CODES = new Set(["ECONNRESET", "ECONNREFUSED", "ECONNABORTED", "EPIPE", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH", "ENETDOWN", "EAI_AGAIN", "ENOTFOUND"]);
+
+const networkCode = (e: unknown): boolean => {
+  const code = (e as { code?: unknown } | null)?.code;
+  return typeof code === "string" && (NETWORK_CODES.has(code) || code.startsWith("UND_ERR_"));
+};
+
+/**
+ * Whether `err` is the network failing rather than our own code: only then is an attempt worth
+ * repeating. Not every TypeError: a bug in a response reader (calling undefined, reading a property
+ * of null) is a TypeError too, and retrying it six times with backoff only hid it for 15 s.
+ * Recognised: fetch's (undici's) dropped connection, a TypeError "fetch failed" whose cause carries
+ * the socket error, and "terminated" for a body cut off mid-way (undici lib/web/fetch/index.js; our
+ * node:http fetch in node-fetch.ts raises the same two); a raw socket error with a network code; our
+ * own timeout (AbortError / TimeoutError, see `timed`); the openai client's APIConnectionError when
+ * what it wraps is one of these (it wraps whatever the fetch threw, programming errors included).
+ */
+export function isTransportFailure(err: unknown, depth = 0): boolean {
+  if (depth > 4 || err === null || typeof err !== "object") return false;
+  const e = err as Error & { cause?: unknown };
+  if (e.name === "AbortError" || e.name === "TimeoutError") return true;
+  if (err instanceof APIConnectionTimeoutError) return true;
+  if (err instanceof APIConnectionError) return e.cause === undefined || isTransportFailure(e.cause, depth + 1);
+  if (err instanceof TypeError && (e.message === "fetch failed" || e.message === "terminated")) return true;
+  if (networkCode(err)) return true;
+  return false;
 }
 
 /** Full-jitter exponential backoff, never shorter than the server's Retry-After. */
