@@ -9,7 +9,7 @@
  * - the review page at book scale (issue 16, bench/review.bench.ts): start, row list, edits and
  *   concordances over HTTP on a generated 6 MB corpus with 1,600 terms.
  * - startup (issue 17, bench/startup.bench.ts): `whp --help` through bin/whp.js, wall and CPU, against
- *   0.25 s.
+ *   0.25 s; a no-op `whp run` of the finished demo, plain (size + mtime) and with --verify.
  */
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -21,7 +21,7 @@ import { STAGES } from "../pipeline/stages/index.js";
 import { benchCombine } from "./combine.bench.js";
 import { benchServed } from "./served.js";
 import { benchReview, printReviewBench } from "./review.bench.js";
-import { benchStartup, printStartup } from "./startup.bench.js";
+import { benchNoopRun, benchStartup, printNoopRun, printStartup } from "./startup.bench.js";
 
 async function benchLabelsStage(): Promise<void> {
   const outDir = await mkdtemp(join(tmpdir(), "whp-bench-"));
@@ -51,4 +51,5 @@ await benchServed();
 printReviewBench(await benchReview());
 const startup = benchStartup();
 printStartup(startup);
+printNoopRun(benchNoopRun());
 if (!startup.ok) process.exitCode = 1;

@@ -1,7 +1,9 @@
 /**
  * Startup (issue 17, item 6): `whp --help` through the real binary (bin/whp.js runs dist/, so run
  * `npm run build` first; a dist/ older than the source is reported), ten times, median wall and CPU
- * time against the 0.25 s target, and how many modules it loads (a loader hook counts them).
+ * time against the 0.25 s target, and how many modules it loads (a loader hook counts them); and a
+ * no-op `whp run` of the finished demo (files trusted by size and mtime) against the same with
+ * `--verify` (every byte hashed, which is what every no-op run did before).
  * Called by bench/run.ts; `npx tsx bench/startup.bench.ts` runs it alone.
  */
 import { spawnSync } from "node:child_process";
@@ -63,8 +65,51 @@ export function printStartup(r: StartupResult): void {
   );
 }
 
+export interface NoopResult {
+  wallS: number;
+  cpuS: number | undefined;
+  verifyWallS: number;
+  verifyCpuS: number | undefined;
+  artifactBytes: number;
+}
+
+/** Runs the demo once into a temp folder, then times `whp run` on it (median of 3), plain and --verify. */
+export function benchNoopRun(): NoopResult {
+  const dir = mkdtempSync(join(tmpdir(), "whp-noop-"));
+  const args = [BIN, "run", "--config", join(ROOT, "demo", "whp.config.yaml"), "--set", `run.outDir=${dir}`, "--quiet"];
+  const once = (extra: string[]) => {
+    const r = spawnSync(process.execPath, [...args, ...extra], { encoding: "utf8" });
+    if (r.status !== 0) throw new Error(`whp run exited ${r.status}: ${r.stderr}`);
+  };
+  once([]);
+  const time = (extra: string[]) => {
+    const walls: number[] = [];
+    const cpu0 = childrenCpuSeconds();
+    for (let i = 0; i < 3; i++) {
+      const t0 = performance.now();
+      once(extra);
+      walls.push((performance.now() - t0) / 1000);
+    }
+    const cpu1 = childrenCpuSeconds();
+    return { wall: median(walls), cpu: cpu0 === undefined || cpu1 === undefined ? undefined : (cpu1 - cpu0) / 3 };
+  };
+  const plain = time([]);
+  const verify = time(["--verify"]);
+  const artifactBytes = spawnSync("du", ["-sb", dir], { encoding: "utf8" }).stdout.split("\t")[0];
+  rmSync(dir, { recursive: true, force: true });
+  return { wallS: plain.wall, cpuS: plain.cpu, verifyWallS: verify.wall, verifyCpuS: verify.cpu, artifactBytes: Number(artifactBytes) };
+}
+
+export function printNoopRun(r: NoopResult): void {
+  const cpu = (x: number | undefined) => (x === undefined ? "CPU n/a" : `${x.toFixed(2)} s CPU`);
+  console.log(
+    `no-op \`whp run\` on the finished demo (${(r.artifactBytes / 1e6).toFixed(1)} MB in the run folder): ${r.wallS.toFixed(2)} s wall, ${cpu(r.cpuS)} trusting size + mtime; ${r.verifyWallS.toFixed(2)} s wall, ${cpu(r.verifyCpuS)} with --verify (every byte hashed, as before)`,
+  );
+}
+
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
   const r = benchStartup();
   printStartup(r);
+  printNoopRun(benchNoopRun());
   if (!r.ok) process.exitCode = 1;
 }

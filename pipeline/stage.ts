@@ -9,8 +9,9 @@ import { readdir, rm, stat } from "node:fs/promises";
 import { basename, dirname, join, relative } from "node:path";
 import { z } from "zod";
 import { relativizePaths, type ResolvedConfig } from "./config.js";
-import { fileExists, fileSha256, readJson, staleTempPattern, writeJsonAtomic } from "./core/artifacts.js";
+import { fileExists, fileSha256, isStaleTemp, readJson, writeJsonAtomic } from "./core/artifacts.js";
 import { UserError } from "./core/errors.js";
+import { type FileStamp, fileStampSchema, type StampedHasher, stampedHasher } from "./core/file-stamps.js";
 import { hashJson } from "./core/hash.js";
 import type { Logger } from "./core/log.js";
 import { ModelTokenizer } from "./core/tokenizer.js";
@@ -67,6 +68,17 @@ const stageRecordSchema = z.object({
   fingerprint: z.string(),
   outputs: z.record(z.string(), z.string()),
 });
+type StageRecord = z.infer<typeof stageRecordSchema>;
+
+/**
+ * Size, mtime and sha256 of every file the stage hashed (config files, inputs, outputs), keyed by path
+ * relative to the config, in `.whp/<stage>.stamps.json` beside the record: the next check trusts a file
+ * whose size and mtime match (core/file-stamps.ts). Kept out of the record because mtimes differ from
+ * machine to machine while the record, like every artifact, is the same bytes for the same inputs. A
+ * missing or unreadable stamps file only means every file is hashed.
+ */
+const stampsFileSchema = z.object({ version: z.literal(1), stamps: z.record(z.string(), fileStampSchema) });
+const stampsPathOf = (ctx: StageContext, stage: Stage) => join(ctx.config.runDir, ".whp", `${stage.name}.stamps.json`);
 
 export function createContext(config: ResolvedConfig, log: Logger): StageContext {
   let tokenizer: Promise<ModelTokenizer> | undefined;
@@ -79,17 +91,19 @@ export function createContext(config: ResolvedConfig, log: Logger): StageContext
   };
 }
 
-async function fingerprint(stage: Stage, ctx: StageContext): Promise<string> {
+const stampKey = (ctx: StageContext, path: string) => relative(ctx.config.baseDir, path);
+
+async function fingerprint(stage: Stage, ctx: StageContext, hasher: StampedHasher): Promise<string> {
   const { config, files } = await stage.fingerprintInputs(ctx.config);
   const fileHashes: Record<string, string> = {};
-  for (const f of files) fileHashes[relative(ctx.config.baseDir, f)] = (await fileExists(f)) ? await fileSha256(f) : "missing";
+  for (const f of files) fileHashes[relative(ctx.config.baseDir, f)] = (await fileExists(f)) ? await hasher.hash(f, stampKey(ctx, f)) : "missing";
   const inputHashes: Record<string, string> = {};
   for (const name of stage.reads) {
     const p = ctx.path(name);
     if (!(await fileExists(p))) {
       throw new UserError(`stage "${stage.name}" needs ${ARTIFACTS[name]}, which is not in ${ctx.config.runDir}`, "run the earlier stages first, or `whp run` for all of them");
     }
-    inputHashes[name] = await fileSha256(p);
+    inputHashes[name] = await hasher.hash(p, stampKey(ctx, p));
   }
   // Paths are hashed relative to the config file, so a run folder stays valid when the project moves.
   return hashJson({ stage: stage.name, version: stage.version, config: relativizePaths(config, ctx.config.baseDir), files: fileHashes, inputs: inputHashes });
@@ -101,16 +115,26 @@ export interface StageOutcome {
   skipped: boolean;
   seconds: number;
   stats?: StageStats;
+  /** Files and bytes actually read to hash them (the rest were trusted by size and mtime). */
+  hashed: { files: number; bytes: number };
 }
 
-export async function runStage(stage: Stage, ctx: StageContext, opts: { force?: boolean } = {}): Promise<StageOutcome> {
+/** `force`: run even when up to date; `verify`: hash every file instead of trusting size and mtime. */
+export async function runStage(stage: Stage, ctx: StageContext, opts: { force?: boolean; verify?: boolean } = {}): Promise<StageOutcome> {
   const t0 = performance.now();
-  const fp = await fingerprint(stage, ctx);
   const recordPath = join(ctx.config.runDir, ".whp", `${stage.name}.json`);
+  const record = (await fileExists(recordPath)) ? await readJson(recordPath, stageRecordSchema, "stage record").catch(() => undefined) : undefined;
+  const stampsPath = stampsPathOf(ctx, stage);
+  const previous = (await fileExists(stampsPath)) ? ((await readJson(stampsPath, stampsFileSchema, "stage stamps").catch(() => undefined))?.stamps ?? {}) : {};
+  const hasher = stampedHasher(previous, { verify: opts.verify });
+  const fp = await fingerprint(stage, ctx, hasher);
   await removeStaleTemps(stage, ctx, recordPath);
-  if (!opts.force && (await isUpToDate(recordPath, fp, stage, ctx))) {
+  if (!opts.force && record && (await isUpToDate(record, fp, stage, ctx, hasher))) {
+    // Same content, new stamps (a file touched, no stamps file yet): store them, so the next check
+    // trusts them again. With nothing touched nothing is written; the record never is.
+    if (stampsChanged(previous, hasher.stamps, opts.verify === true)) await writeJsonAtomic(stampsPath, { version: 1, stamps: hasher.stamps });
     ctx.log.info(`${stage.name}: up to date, skipped`);
-    return { stage: stage.name, skipped: true, seconds: (performance.now() - t0) / 1000 };
+    return { stage: stage.name, skipped: true, seconds: (performance.now() - t0) / 1000, hashed: hasher.hashed };
   }
   ctx.log.info(`${stage.name}: ${stage.summary}`);
   // Partial work is kept under the fingerprint, so a resumed run never mixes in chunks made from
@@ -120,21 +144,35 @@ export async function runStage(stage: Stage, ctx: StageContext, opts: { force?: 
   const stats = await stage.run({ ...ctx, partsDir: () => join(partsRoot, fp.slice(0, 16)) });
   await rm(partsRoot, { recursive: true, force: true });
   const outputs: Record<string, string> = {};
-  for (const name of stage.writes) outputs[name] = await fileSha256(ctx.path(name));
+  for (const name of stage.writes) outputs[name] = await hasher.hash(ctx.path(name), stampKey(ctx, ctx.path(name)));
   await writeJsonAtomic(join(ctx.config.runDir, "stats", `${stage.name}.json`), { version: 1, stage: stage.name, ...stats });
   await writeJsonAtomic(recordPath, { version: 1, stage: stage.name, fingerprint: fp, outputs });
-  return { stage: stage.name, skipped: false, seconds: (performance.now() - t0) / 1000, stats };
+  await writeJsonAtomic(stampsPath, { version: 1, stamps: hasher.stamps });
+  return { stage: stage.name, skipped: false, seconds: (performance.now() - t0) / 1000, stats, hashed: hasher.hashed };
 }
 
-async function isUpToDate(recordPath: string, fp: string, stage: Stage, ctx: StageContext): Promise<boolean> {
-  if (!(await fileExists(recordPath))) return false;
-  const record = await readJson(recordPath, stageRecordSchema, "stage record").catch(() => undefined);
-  if (!record || record.fingerprint !== fp) return false;
+async function isUpToDate(record: StageRecord, fp: string, stage: Stage, ctx: StageContext, hasher: StampedHasher): Promise<boolean> {
+  if (record.fingerprint !== fp) return false;
   for (const name of stage.writes) {
     const p = ctx.path(name);
-    if (!(await fileExists(p)) || record.outputs[name] !== (await fileSha256(p))) return false;
+    if (!(await fileExists(p)) || record.outputs[name] !== (await hasher.hash(p, stampKey(ctx, p)))) return false;
   }
   return true;
+}
+
+/** Whether the record's stamps need refreshing: a file re-hashed because its stamp was not trusted
+ * (a trusted stamp is the recorded object itself). `--verify` re-hashes everything, so there only a
+ * differing size, mtime or hash counts. */
+function stampsChanged(before: Readonly<Record<string, FileStamp>>, after: Readonly<Record<string, FileStamp>>, verify: boolean): boolean {
+  const keys = new Set([...Object.keys(before), ...Object.keys(after)]);
+  for (const k of keys) {
+    const a = before[k];
+    const b = after[k];
+    if (!a || !b) return true;
+    if (a === b) continue;
+    if (!verify || a.size !== b.size || a.mtimeMs !== b.mtimeMs || a.sha256 !== b.sha256) return true;
+  }
+  return false;
 }
 
 /** Files under the given paths (directories recursively), with the wanted extensions, sorted, so a
@@ -167,37 +205,26 @@ async function clearStaleParts(dir: string, keep: string): Promise<void> {
 }
 
 /**
- * A killed stage leaves its atomic writes' temp files (`labels.jsonl.<pid>.tmp`, the staged
- * `dataset.<pid>.tmp/` folder). Before it runs again, the stage removes the ones named after its own
- * outputs, its stats and its record, and only those, and never one whose process is still running.
+ * A killed stage leaves its atomic writes' temp files (`labels.jsonl.<pid>.<id>.tmp`, the staged
+ * `dataset.<pid>.<id>.tmp/` folder). Before it runs again, the stage removes the ones named after its own
+ * outputs, its stats, its record and its stamps, and only those, and never one whose process is still
+ * running.
  */
 export async function removeStaleTemps(stage: Stage, ctx: StageContext, recordPath: string): Promise<string[]> {
   const runDir = ctx.config.runDir;
-  const targets = [...stage.writes.map((name) => ctx.path(name)), join(runDir, "stats", `${stage.name}.json`), recordPath];
+  const targets = [...stage.writes.map((name) => ctx.path(name)), join(runDir, "stats", `${stage.name}.json`), recordPath, stampsPathOf(ctx, stage)];
   // An artifact inside a folder (dataset/manifest.json) is written by staging the whole folder.
   for (const name of stage.writes) if (ARTIFACTS[name].includes("/")) targets.push(join(runDir, ARTIFACTS[name].split("/")[0]));
   const removed: string[] = [];
   for (const target of targets) {
     const dir = dirname(target);
-    const pattern = staleTempPattern(basename(target));
     const names = await readdir(dir).catch(() => [] as string[]);
     for (const name of names) {
-      if (!pattern.test(name) || isRunning(Number(name.slice(basename(target).length + 1, -".tmp".length)))) continue;
+      if (!isStaleTemp(dir, basename(target), name)) continue;
       await rm(join(dir, name), { recursive: true, force: true });
       removed.push(relative(runDir, join(dir, name)));
     }
   }
   if (removed.length) ctx.log.info(`${stage.name}: removed ${removed.length} temp file(s) a killed run left: ${removed.join(", ")}`);
   return removed;
-}
-
-function isRunning(pid: number): boolean {
-  if (pid === process.pid) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    // EPERM: the process exists but belongs to someone else.
-    return (e as NodeJS.ErrnoException).code === "EPERM";
-  }
 }

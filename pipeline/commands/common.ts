@@ -11,18 +11,22 @@ export interface CommonOptions {
   quiet?: boolean;
   logFormat?: LogFormat;
   force?: boolean;
+  verify?: boolean;
 }
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
-/** Adds --config, --set, --quiet and --log-format (and --force for commands that can skip work). */
+/** Adds --config, --set, --quiet and --log-format (and --force and --verify for commands that can skip work). */
 export function withCommon(cmd: Command, opts: { force?: boolean } = { force: true }): Command {
   cmd
     .option("-c, --config <file>", "run configuration (YAML)", "whp.config.yaml")
     .option("--set <key=value>", "override one config value, e.g. --set logits.topK=50 (repeatable)", collect, [])
     .option("-q, --quiet", "print only warnings, errors and the final summary")
     .addOption(new Option("--log-format <format>", "stderr log lines: text, or json (one object per line)").choices(LOG_FORMATS).default("text"));
-  if (opts.force) cmd.option("-f, --force", "re-run even when inputs and config are unchanged");
+  if (opts.force) {
+    cmd.option("-f, --force", "re-run even when inputs and config are unchanged");
+    cmd.option("--verify", "re-hash every input and output to decide what is unchanged, instead of trusting files whose size and mtime match the stage record");
+  }
   return cmd;
 }
 

@@ -33,7 +33,7 @@ export function labelsCommand(cmd: Command, stage: StageInfo): void {
       process.stdout.write(`labels: shard ${shard.index}/${shard.count} done\n`);
       return;
     }
-    const outcome = await runStage(labelsStage, ctx, { force: opts.force });
+    const outcome = await runStage(labelsStage, ctx, { force: opts.force, verify: opts.verify });
     process.stdout.write(`${stage.name}: ${outcome.skipped ? "up to date" : `done in ${outcome.seconds.toFixed(1)} s`}\n`);
   });
 }

@@ -35,7 +35,7 @@ export async function checkAction(opts: CommonOptions): Promise<void> {
 export async function stageAction(name: string, opts: CommonOptions): Promise<void> {
   const stage = await loadStage(name);
   const { config, log } = await setup(opts);
-  const outcome = await runStage(stage, createContext(config, log), { force: opts.force });
+  const outcome = await runStage(stage, createContext(config, log), { force: opts.force, verify: opts.verify });
   process.stdout.write(`${stage.name}: ${outcome.skipped ? "up to date" : `done in ${outcome.seconds.toFixed(1)} s`}\n`);
 }
 
@@ -53,7 +53,7 @@ export async function runAll(opts: CommonOptions): Promise<void> {
   await assertInputs(config);
   const ctx = createContext(config, log);
   const outcomes: StageOutcome[] = [];
-  for (const stage of STAGES) outcomes.push(await runStage(stage, ctx, { force: opts.force }));
+  for (const stage of STAGES) outcomes.push(await runStage(stage, ctx, { force: opts.force, verify: opts.verify }));
   await printSummary(config, outcomes, (performance.now() - t0) / 1000);
 }
 
