@@ -25,7 +25,7 @@ export function withCommon(cmd: Command, opts: { force?: boolean } = { force: tr
     .addOption(new Option("--log-format <format>", "stderr log lines: text, or json (one object per line)").choices(LOG_FORMATS).default("text"));
   if (opts.force) {
     cmd.option("-f, --force", "re-run even when inputs and config are unchanged");
-    cmd.option("--verify", "re-hash every input and output to decide what is unchanged, instead of trusting files whose size and mtime match the stage record");
+    cmd.option("--verify", "re-hash every input and output to decide what is unchanged, instead of trusting files whose size and mtime have not moved since they were last hashed");
   }
   return cmd;
 }
