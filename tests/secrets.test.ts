@@ -105,7 +105,7 @@ describe("secrets never written", () => {
     const root = join(import.meta.dirname, "..", "pipeline");
     const files = (await readdir(root, { recursive: true })).filter((f) => f.endsWith(".ts") && f !== join("core", "artifacts.ts"));
     const direct: string[] = [];
-    // copyFile in cli.ts copies the shipped template (no secret can be in it).
+    // copyFile in commands/pipeline-run.ts (whp init) copies the shipped template (no secret can be in it).
     for (const f of files) if (/\b(writeFile|appendFile|createWriteStream|writeFileSync|appendFileSync)\b/.test(await readFile(join(root, f), "utf8"))) direct.push(f);
     expect(direct).toEqual([]);
   });
