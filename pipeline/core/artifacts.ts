@@ -1,8 +1,8 @@
 import { createReadStream } from "node:fs";
 import { appendFile, mkdir, open, readFile, rename, rm, stat } from "node:fs/promises";
-import { dirname } from "node:path";
+import { dirname, resolve } from "node:path";
 import { createInterface } from "node:readline";
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { z } from "zod";
 import { UserError } from "./errors.js";
 import { sha256 } from "./hash.js";
@@ -10,21 +10,71 @@ import { redact, redactBytes } from "./redact.js";
 
 /**
  * Writes a file so that readers only ever see the old content or the complete new content: write to a
- * temp file beside it, fsync, then rename over. A crash leaves at most a stray `<file>.<pid>.tmp`,
+ * temp file beside it, fsync, then rename over. A crash leaves at most a stray `<file>.<pid>.<id>.tmp`,
  * which the stage's next run removes (removeStaleTemps). Secrets are redacted here (core/redact.ts):
  * every artifact, report and cache goes through this function.
+ *
+ * Writes to one path are serialised in call order, so the last call's content is what stays (as
+ * write-file-atomic does); each write still gets its own temp name, so nothing outside this queue (a
+ * second copy of this module in a worker thread) can share one. A failed write removes its temp file.
  */
-export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
+export function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
+  const key = resolve(path);
+  const previous = writesInFlight.get(key) ?? Promise.resolve();
+  const write = previous.then(() => writeNow(path, data));
+  const settled = write.catch(() => undefined);
+  writesInFlight.set(key, settled);
+  // The map holds only paths with a write pending: the last one to finish removes the entry.
+  void settled.then(() => {
+    if (writesInFlight.get(key) === settled) writesInFlight.delete(key);
+  });
+  return write;
+}
+
+const writesInFlight = new Map<string, Promise<void>>();
+/** Temp files this process is writing now: a stage's cleanup must not take them for a dead run's. */
+const tempsInFlight = new Set<string>();
+
+async function writeNow(path: string, data: string | Uint8Array): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
   const tmp = tempPathFor(path);
-  const handle = await open(tmp, "w");
+  const bytes = typeof data === "string" ? redact(data) : redactBytes(data);
+  tempsInFlight.add(resolve(tmp));
   try {
-    await handle.writeFile(typeof data === "string" ? redact(data) : redactBytes(data));
-    await handle.sync();
+    const handle = await open(tmp, "wx");
+    try {
+      await handle.writeFile(bytes);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(tmp, path);
+  } catch (e) {
+    await rm(tmp, { force: true });
+    throw e;
   } finally {
-    await handle.close();
+    tempsInFlight.delete(resolve(tmp));
   }
-  await rename(tmp, path);
+}
+
+/**
+ * Replaces the folder `dir` by one that `fill` writes into a staging folder beside it (a temp name,
+ * as tempPathFor gives), so a killed run never leaves a half-written `dir`, only a staging folder the
+ * stage's next run removes. Files inside are written with writeFileAtomic, hence redacted.
+ */
+export async function replaceDirStaged(dir: string, fill: (staging: string) => Promise<void>): Promise<void> {
+  const staging = tempPathFor(dir);
+  tempsInFlight.add(resolve(staging));
+  try {
+    await fill(staging);
+    await rm(dir, { recursive: true, force: true });
+    await rename(staging, dir);
+  } catch (e) {
+    await rm(staging, { recursive: true, force: true });
+    throw e;
+  } finally {
+    tempsInFlight.delete(resolve(staging));
+  }
 }
 
 /** Appends text to a file (the raw answers log), redacted like every other write. */
@@ -33,11 +83,39 @@ export async function appendFileRedacted(path: string, text: string): Promise<vo
   await appendFile(path, redact(text));
 }
 
-/** The temp name writeFileAtomic (and the dataset folder's staging) use: `<path>.<pid>.tmp`. */
-export const tempPathFor = (path: string, pid: number = process.pid): string => `${path}.${pid}.tmp`;
+/**
+ * A fresh temp name beside `path`: `<path>.<pid>.<random hex>.tmp`. The pid says whose it is (a stage
+ * removes only those whose process is gone); the random part makes every call's name its own.
+ */
+export const tempPathFor = (path: string, pid: number = process.pid): string => `${path}.${pid}.${randomBytes(6).toString("hex")}.tmp`;
 
-/** Matches the temp names tempPathFor gives `name`, any pid. */
-export const staleTempPattern = (name: string): RegExp => new RegExp(`^${name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\\.\\d+\\.tmp$`);
+/** Matches the temp names tempPathFor gives `name`, any pid; also `<name>.<pid>.tmp`, the form
+ * earlier versions used, so their leftovers are still found. Group 1 is the pid. */
+export const staleTempPattern = (name: string): RegExp =>
+  new RegExp(`^${name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\\.(\\d+)(?:\\.[0-9a-f]+)?\\.tmp$`);
+
+/**
+ * Whether `name` in `dir` is a temp file (or staged folder) of `base` left by a process that is gone.
+ * A temp of this process's own pid counts as left over unless this process is writing it now: the
+ * pid may be a killed earlier run's, reused.
+ */
+export function isStaleTemp(dir: string, base: string, name: string): boolean {
+  const match = staleTempPattern(base).exec(name);
+  if (!match) return false;
+  const pid = Number(match[1]);
+  if (pid === process.pid) return !tempsInFlight.has(resolve(dir, name));
+  return !isRunning(pid);
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    // EPERM: the process exists but belongs to someone else.
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
 
 /** Stable, human-diffable JSON for artifacts (2-space indent, trailing newline). */
 export function toJsonText(value: unknown): string {

@@ -4,10 +4,9 @@
  * old one and swapped in, so a reader never sees half a dataset.
  */
 import { gzipSync } from "node:zlib";
-import { mkdir, rename, rm } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { publicConfig, type ResolvedConfig } from "../config.js";
-import { toJsonText, toJsonlText, writeFileAtomic } from "../core/artifacts.js";
+import { replaceDirStaged, toJsonText, toJsonlText, writeFileAtomic } from "../core/artifacts.js";
 import { sha256 } from "../core/hash.js";
 import type { Logger } from "../core/log.js";
 import { startProgress } from "../core/progress.js";
@@ -204,14 +203,9 @@ export async function writeDataset(runDir: string, inp: DatasetInputs): Promise<
   out.set("manifest.json", Buffer.from(toJsonText(manifest)));
 
   const dir = join(runDir, DATASET_DIR);
-  const staging = `${dir}.${process.pid}.tmp`;
-  await rm(staging, { recursive: true, force: true });
-  for (const [path, bytes] of out) {
-    await mkdir(dirname(join(staging, path)), { recursive: true });
-    await writeFileAtomic(join(staging, path), bytes);
-  }
-  await rm(dir, { recursive: true, force: true });
-  await rename(staging, dir);
+  await replaceDirStaged(dir, async (staging) => {
+    for (const [path, bytes] of out) await writeFileAtomic(join(staging, path), bytes);
+  });
   return {
     dir: DATASET_DIR,
     configs: names,

@@ -2,7 +2,7 @@
  * The review CSV on disk: read fresh for every request (so hand edits are seen at once) and written
  * atomically (temp file + rename), one change at a time. Requests are serialised through one queue
  * so that a read-check-write cannot interleave with another's: the version check in store.ts is then
- * exact, and writeFileAtomic's per-process temp name is never used twice at once.
+ * exact (writeFileAtomic's own per-path queue only orders whole writes, not read-check-write).
  */
 import { readFile } from "node:fs/promises";
 import { writeFileAtomic } from "../core/artifacts.js";
