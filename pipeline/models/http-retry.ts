@@ -147,12 +147,16 @@ export class EndpointPool<E> {
   private readonly limits: LimitFunction[];
   private turn = 0;
 
+  /** `limits`: one per endpoint, e.g. from `originLimit` so pools reaching one server share it; by
+   * default each endpoint gets its own limit of `concurrency`. */
   constructor(
     readonly endpoints: readonly E[],
     concurrency: number,
+    limits?: readonly LimitFunction[],
   ) {
     if (endpoints.length === 0) throw new Error("an endpoint pool needs at least one endpoint");
-    this.limits = endpoints.map(() => pLimit(concurrency));
+    if (limits && limits.length !== endpoints.length) throw new Error("an endpoint pool needs one limit per endpoint");
+    this.limits = limits ? [...limits] : endpoints.map(() => pLimit(concurrency));
   }
 
   /** Total requests the pool runs at once. */
@@ -175,6 +179,35 @@ export class EndpointPool<E> {
     return this.limits[best](() => task(this.endpoints[best]));
   }
 }
+
+/**
+ * The concurrency limit of one server, shared by every source that reaches it. A server's capacity is
+ * the server's, not a role's: with baseline and reinforced served by one server (what `whp serve`
+ * starts), a limit per source let twice the configured requests run at once. Keyed by origin
+ * (scheme, host, port): two paths on one host:port are one server.
+ *
+ * When two users of one origin configure different concurrencies, the smaller one wins for both (the
+ * server was sized for the smaller figure by someone) and `warn` says so once per change. The
+ * registry lives as long as the process: an origin keeps the smallest figure any of its users asked for.
+ */
+export function originLimit(url: string, concurrency: number, user: string, warn?: (message: string) => void): LimitFunction {
+  const origin = new URL(url).origin;
+  let entry = ORIGIN_LIMITS.get(origin);
+  if (!entry) {
+    entry = { limit: pLimit(concurrency), users: new Map() };
+    ORIGIN_LIMITS.set(origin, entry);
+  }
+  entry.users.set(user, concurrency);
+  const smallest = Math.min(...entry.users.values());
+  if (smallest !== entry.limit.concurrency || (entry.users.size > 1 && concurrency !== smallest)) {
+    const who = [...entry.users].map(([u, c]) => `${u}: ${c}`).join(", ");
+    warn?.(`${origin} is reached by several models with different concurrency (${who}); they share one limit of ${smallest} request(s) at a time to that server`);
+  }
+  entry.limit.concurrency = smallest;
+  return entry.limit;
+}
+
+const ORIGIN_LIMITS = new Map<string, { limit: LimitFunction; users: Map<string, number> }>();
 
 /** Runs `fn` with a signal that aborts after `ms`; an abort surfaces as a (retryable) TimeoutError
  * whatever error the client library turned it into, since the whole body must arrive in time. */

@@ -16,7 +16,7 @@ import { z } from "zod";
 import { UserError } from "../core/errors.js";
 import type { ModelIdentity, RowRequest, Rows, TopKRows } from "../core/rows.js";
 import { cached } from "./cache.js";
-import { EndpointPool, HttpStatusError, ResponseShapeError, fetchJson, timed, withRetry, type RetryPolicy } from "./http-retry.js";
+import { EndpointPool, originLimit, HttpStatusError, ResponseShapeError, fetchJson, timed, withRetry, type RetryPolicy } from "./http-retry.js";
 import { checkLogprobsLimit, compareTokenization, probeReplicas, type PreflightInput, type ServedLogitSource } from "./preflight.js";
 import { RowsBuilder, type ActualTokenMode } from "./server-rows.js";
 import { answered, answeredLogprobs } from "./answer-cache.js";
@@ -134,7 +134,12 @@ export class SglangSource implements ServedLogitSource {
     this.policy = retryPolicy(spec);
     const apiKey = apiKeyFrom(spec, this.where);
     const headers: Record<string, string> = apiKey ? { authorization: `Bearer ${apiKey}` } : {};
-    this.pool = new EndpointPool<Endpoint>(spec.urls.map((url) => ({ url: url.replace(/\/+$/, ""), headers })), spec.concurrency);
+    // One limit per server origin, shared with any other source reaching the same server (originLimit).
+    this.pool = new EndpointPool<Endpoint>(
+      spec.urls.map((url) => ({ url: url.replace(/\/+$/, ""), headers })),
+      spec.concurrency,
+      spec.urls.map((url) => originLimit(url, spec.concurrency, this.where, deps.warn)),
+    );
   }
 
   get capacity(): number {

@@ -16,7 +16,7 @@ import { UserError } from "../core/errors.js";
 import type { LogitSpace, ModelIdentity, RowRequest, Rows, TopKRows } from "../core/rows.js";
 import { answered, answeredLogprobs, type AnswerCache } from "./answer-cache.js";
 import { cached, type RowsCache } from "./cache.js";
-import { EndpointPool, ResponseShapeError, fetchJson, timed, withRetry, type RetryPolicy } from "./http-retry.js";
+import { EndpointPool, originLimit, ResponseShapeError, fetchJson, timed, withRetry, type RetryPolicy } from "./http-retry.js";
 import { checkLogprobsLimit, compareTokenization, probeReplicas, type PreflightInput, type ServedLogitSource } from "./preflight.js";
 import { ACTUAL_TOKEN_MODES, RowsBuilder, type ActualTokenMode } from "./server-rows.js";
 import { nestFlatErrors, nodeFetch, responseBytes, type BodySink } from "./node-fetch.js";
@@ -229,6 +229,7 @@ export class VllmSource implements ServedLogitSource {
         headers: (apiKey ? { authorization: `Bearer ${apiKey}` } : {}) as Record<string, string>,
       })),
       spec.concurrency,
+      spec.urls.map((url) => originLimit(url, spec.concurrency, this.where, deps.warn)),
     );
   }
 
