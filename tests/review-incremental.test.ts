@@ -132,6 +132,26 @@ describe("the passages' matches after term-set changes", () => {
       index.update(terms);
       const full = new TermMatcher(terms);
       book.docs.forEach((d, i) => expect(index.matchesIn(i), `step ${step}, ${d.id}`).toEqual(full.matches(d.text, 0, d.text.length)));
+      // The per-term lists the plausibility checks read: the passages holding each term, as a scan finds them.
+      for (const t of pool) expect(new Set(index.passagesWith(t)), `step ${step}, passages with ${t}`).toEqual(new Set(index.passages.filter((p) => p.terms.has(t))));
+    }
+  });
+});
+
+describe("checkPlausibility for a subset of the rows", async () => {
+  const freq = await loadWordFrequencies();
+  const names = await loadNameLexicon();
+  it("gives those rows' flags exactly as the whole run gives them", () => {
+    const book = generateBookCorpus({ chars: 120_000, terms: 200, docs: 2, seed: 11 });
+    const entries = readRows(book.csv, "book.csv").rows.map((r) => ({ term: r.term, translations: r.translations, category: r.category, line: r.line }));
+    const passages = buildPassages(book.docs, entries.map((e) => e.term));
+    const all = checkPlausibility(entries, passages, names, freq);
+    expect(new Set(all.map((f) => f.kind)).size).toBeGreaterThanOrEqual(3);
+    const rand = seededRandom(4);
+    for (let k = 0; k < 5; k++) {
+      const chosen = new Set(entries.filter(() => rand() < 0.2).map((e) => e.line));
+      const part = checkPlausibility(entries, passages, names, freq, undefined, { only: (e) => chosen.has(e.line!) });
+      expect(part).toEqual(all.filter((f) => chosen.has(f.line!)));
     }
   });
 });

@@ -201,28 +201,44 @@ function personProblem(candidate: string, lex: NameLexicon): string | undefined 
 /** Two terms for one thing ("Saltmere" inside "Saltmere Academy") may share a description. */
 const nested = (a: string, b: string) => ` ${a} `.includes(` ${b} `) || ` ${b} `.includes(` ${a} `);
 
+/** For a caller that keeps the flags of a dictionary under edit (review/plausibility-cache.ts). */
+export interface PlausibilityScope {
+  /** Only these entries' flags are computed; the others are still every entry's partners in the
+   * shared-translation check, so the flags of the chosen ones are those of the whole run. */
+  only?: (entry: PlausibilityEntry) => boolean;
+  /** The passages holding a term, kept by the caller (review/passages.ts), instead of grouping all
+   * `passages` by term on every call; any order (only counts are read). */
+  passagesWith?: (term: string) => readonly Passage[];
+}
+
 export function checkPlausibility(
   entries: readonly PlausibilityEntry[],
   passages: readonly Passage[],
   lex: NameLexicon,
   freq: ReadonlyMap<string, number>,
   opts: PlausibilityOptions = DEFAULT_PLAUSIBILITY,
+  scope: PlausibilityScope = {},
 ): PlausibilityFlag[] {
   const flags: PlausibilityFlag[] = [];
-  const passagesWith = new Map<string, Passage[]>();
   const push = <K, V>(m: Map<K, V[]>, k: K, v: V) => (m.get(k) ?? m.set(k, []).get(k)!).push(v);
-  for (const p of passages) for (const t of p.terms) push(passagesWith, t, p);
+  let passagesWith = scope.passagesWith;
+  if (!passagesWith) {
+    const grouped = new Map<string, Passage[]>();
+    for (const p of passages) for (const t of p.terms) push(grouped, t, p);
+    passagesWith = (t) => grouped.get(t) ?? [];
+  }
   const byCandidate = new Map<string, PlausibilityEntry[]>();
   for (const e of entries) for (const c of new Set(e.translations.map((t) => t.trim().toLowerCase()))) push(byCandidate, c, e);
 
   for (const e of entries) {
+    if (scope.only && !scope.only(e)) continue;
     const flagged = new Map<PlausibilityKind, Set<string>>();
     const pending: Omit<PlausibilityFlag, "suggestions">[] = [];
     const flag = (kind: PlausibilityKind, translation: string, message: string) => {
       flagged.set(kind, (flagged.get(kind) ?? new Set()).add(translation));
       pending.push({ term: e.term, line: e.line, translation, kind, message });
     };
-    const own = passagesWith.get(e.term) ?? [];
+    const own = passagesWith(e.term);
     const gender = isPerson(e.category) ? termGender(e, lex) : undefined;
 
     for (const c of new Set(e.translations)) {

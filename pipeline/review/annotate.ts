@@ -57,7 +57,8 @@ export class Annotator {
       if (this.passages) touched = this.passages.update(terms);
       else this.passages = new PassageIndex(this.docs, terms, (w) => this.corpus.wordPositions(w), this.blocks);
       this.plausibility ??= new PlausibilityCache(this.names, this.freq);
-      flags.push(...this.plausibility.flags(entries, this.passages.passages, touched));
+      const index = this.passages;
+      flags.push(...this.plausibility.flags(entries, index.passages, touched, (t) => index.passagesWith(t)));
     }
     const byLine = new Map<number, RowView["flags"]>();
     for (const f of flags) {

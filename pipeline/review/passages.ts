@@ -34,6 +34,8 @@ export class PassageIndex {
   private readonly spans: [number, number][][];
   private readonly byDoc: MutablePassage[][];
   readonly passages: Passage[];
+  /** Term -> the passages holding it, kept with the passages (the plausibility checks read it). */
+  private readonly withTerm = new Map<string, Set<Passage>>();
 
   constructor(
     private readonly docs: readonly SourceDocument[],
@@ -53,6 +55,17 @@ export class PassageIndex {
     );
     let k = 0;
     this.byDoc = this.spans.map((list) => list.map(() => this.passages[k++] as MutablePassage));
+    for (const p of this.passages) for (const t of p.terms) this.holding(t).add(p);
+  }
+
+  private holding(term: string): Set<Passage> {
+    return this.withTerm.get(term) ?? this.withTerm.set(term, new Set()).get(term)!;
+  }
+
+  /** The passages holding `term` now, in no particular order. */
+  passagesWith(term: string): Passage[] {
+    const set = this.withTerm.get(term);
+    return set ? [...set] : [];
   }
 
   /** The current leftmost-longest matches of document `doc` (for tests: they must equal a full scan). */
@@ -147,6 +160,10 @@ export class PassageIndex {
       for (const t of passage.terms) if (!terms.has(t)) delta.add(t);
       if (delta.size === 0) return;
       touched.push({ delta, union: new Set([...passage.terms, ...terms]) });
+      for (const t of delta) {
+        if (terms.has(t)) this.holding(t).add(passage);
+        else this.withTerm.get(t)?.delete(passage);
+      }
       passage.terms = terms;
     });
   }

@@ -6,13 +6,11 @@
  * the rows to redo are: rows that changed or were added; rows sharing a candidate (before or after)
  * with those, or with a row that is gone, whose terms meet theirs; for each passage whose term set
  * changed (passages.ts says which), the rows whose term came or went, and the rows in that passage
- * sharing a candidate with those. Those rows are run through checkPlausibility itself,
- * together with every row sharing a candidate with them (reduced to its term and those candidates, all
- * that the checks read of another row) so that their view of who shares what is whole, and only their
- * own flags are kept. A dictionary where hundreds of rows share a generic first name
- * made this the costly part of an edit (0.7 s for 1,600 rows).
+ * sharing a candidate with those. checkPlausibility itself computes the flags of those rows only
+ * (its `only` scope), with every row as their partner so that their view of who shares what is whole,
+ * reading the passages of a term from the passage index instead of grouping every passage per call.
  */
-import { checkPlausibility, type NameLexicon, type Passage, type PlausibilityEntry, type PlausibilityFlag } from "../anchors/plausibility.js";
+import { checkPlausibility, DEFAULT_PLAUSIBILITY, type NameLexicon, type Passage, type PlausibilityEntry, type PlausibilityFlag } from "../anchors/plausibility.js";
 import type { PassageChange } from "./passages.js";
 
 /** Rows are keyed by their line: unique in a file, and a term can be in a file twice by hand. */
@@ -40,7 +38,7 @@ export class PlausibilityCache {
 
   /** The flags of every entry, in entry order, as checkPlausibility(entries, passages) gives them.
    * @param changes the passages whose term sets changed since the last call */
-  flags(entries: readonly Entry[], passages: readonly Passage[], changes: readonly PassageChange[]): PlausibilityFlag[] {
+  flags(entries: readonly Entry[], passages: readonly Passage[], changes: readonly PassageChange[], passagesWith?: (term: string) => readonly Passage[]): PlausibilityFlag[] {
     const byCandidate = new Map<string, Entry[]>();
     for (const e of entries) for (const c of candidatesOf(e)) (byCandidate.get(c) ?? byCandidate.set(c, []).get(c)!).push(e);
     const dirty = new Set<number>();
@@ -52,7 +50,7 @@ export class PlausibilityCache {
     /** Terms that share a passage with `term` now. */
     const together = (term: string) => {
       const out = new Set<string>();
-      for (const p of passages) if (p.terms.has(term)) for (const t of p.terms) out.add(t);
+      for (const p of passagesWith ? passagesWith(term) : passages) if (p.terms.has(term)) for (const t of p.terms) out.add(t);
       return out;
     };
     const present = new Set(entries.map((e) => e.line));
@@ -88,20 +86,10 @@ export class PlausibilityCache {
       }
     }
     if (dirty.size) {
-      // The other rows sharing a candidate with a dirty row, reduced to what the dirty rows read of
-      // them (their term, and that they have that candidate), so their own checks cost little.
-      const shared = new Set<string>();
-      for (const e of entries) if (dirty.has(e.line)) for (const c of candidatesOf(e)) shared.add(c);
-      const subset: Entry[] = [];
-      for (const e of entries) {
-        if (dirty.has(e.line)) subset.push(e);
-        else {
-          const translations = e.translations.filter((t) => shared.has(key(t)));
-          if (translations.length) subset.push({ term: e.term, line: e.line, category: "", translations });
-        }
-      }
+      // Only the dirty rows' flags are computed; every row stays a partner of theirs.
       const fresh = new Map<number, PlausibilityFlag[]>();
-      for (const f of checkPlausibility(subset, passages, this.names, this.freq)) {
+      const only = (e: PlausibilityEntry) => dirty.has(e.line ?? -1);
+      for (const f of checkPlausibility(entries, passages, this.names, this.freq, DEFAULT_PLAUSIBILITY, { only, passagesWith })) {
         const line = f.line ?? -1;
         (fresh.get(line) ?? fresh.set(line, []).get(line)!).push(f);
       }
