@@ -8,7 +8,8 @@ import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
-import { writeFileAtomic } from "../core/artifacts.js";
+import { redact } from "../core/redact.js";
+import { writeCacheEntry } from "./cache-write.js";
 import { canonicalJson, hashJson } from "../core/hash.js";
 
 const entrySchema = z.object({ v: z.literal(1), key: z.string(), sha256: z.string(), value: z.unknown() });
@@ -63,12 +64,15 @@ export class AnswerCache {
       if (hit) {
         try {
           return parse(hit.value);
-        } catch {
+        } catch (err) {
+          // Same as a checksum failure: counted, warned about, asked again.
           this.corrupt++;
+          this.warn(`answer cache entry ${key.slice(0, 12)} does not hold a valid answer (${(err as Error).message.split("\n")[0].slice(0, 120)}); asking again`);
         }
       }
       const value = await fetch();
-      await writeFileAtomic(this.file(key), `${JSON.stringify({ v: 1, key, sha256: digest(value), value })}\n`);
+      // Redacted (a completion is text a model may have filled with a key it saw); not fsynced (cache-write.ts).
+      await writeCacheEntry(this.file(key), redact(`${JSON.stringify({ v: 1, key, sha256: digest(value), value })}\n`));
       return value;
     })();
     this.inflight.set(key, task);

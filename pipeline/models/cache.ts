@@ -11,7 +11,7 @@
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { writeFileAtomic } from "../core/artifacts.js";
+import { writeCacheEntry } from "./cache-write.js";
 import { hashJson } from "../core/hash.js";
 import type { TopKRows } from "../core/rows.js";
 
@@ -108,7 +108,9 @@ export class RowsCache {
   }
 
   async put(key: string, rows: TopKRows): Promise<void> {
-    await writeFileAtomic(this.file(key), encodeRows(key, rows));
+    // Not redacted like text artifacts: an entry holds only ids and floats, no text that could carry a
+    // secret. Not fsynced: see cache-write.ts.
+    await writeCacheEntry(this.file(key), encodeRows(key, rows));
   }
 }
 
