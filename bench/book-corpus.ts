@@ -6,7 +6,9 @@
  *   thousands of times, most terms a handful of times, a few never), most names local to a chapter;
  * - multi-word terms that contain shorter terms ("Tamsin Quillfeather", "Tamsin"), places with a
  *   possessive ("Wendel's Cross"), titles ("Professor Vane");
- * - possessives and quotes written both ways: straight (') and curly (’ ‘ “ ”), mixed within one book.
+ * - possessives and quotes written both ways: straight (') and curly (’ ‘ “ ”), mixed within one book;
+ * - candidates shared between terms (a translator reuses a few dozen generic names) and main
+ *   characters with many candidates (12-44, the authors' Hermione and Dumbledore).
  * Deterministic: the same options give the same bytes.
  */
 import { seededRandom } from "../pipeline/core/hash.js";
@@ -63,6 +65,15 @@ interface Row {
   category: string;
 }
 
+function manyCandidates(rand: () => number, n: number): string[] {
+  const out = new Set<string>();
+  while (out.size < n) {
+    const r = rand();
+    out.add(r < 0.5 ? pick(rand, GENERIC_FIRST) : r < 0.85 ? `${pick(rand, GENERIC_FIRST)} ${pick(rand, GENERIC_LAST)}` : `Professor ${pick(rand, GENERIC_LAST)}`);
+  }
+  return [...out];
+}
+
 function dictionary(rand: () => number, n: number): Row[] {
   const name = nameMaker(rand);
   const rows: Row[] = [];
@@ -80,7 +91,10 @@ function dictionary(rand: () => number, n: number): Row[] {
     if (kind < 0.45) {
       // A character: first name, family name and the full name, each a term.
       const last = cap(pick(rand, SYLLABLES)) + pick(rand, SURNAME_ENDS);
-      const firsts = [...new Set(tr())];
+      // The main characters (the first rows: the most frequent terms) collect many candidates over
+      // hundreds of answers, as in the authors' dictionary (Dumbledore 44, Hermione 12): first names,
+      // full names and titled names, most of them also some other term's candidate.
+      const firsts = rows.length < 40 ? manyCandidates(rand, 12 + Math.floor(rand() * 33)) : [...new Set(tr())];
       const lasts = [...new Set([pick(rand, GENERIC_LAST), pick(rand, GENERIC_LAST)])];
       add({ term: first, translations: firsts, category: "person" });
       add({ term: last, translations: lasts, category: "person" });

@@ -85,8 +85,26 @@ const isPlace = (category: string) => ["place", "location"].includes(category.tr
 const isCapitalised = (w: string) => /^\p{Lu}/u.test(w);
 const letters = (w: string) => w.replace(/[^\p{L}]/gu, "");
 
+type NameParts = { modifiers: string[]; titles: string[]; name: string[] };
+/** nameParts by string: every check and the ranking read it several times per candidate, and a
+ * book's dictionary repeats the same generic candidates across hundreds of rows. Read-only. */
+const partsMemo = new Map<string, Readonly<NameParts>>();
+function partsOf(s: string): Readonly<NameParts> {
+  let parts = partsMemo.get(s);
+  if (!parts) {
+    if (partsMemo.size >= 100_000) partsMemo.clear();
+    partsMemo.set(s, (parts = splitName(s)));
+  }
+  return parts;
+}
+
 /** A name split into modifiers ("the", "old"), titles ("Mrs", "Professor") and the name proper. */
-export function nameParts(s: string): { modifiers: string[]; titles: string[]; name: string[] } {
+export function nameParts(s: string): NameParts {
+  const { modifiers, titles, name } = partsOf(s);
+  return { modifiers: [...modifiers], titles: [...titles], name: [...name] };
+}
+
+function splitName(s: string): NameParts {
   const words = s.trim().split(/\s+/).filter(Boolean);
   let i = 0;
   const modifiers: string[] = [];
@@ -105,7 +123,7 @@ export type GenderReading = Gender | "ambiguous" | undefined;
 /** The gender a name reads as: its title's, else its first name's in the lexicon (both lists:
  * "ambiguous"; neither: undefined). */
 export function genderOf(s: string, lex: NameLexicon): GenderReading {
-  const { titles, name } = nameParts(s);
+  const { titles, name } = partsOf(s);
   for (const t of titles) {
     const g = TITLE_GENDER[letters(t).toLowerCase()];
     if (g) return g;
@@ -135,20 +153,20 @@ export function termGender(entry: PlausibilityEntry, lex: NameLexicon): { gender
 
 /** Register/shape: article or not, titled or not, how many name words, capitalised or not. */
 export function registerOf(s: string): string {
-  const { modifiers, titles, name } = nameParts(s);
+  const { modifiers, titles, name } = partsOf(s);
   const article = modifiers.some((m) => ["the", "a", "an"].includes(m.toLowerCase()));
   return `${article ? "article " : ""}${titles.length ? "titled " : ""}${name.length} word(s), ${name.every(isCapitalised) ? "capitalised" : "lower-case"}`;
 }
 
 /** Length class of the name proper, in letters: short (<= 4), medium (5-7), long (>= 8). */
 export function lengthClass(s: string): "short" | "medium" | "long" {
-  const n = letters(nameParts(s).name.join(""));
+  const n = letters(partsOf(s).name.join(""));
   return n.length <= 4 ? "short" : n.length <= 7 ? "medium" : "long";
 }
 
 /** The name's initial, lower-cased; "" for a lower-case description, whose first letter is no name's. */
 export function initialOf(s: string): string {
-  const first = letters(nameParts(s).name[0] ?? "");
+  const first = letters(partsOf(s).name[0] ?? "");
   return isCapitalised(first) ? first[0].toLowerCase() : "";
 }
 
@@ -177,7 +195,7 @@ export function rankCandidates(entry: PlausibilityEntry, lex: NameLexicon, exclu
 }
 
 function placeProblem(candidate: string, lex: NameLexicon, freq: ReadonlyMap<string, number>, opts: PlausibilityOptions): string | undefined {
-  const { modifiers, titles, name } = nameParts(candidate);
+  const { modifiers, titles, name } = partsOf(candidate);
   if (titles.some((t) => TITLE_GENDER[letters(t).toLowerCase()])) return `carries a person's title ("${titles[0]}")`;
   if (modifiers.length || name.length !== 1) return undefined;
   const w = letters(name[0]);
@@ -190,7 +208,7 @@ function placeProblem(candidate: string, lex: NameLexicon, freq: ReadonlyMap<str
 }
 
 function personProblem(candidate: string, lex: NameLexicon): string | undefined {
-  const { titles, name } = nameParts(candidate);
+  const { titles, name } = partsOf(candidate);
   if (titles.length || name.length < 2 || !name.every(isCapitalised)) return undefined;
   const last = letters(name.at(-1) ?? "").toLowerCase();
   const first = letters(name[0]);
@@ -240,6 +258,26 @@ export function checkPlausibility(
     };
     const own = passagesWith(e.term);
     const gender = isPerson(e.category) ? termGender(e, lex) : undefined;
+    // Ranked once per row: each flag's suggestions are this list less the candidates it excludes
+    // (the ranking's order does not depend on what is excluded).
+    let rankedAll: string[] | undefined;
+    const ranked = (exclude: ReadonlySet<string>) => (rankedAll ??= rankCandidates(e, lex)).filter((c) => !exclude.has(c));
+    const surfaceScore = new Map<string, number>();
+    const scoreOf = (c: string) => surfaceScore.get(c) ?? surfaceScore.set(c, surfaceMatch(e.term, c).score).get(c)!;
+    // Passages holding the term and a given word, or another term: counted once per row. With many
+    // partners (a main character's generic candidates are also hundreds of rows' candidates) one pass
+    // over the row's passages counting every term they hold is cheaper than a pass per partner.
+    const wordHits = new Map<string, number>();
+    let meets: Map<string, number> | undefined;
+    const partners = [...new Set(e.translations.map((t) => t.trim().toLowerCase()))].reduce((n, c) => n + (byCandidate.get(c)?.length ?? 0), 0);
+    const togetherWith = (term: string): number => {
+      if (partners <= 32) return own.filter((p) => p.terms.has(term)).length;
+      if (!meets) {
+        meets = new Map();
+        for (const p of own) for (const t of p.terms) meets.set(t, (meets.get(t) ?? 0) + 1);
+      }
+      return meets.get(term) ?? 0;
+    };
 
     for (const c of new Set(e.translations)) {
       // (a) gender and category
@@ -249,7 +287,7 @@ export function checkPlausibility(
       if (problem) flag("category-mismatch", c, `${e.category} "${e.term}" has candidate "${c}", which ${problem}`);
 
       // (b) a name that is also an ordinary word where the term occurs
-      const { name } = nameParts(c);
+      const { name } = partsOf(c);
       if (isCapitalised(c) && (name.length === 1 || isPerson(e.category))) {
         for (const w of name.map(letters)) {
           const lw = w.toLowerCase();
@@ -257,7 +295,7 @@ export function checkPlausibility(
           // use is what makes it a collision.
           if (!isCapitalised(w) || STOPWORDS.has(lw) || englishCount(freq, w) < opts.commonWordCount) continue;
           if (name.length > 1 && TITLE_WORDS.has(lw)) continue;
-          const hits = own.filter((p) => p.words.has(lw)).length;
+          const hits = wordHits.get(lw) ?? wordHits.set(lw, own.filter((p) => p.words.has(lw)).length).get(lw)!;
           if (hits) flag("word-collision", c, `candidate "${c}" is also the word "${lw}", which occurs in ${hits} of the ${own.length} passage(s) with "${e.term}"`);
         }
       }
@@ -265,7 +303,7 @@ export function checkPlausibility(
       // (c) one candidate for two terms that meet in a passage
       for (const other of byCandidate.get(c.trim().toLowerCase()) ?? []) {
         if (other.term === e.term || nested(other.term, e.term)) continue;
-        const together = own.filter((p) => p.terms.has(other.term)).length;
+        const together = togetherWith(other.term);
         if (together) flag("shared-translation", c, `candidate "${c}" is also a candidate of "${other.term}"; the two terms occur together in ${together} passage(s)`);
       }
     }
@@ -275,7 +313,7 @@ export function checkPlausibility(
     if (isPerson(e.category) && e.translations.length > 1) {
       const first = e.translations[0];
       const m = surfaceMatch(e.term, first);
-      const better = rankCandidates(e, lex, new Set([first])).filter((c) => surfaceMatch(e.term, c).score > m.score);
+      const better = ranked(new Set([first])).filter((c) => scoreOf(c) > m.score);
       if (better.length && !flagged.get("gender-mismatch")?.has(first)) {
         const lost = [m.register ? "" : `register (${registerOf(e.term)})`, m.initial ? "" : `initial "${initialOf(e.term).toUpperCase()}"`, m.length ? "" : `length class (${lengthClass(e.term)})`].filter(Boolean);
         flag("surface-mismatch", first, `first candidate "${first}" does not keep the ${lost.join(" or the ")} of "${e.term}"; "${better[0]}" keeps more`);
@@ -285,8 +323,8 @@ export function checkPlausibility(
     // A suggestion must not have a problem of its own; a surface mismatch is only a preference.
     const bad = new Set([...flagged].filter(([kind]) => kind !== "surface-mismatch").flatMap(([, cs]) => [...cs]));
     for (const f of pending) {
-      const ranked = rankCandidates(e, lex, new Set([...bad, f.translation]));
-      const suggestions = f.kind === "surface-mismatch" ? ranked.filter((c) => surfaceMatch(e.term, c).score > surfaceMatch(e.term, f.translation).score) : ranked;
+      const list = ranked(new Set([...bad, f.translation]));
+      const suggestions = f.kind === "surface-mismatch" ? list.filter((c) => scoreOf(c) > scoreOf(f.translation)) : list;
       flags.push({ ...f, suggestions });
     }
   }
