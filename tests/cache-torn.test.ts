@@ -7,6 +7,7 @@ import { mkdtemp, readdir, readFile, truncate } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { AnswerCache } from "../pipeline/models/answer-cache.js";
 import { createServedSource } from "../pipeline/models/registry.js";
 import { vllmModelSchema } from "../pipeline/models/vllm.js";
 import { serversClosedAfterEach, V, plain, randomTokens, tinyModel } from "./helpers/served.js";
@@ -70,5 +71,17 @@ describe("a torn cache entry is refetched, counted and warned about", () => {
     expect(await again.src.tokenLogprobs(tokens)).toEqual(first);
     expect(s.stats.requests["/v1/completions"]).toBe(asked + 1);
     expect(again.warnings.filter((w) => /answer cache entry [0-9a-f]{12} is corrupt/.test(w))).toHaveLength(1);
+  });
+});
+
+describe("cache entries are redacted like every other write", () => {
+  it("a completion holding a bearer-shaped key is stored without it", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "whp-cache-"));
+    const secret = "sk-abcdefghijklmnop1234";
+    await new AnswerCache(dir).through({ q: 1 }, async () => `the key is ${secret}`, (v) => String(v));
+    const [file] = await entries(dir);
+    const text = await readFile(file, "utf8");
+    expect(text).toContain("the key is");
+    expect(text).not.toContain(secret);
   });
 });

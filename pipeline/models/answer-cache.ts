@@ -8,7 +8,6 @@ import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
-import { redact } from "../core/redact.js";
 import { writeCacheEntry } from "./cache-write.js";
 import { canonicalJson, hashJson } from "../core/hash.js";
 
@@ -71,8 +70,8 @@ export class AnswerCache {
         }
       }
       const value = await fetch();
-      // Redacted (a completion is text a model may have filled with a key it saw); not fsynced (cache-write.ts).
-      await writeCacheEntry(this.file(key), redact(`${JSON.stringify({ v: 1, key, sha256: digest(value), value })}\n`));
+      // Redacted (a completion is text a model may have filled with a key it saw) and not fsynced: cache-write.ts.
+      await writeCacheEntry(this.file(key), `${JSON.stringify({ v: 1, key, sha256: digest(value), value })}\n`);
       return value;
     })();
     this.inflight.set(key, task);

@@ -108,8 +108,7 @@ export class RowsCache {
   }
 
   async put(key: string, rows: TopKRows): Promise<void> {
-    // Not redacted like text artifacts: an entry holds only ids and floats, no text that could carry a
-    // secret. Not fsynced: see cache-write.ts.
+    // Not fsynced: see cache-write.ts.
     await writeCacheEntry(this.file(key), encodeRows(key, rows));
   }
 }
