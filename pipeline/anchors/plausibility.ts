@@ -227,6 +227,8 @@ export interface PlausibilityScope {
   /** The passages holding a term, kept by the caller (review/passages.ts), instead of grouping all
    * `passages` by term on every call; any order (only counts are read). */
   passagesWith?: (term: string) => readonly Passage[];
+  /** The passages where a word occurs in lower case, likewise (they do not change with the terms). */
+  passagesWithWord?: (word: string) => readonly Passage[];
 }
 
 export function checkPlausibility(
@@ -264,21 +266,24 @@ export function checkPlausibility(
     const ranked = (exclude: ReadonlySet<string>) => (rankedAll ??= rankCandidates(e, lex)).filter((c) => !exclude.has(c));
     const surfaceScore = new Map<string, number>();
     const scoreOf = (c: string) => surfaceScore.get(c) ?? surfaceScore.set(c, surfaceMatch(e.term, c).score).get(c)!;
-    // Passages holding the term and a given word, or another term: counted once per row. With many
-    // partners (a main character's generic candidates are also hundreds of rows' candidates) one pass
-    // over the row's passages counting every term they hold is cheaper than a pass per partner.
+    // Passages holding the term and a given word, or another term: counted once per row, over the
+    // shorter of the two lists (a main character's generic
+    // candidates are also the candidates of hundreds of rarer terms).
     const wordHits = new Map<string, number>();
-    let meets: Map<string, number> | undefined;
-    const partners = [...new Set(e.translations.map((t) => t.trim().toLowerCase()))].reduce((n, c) => n + (byCandidate.get(c)?.length ?? 0), 0);
-    const togetherWith = (term: string): number => {
-      if (partners <= 32) return own.filter((p) => p.terms.has(term)).length;
-      if (!meets) {
-        meets = new Map();
-        for (const p of own) for (const t of p.terms) meets.set(t, (meets.get(t) ?? 0) + 1);
-      }
-      return meets.get(term) ?? 0;
+    const withWord = (lw: string): number => {
+      const theirs = scope.passagesWithWord?.(lw);
+      return theirs && theirs.length < own.length ? theirs.filter((p) => p.terms.has(e.term)).length : own.filter((p) => p.words.has(lw)).length;
     };
-
+    const meets = new Map<string, number>();
+    const togetherWith = (term: string): number => {
+      let n = meets.get(term);
+      if (n === undefined) {
+        const theirs = passagesWith(term);
+        n = theirs.length < own.length ? theirs.filter((p) => p.terms.has(e.term)).length : own.filter((p) => p.terms.has(term)).length;
+        meets.set(term, n);
+      }
+      return n;
+    };
     for (const c of new Set(e.translations)) {
       // (a) gender and category
       const g = genderOf(c, lex);
@@ -295,7 +300,7 @@ export function checkPlausibility(
           // use is what makes it a collision.
           if (!isCapitalised(w) || STOPWORDS.has(lw) || englishCount(freq, w) < opts.commonWordCount) continue;
           if (name.length > 1 && TITLE_WORDS.has(lw)) continue;
-          const hits = wordHits.get(lw) ?? wordHits.set(lw, own.filter((p) => p.words.has(lw)).length).get(lw)!;
+          const hits = wordHits.get(lw) ?? wordHits.set(lw, withWord(lw)).get(lw)!;
           if (hits) flag("word-collision", c, `candidate "${c}" is also the word "${lw}", which occurs in ${hits} of the ${own.length} passage(s) with "${e.term}"`);
         }
       }

@@ -13,7 +13,7 @@
  */
 import { checkEntries, DEFAULT_CHECKS, FLAG_KINDS, type FlagKind } from "../anchors/checks.js";
 import type { BlockSpan } from "../anchors/corpus-stats.js";
-import type { NameLexicon } from "../anchors/plausibility.js";
+import type { NameLexicon, PlausibilityFlag } from "../anchors/plausibility.js";
 import type { SourceDocument } from "../anchors/sample.js";
 import { concordance, DEFAULT_CONCORDANCE, type ConcordanceOptions, type Context } from "./concordance.js";
 import { PassageIndex, type PassageChange } from "./passages.js";
@@ -34,6 +34,7 @@ export class Annotator {
   readonly corpus: IndexedCorpus;
   private passages?: PassageIndex;
   private plausibility?: PlausibilityCache;
+  private readonly rendered = new WeakMap<PlausibilityFlag, RowView["flags"][number]>();
 
   constructor(
     private readonly docs: readonly SourceDocument[],
@@ -51,6 +52,7 @@ export class Annotator {
     const used = rows.filter((r) => r.status !== "rejected" && r.term);
     const entries = used.map((r) => ({ term: r.term, translations: r.translations, category: r.category, line: r.line }));
     const flags: { line?: number; kind: FlagKind; message: string; suggestions?: string[] }[] = checkEntries(entries, this.corpus, this.freq, DEFAULT_CHECKS);
+    let plausible: readonly PlausibilityFlag[] = [];
     if (this.names) {
       const terms = entries.map((e) => e.term);
       let touched: PassageChange[] = [];
@@ -58,15 +60,22 @@ export class Annotator {
       else this.passages = new PassageIndex(this.docs, terms, (w) => this.corpus.wordPositions(w), this.blocks);
       this.plausibility ??= new PlausibilityCache(this.names, this.freq);
       const index = this.passages;
-      flags.push(...this.plausibility.flags(entries, index.passages, touched, (t) => index.passagesWith(t)));
+      plausible = this.plausibility.flags(entries, index.passages, touched, { passagesWith: (t) => index.passagesWith(t), passagesWithWord: (w) => index.passagesWithWord(w) });
     }
     const byLine = new Map<number, RowView["flags"]>();
-    for (const f of flags) {
-      const message = f.suggestions?.length ? `${f.message} (better: ${f.suggestions.join(", ")})` : f.message;
-      const line = f.line ?? -1;
-      const list = byLine.get(line);
-      if (list) list.push({ kind: f.kind, message });
-      else byLine.set(line, [{ kind: f.kind, message }]);
+    const add = (line: number | undefined, view: RowView["flags"][number]) => {
+      const list = byLine.get(line ?? -1);
+      if (list) list.push(view);
+      else byLine.set(line ?? -1, [view]);
+    };
+    const render = (f: { kind: FlagKind; message: string; suggestions?: string[] }) => ({ kind: f.kind, message: f.suggestions?.length ? `${f.message} (better: ${f.suggestions.join(", ")})` : f.message });
+    for (const f of flags) add(f.line, render(f));
+    // A main character's generic candidates give it hundreds of shared-translation flags, kept by the
+    // cache between edits: each is rendered once, not on every edit.
+    for (const f of plausible) {
+      let view = this.rendered.get(f);
+      if (!view) this.rendered.set(f, (view = render(f)));
+      add(f.line, view);
     }
     return rows.map((r) => {
       const s = r.term ? this.corpus.stats(r.term) : { occurrences: 0, blocks: undefined };

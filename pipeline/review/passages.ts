@@ -36,6 +36,8 @@ export class PassageIndex {
   readonly passages: Passage[];
   /** Term -> the passages holding it, kept with the passages (the plausibility checks read it). */
   private readonly withTerm = new Map<string, Set<Passage>>();
+  private readonly listed = new Map<string, Passage[]>();
+  private readonly withWord = new Map<string, Passage[]>();
 
   constructor(
     private readonly docs: readonly SourceDocument[],
@@ -62,10 +64,18 @@ export class PassageIndex {
     return this.withTerm.get(term) ?? this.withTerm.set(term, new Set()).get(term)!;
   }
 
-  /** The passages holding `term` now, in no particular order. */
-  passagesWith(term: string): Passage[] {
-    const set = this.withTerm.get(term);
-    return set ? [...set] : [];
+  /** The passages where `word` occurs in lower case (found once: the words never change). */
+  passagesWithWord(word: string): readonly Passage[] {
+    let list = this.withWord.get(word);
+    if (!list) this.withWord.set(word, (list = this.passages.filter((p) => p.words.has(word))));
+    return list;
+  }
+
+  /** The passages holding `term` now, in no particular order (the same array until they change). */
+  passagesWith(term: string): readonly Passage[] {
+    let list = this.listed.get(term);
+    if (!list) this.listed.set(term, (list = [...(this.withTerm.get(term) ?? [])]));
+    return list;
   }
 
   /** The current leftmost-longest matches of document `doc` (for tests: they must equal a full scan). */
@@ -161,6 +171,7 @@ export class PassageIndex {
       if (delta.size === 0) return;
       touched.push({ delta, union: new Set([...passage.terms, ...terms]) });
       for (const t of delta) {
+        this.listed.delete(t);
         if (terms.has(t)) this.holding(t).add(passage);
         else this.withTerm.get(t)?.delete(passage);
       }

@@ -10,7 +10,7 @@
  * (its `only` scope), with every row as their partner so that their view of who shares what is whole,
  * reading the passages of a term from the passage index instead of grouping every passage per call.
  */
-import { checkPlausibility, DEFAULT_PLAUSIBILITY, type NameLexicon, type Passage, type PlausibilityEntry, type PlausibilityFlag } from "../anchors/plausibility.js";
+import { checkPlausibility, DEFAULT_PLAUSIBILITY, type NameLexicon, type Passage, type PlausibilityEntry, type PlausibilityFlag, type PlausibilityScope } from "../anchors/plausibility.js";
 import type { PassageChange } from "./passages.js";
 
 /** Rows are keyed by their line: unique in a file, and a term can be in a file twice by hand. */
@@ -38,7 +38,8 @@ export class PlausibilityCache {
 
   /** The flags of every entry, in entry order, as checkPlausibility(entries, passages) gives them.
    * @param changes the passages whose term sets changed since the last call */
-  flags(entries: readonly Entry[], passages: readonly Passage[], changes: readonly PassageChange[], passagesWith?: (term: string) => readonly Passage[]): PlausibilityFlag[] {
+  flags(entries: readonly Entry[], passages: readonly Passage[], changes: readonly PassageChange[], index?: Pick<PlausibilityScope, "passagesWith" | "passagesWithWord">): PlausibilityFlag[] {
+    const passagesWith = index?.passagesWith;
     const byCandidate = new Map<string, Entry[]>();
     for (const e of entries) for (const c of candidatesOf(e)) (byCandidate.get(c) ?? byCandidate.set(c, []).get(c)!).push(e);
     const dirty = new Set<number>();
@@ -89,7 +90,7 @@ export class PlausibilityCache {
       // Only the dirty rows' flags are computed; every row stays a partner of theirs.
       const fresh = new Map<number, PlausibilityFlag[]>();
       const only = (e: PlausibilityEntry) => dirty.has(e.line ?? -1);
-      for (const f of checkPlausibility(entries, passages, this.names, this.freq, DEFAULT_PLAUSIBILITY, { only, passagesWith })) {
+      for (const f of checkPlausibility(entries, passages, this.names, this.freq, DEFAULT_PLAUSIBILITY, { ...index, only })) {
         const line = f.line ?? -1;
         (fresh.get(line) ?? fresh.set(line, []).get(line)!).push(f);
       }
