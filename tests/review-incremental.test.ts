@@ -141,6 +141,30 @@ describe("the passages' matches after term-set changes", () => {
 describe("checkPlausibility for a subset of the rows", async () => {
   const freq = await loadWordFrequencies();
   const names = await loadNameLexicon();
+  it("counts word collisions and shared passages from the passage index as a scan does, whichever list is shorter", () => {
+    // "Hermia" in 8 of 10 windows, "grace" in the same 8, "rose" in 3 of them and in the 2 others;
+    // "Lysa" (sharing "Grace" and "Rose" with Hermia) in 3 of Hermia's and one other: each count is
+    // taken from either side.
+    const window = (i: number) => (i < 8 ? `Hermia walked${i % 3 === 0 ? " and rose" : ""} with grace${i < 3 ? " beside Lysa" : ""}. ` : i === 8 ? "Lysa rose. " : "The sun rose. ").padEnd(2000, ".");
+    const docs = [{ id: "d", text: Array.from({ length: 10 }, (_, i) => window(i)).join("") }];
+    const entries = [
+      { term: "Hermia", translations: ["Rose", "Grace", "Helen"], category: "person", line: 2 },
+      { term: "Lysa", translations: ["Grace", "Rose"], category: "person", line: 3 },
+    ];
+    const corpus = new IndexedCorpus(docs);
+    const index = new PassageIndex(docs, entries.map((e) => e.term), (w) => corpus.wordPositions(w));
+    const scope = { passagesWith: (t: string) => index.passagesWith(t), passagesWithWord: (w: string) => index.passagesWithWord(w) };
+    const full = checkPlausibility(entries, buildPassages(docs, entries.map((e) => e.term)), names, freq);
+    expect(full.filter((f) => f.kind === "word-collision").map((f) => f.message)).toEqual([
+      'candidate "Rose" is also the word "rose", which occurs in 3 of the 8 passage(s) with "Hermia"',
+      'candidate "Grace" is also the word "grace", which occurs in 8 of the 8 passage(s) with "Hermia"',
+      'candidate "Grace" is also the word "grace", which occurs in 3 of the 4 passage(s) with "Lysa"',
+      'candidate "Rose" is also the word "rose", which occurs in 2 of the 4 passage(s) with "Lysa"',
+    ]);
+    expect(full.filter((f) => f.kind === "shared-translation").map((f) => f.message.split(";")[1])).toEqual(Array(4).fill(" the two terms occur together in 3 passage(s)"));
+    expect(checkPlausibility(entries, index.passages, names, freq, undefined, scope)).toEqual(full);
+  });
+
   it("gives those rows' flags exactly as the whole run gives them", () => {
     const book = generateBookCorpus({ chars: 120_000, terms: 200, docs: 2, seed: 11 });
     const entries = readRows(book.csv, "book.csv").rows.map((r) => ({ term: r.term, translations: r.translations, category: r.category, line: r.line }));
