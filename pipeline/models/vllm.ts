@@ -224,8 +224,10 @@ export class VllmSource implements ServedLogitSource {
       spec.urls.map((url) => ({
         url: url.replace(/\/+$/, ""),
         // The SDK must not retry on its own: withRetry is the one place that does. Its transport is a
-        // node:http fetch with keep-alive (node-fetch.ts): Node's fetch cost more CPU per request.
-        client: new OpenAI({ baseURL: `${url.replace(/\/+$/, "")}/v1`, apiKey: apiKey ?? "EMPTY", maxRetries: 0, timeout: this.policy.timeoutMs, fetch: nestFlatErrors(nodeFetch(spec.concurrency)) }),
+        // node:http fetch with keep-alive (node-fetch.ts): Node's fetch cost more CPU per request. Its
+        // sockets are not capped: the origin's limit below is the one concurrency limit, and it keeps
+        // the sockets in use to what it lets through (a cap here was a second limiter, per source).
+        client: new OpenAI({ baseURL: `${url.replace(/\/+$/, "")}/v1`, apiKey: apiKey ?? "EMPTY", maxRetries: 0, timeout: this.policy.timeoutMs, fetch: nestFlatErrors(nodeFetch(Infinity)) }),
         headers: (apiKey ? { authorization: `Bearer ${apiKey}` } : {}) as Record<string, string>,
       })),
       spec.concurrency,
