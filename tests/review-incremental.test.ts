@@ -132,7 +132,8 @@ describe("the passages' matches after term-set changes", () => {
       index.update(terms);
       const full = new TermMatcher(terms);
       book.docs.forEach((d, i) => expect(index.matchesIn(i), `step ${step}, ${d.id}`).toEqual(full.matches(d.text, 0, d.text.length)));
-      // The per-term lists the plausibility checks read: the passages holding each term, as a scan finds them.
+      // The passages' term sets, and the per-term lists the plausibility checks read, as a scan finds them.
+      expect(index.passages.map((p) => [...p.terms].sort()), `step ${step}`).toEqual(buildPassages(book.docs, terms).map((p) => [...p.terms].sort()));
       for (const t of pool) expect(new Set(index.passagesWith(t)), `step ${step}, passages with ${t}`).toEqual(new Set(index.passages.filter((p) => p.terms.has(t))));
     }
   });

@@ -99,8 +99,9 @@ export class PassageIndex {
       if (seeds === undefined) {
         this.matches[di] = this.matcher.matches(d.text, 0, d.text.length);
         this.refreshPassages(di, touched);
-      } else if (seeds[di].length && this.rematch(di, [...new Set(seeds[di])].sort((a, b) => a - b))) {
-        this.refreshPassages(di, touched);
+      } else if (seeds[di].length) {
+        const moved = this.rematch(di, [...new Set(seeds[di])].sort((a, b) => a - b));
+        if (moved.length) this.refreshPassages(di, touched, moved);
       }
     });
     return touched;
@@ -123,13 +124,14 @@ export class PassageIndex {
     return out;
   }
 
-  /** Redoes the scan from each seed the scan visits until it is back in step; true when a match changed. */
-  private rematch(di: number, seeds: readonly number[]): boolean {
+  /** Redoes the scan from each seed the scan visits until it is back in step; returns the starts of
+   * the matches that came or went (sorted; empty when nothing changed). */
+  private rematch(di: number, seeds: readonly number[]): number[] {
     const text = this.docs[di].text;
     const old = this.matches[di];
     const out: TextMatch[] = [];
     let i = 0; // next old match to copy
-    let changed = false;
+    const moved: number[] = [];
     let done = 0; // the new scan is known up to here
     for (const p of seeds) {
       if (p < done) continue;
@@ -150,19 +152,28 @@ export class PassageIndex {
         while (j < old.length && old[j].end <= pos) j++;
       } while (pos < text.length && j < old.length && old[j].start < pos);
       const replaced = old.slice(i, j);
-      if (replaced.length !== fresh.length || replaced.some((m, k) => m.term !== fresh[k].term || m.start !== fresh[k].start)) changed = true;
+      if (replaced.length !== fresh.length || replaced.some((m, k) => m.term !== fresh[k].term || m.start !== fresh[k].start)) {
+        for (const m of [...replaced, ...fresh]) moved.push(m.start);
+      }
       out.push(...fresh);
       i = j;
       done = pos;
     }
     while (i < old.length) out.push(old[i++]);
     this.matches[di] = out;
-    return changed;
+    return moved.sort((a, b) => a - b);
   }
 
-  private refreshPassages(di: number, touched: PassageChange[]): void {
+  /** Recomputes the term sets of the passages of document `di` (only those holding one of `moved`,
+   * the starts of matches that came or went, when given: the others hold the same matches). */
+  private refreshPassages(di: number, touched: PassageChange[], moved?: readonly number[]): void {
     const matches = this.matches[di];
+    const starts = moved?.map((s) => ({ start: s }));
     this.spans[di].forEach(([start, end], k) => {
+      if (moved && starts) {
+        const at = firstAtOrAfter(starts, start);
+        if (at >= moved.length || moved[at] >= end) return;
+      }
       const terms = new Set<string>();
       for (let i = firstAtOrAfter(matches, start); i < matches.length && matches[i].start < end; i++) terms.add(matches[i].term);
       const passage = this.byDoc[di][k];
