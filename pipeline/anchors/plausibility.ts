@@ -229,6 +229,8 @@ export interface PlausibilityScope {
   passagesWith?: (term: string) => readonly Passage[];
   /** The passages where a word occurs in lower case, likewise (they do not change with the terms). */
   passagesWithWord?: (word: string) => readonly Passage[];
+  /** The entries by candidate (trimmed, lower case), in entry order, when the caller has built it. */
+  byCandidate?: ReadonlyMap<string, readonly PlausibilityEntry[]>;
 }
 
 export function checkPlausibility(
@@ -247,8 +249,12 @@ export function checkPlausibility(
     for (const p of passages) for (const t of p.terms) push(grouped, t, p);
     passagesWith = (t) => grouped.get(t) ?? [];
   }
-  const byCandidate = new Map<string, PlausibilityEntry[]>();
-  for (const e of entries) for (const c of new Set(e.translations.map((t) => t.trim().toLowerCase()))) push(byCandidate, c, e);
+  let byCandidate = scope.byCandidate;
+  if (!byCandidate) {
+    const grouped = new Map<string, PlausibilityEntry[]>();
+    for (const e of entries) for (const c of new Set(e.translations.map((t) => t.trim().toLowerCase()))) push(grouped, c, e);
+    byCandidate = grouped;
+  }
 
   for (const e of entries) {
     if (scope.only && !scope.only(e)) continue;
@@ -270,6 +276,8 @@ export function checkPlausibility(
     // shorter of the two lists (a main character's generic
     // candidates are also the candidates of hundreds of rarer terms).
     const wordHits = new Map<string, number>();
+    const nestedMemo = new Map<string, boolean>();
+    const nestedIn = (term: string) => nestedMemo.get(term) ?? nestedMemo.set(term, nested(term, e.term)).get(term)!;
     const withWord = (lw: string): number => {
       const theirs = scope.passagesWithWord?.(lw);
       return theirs && theirs.length < own.length ? theirs.filter((p) => p.terms.has(e.term)).length : own.filter((p) => p.words.has(lw)).length;
@@ -307,7 +315,7 @@ export function checkPlausibility(
 
       // (c) one candidate for two terms that meet in a passage
       for (const other of byCandidate.get(c.trim().toLowerCase()) ?? []) {
-        if (other.term === e.term || nested(other.term, e.term)) continue;
+        if (other.term === e.term || nestedIn(other.term)) continue;
         const together = togetherWith(other.term);
         if (together) flag("shared-translation", c, `candidate "${c}" is also a candidate of "${other.term}"; the two terms occur together in ${together} passage(s)`);
       }
@@ -327,8 +335,10 @@ export function checkPlausibility(
 
     // A suggestion must not have a problem of its own; a surface mismatch is only a preference.
     const bad = new Set([...flagged].filter(([kind]) => kind !== "surface-mismatch").flatMap(([, cs]) => [...cs]));
+    // One ranking per flagged candidate (a main character's generic candidate can carry dozens of flags).
+    const excluding = new Map<string, string[]>();
     for (const f of pending) {
-      const list = ranked(new Set([...bad, f.translation]));
+      const list = (excluding.get(f.translation) ?? excluding.set(f.translation, ranked(new Set([...bad, f.translation]))).get(f.translation)!).slice();
       const suggestions = f.kind === "surface-mismatch" ? list.filter((c) => scoreOf(c) > scoreOf(f.translation)) : list;
       flags.push({ ...f, suggestions });
     }

@@ -34,7 +34,7 @@ export class Annotator {
   readonly corpus: IndexedCorpus;
   private passages?: PassageIndex;
   private plausibility?: PlausibilityCache;
-  private readonly rendered = new WeakMap<PlausibilityFlag, RowView["flags"][number]>();
+  private readonly rendered = new WeakMap<readonly PlausibilityFlag[], RowView["flags"]>();
 
   constructor(
     private readonly docs: readonly SourceDocument[],
@@ -52,7 +52,6 @@ export class Annotator {
     const used = rows.filter((r) => r.status !== "rejected" && r.term);
     const entries = used.map((r) => ({ term: r.term, translations: r.translations, category: r.category, line: r.line }));
     const flags: { line?: number; kind: FlagKind; message: string; suggestions?: string[] }[] = checkEntries(entries, this.corpus, this.freq, DEFAULT_CHECKS);
-    let plausible: readonly PlausibilityFlag[] = [];
     if (this.names) {
       const terms = entries.map((e) => e.term);
       let touched: PassageChange[] = [];
@@ -60,8 +59,9 @@ export class Annotator {
       else this.passages = new PassageIndex(this.docs, terms, (w) => this.corpus.wordPositions(w), this.blocks);
       this.plausibility ??= new PlausibilityCache(this.names, this.freq);
       const index = this.passages;
-      plausible = this.plausibility.flags(entries, index.passages, touched, { passagesWith: (t) => index.passagesWith(t), passagesWithWord: (w) => index.passagesWithWord(w) });
+      this.plausibility.refresh(entries, index.passages, touched, { passagesWith: (t) => index.passagesWith(t), passagesWithWord: (w) => index.passagesWithWord(w) });
     }
+    const plausibility = this.plausibility;
     const byLine = new Map<number, RowView["flags"]>();
     const add = (line: number | undefined, view: RowView["flags"][number]) => {
       const list = byLine.get(line ?? -1);
@@ -71,15 +71,20 @@ export class Annotator {
     const render = (f: { kind: FlagKind; message: string; suggestions?: string[] }) => ({ kind: f.kind, message: f.suggestions?.length ? `${f.message} (better: ${f.suggestions.join(", ")})` : f.message });
     for (const f of flags) add(f.line, render(f));
     // A main character's generic candidates give it hundreds of shared-translation flags, kept by the
-    // cache between edits: each is rendered once, not on every edit.
-    for (const f of plausible) {
-      let view = this.rendered.get(f);
-      if (!view) this.rendered.set(f, (view = render(f)));
-      add(f.line, view);
-    }
+    // cache between edits: a row's are rendered once, when they change, not on every edit.
+    const plausibleViews = (line: number): RowView["flags"] => {
+      const own = this.names && plausibility ? plausibility.rowFlags(line) : [];
+      if (own.length === 0) return [];
+      let views = this.rendered.get(own);
+      if (!views) this.rendered.set(own, (views = own.map(render)));
+      return views;
+    };
     return rows.map((r) => {
       const s = r.term ? this.corpus.stats(r.term) : { occurrences: 0, blocks: undefined };
-      return { ...r, occurrences: s.occurrences, blocks: s.blocks ?? null, flags: r.status === "rejected" ? [] : (byLine.get(r.line) ?? []) };
+      if (r.status === "rejected") return { ...r, occurrences: s.occurrences, blocks: s.blocks ?? null, flags: [] };
+      const checks = byLine.get(r.line);
+      const plausible = plausibleViews(r.line);
+      return { ...r, occurrences: s.occurrences, blocks: s.blocks ?? null, flags: checks && plausible.length ? [...checks, ...plausible] : (checks ?? plausible) };
     });
   }
 

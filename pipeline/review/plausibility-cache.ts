@@ -39,6 +39,17 @@ export class PlausibilityCache {
   /** The flags of every entry, in entry order, as checkPlausibility(entries, passages) gives them.
    * @param changes the passages whose term sets changed since the last call */
   flags(entries: readonly Entry[], passages: readonly Passage[], changes: readonly PassageChange[], index?: Pick<PlausibilityScope, "passagesWith" | "passagesWithWord">): PlausibilityFlag[] {
+    this.refresh(entries, passages, changes, index);
+    return entries.flatMap((e) => this.rowFlags(e.line));
+  }
+
+  /** The flags of the row on `line` as of the last refresh: the same array until they change. */
+  rowFlags(line: number): readonly PlausibilityFlag[] {
+    return this.cache.get(line)?.flags ?? [];
+  }
+
+  /** Brings the cache to these entries (what flags() does, without listing the flags). */
+  refresh(entries: readonly Entry[], passages: readonly Passage[], changes: readonly PassageChange[], index?: Pick<PlausibilityScope, "passagesWith" | "passagesWithWord">): void {
     const passagesWith = index?.passagesWith;
     const byCandidate = new Map<string, Entry[]>();
     for (const e of entries) for (const c of candidatesOf(e)) (byCandidate.get(c) ?? byCandidate.set(c, []).get(c)!).push(e);
@@ -90,12 +101,11 @@ export class PlausibilityCache {
       // Only the dirty rows' flags are computed; every row stays a partner of theirs.
       const fresh = new Map<number, PlausibilityFlag[]>();
       const only = (e: PlausibilityEntry) => dirty.has(e.line ?? -1);
-      for (const f of checkPlausibility(entries, passages, this.names, this.freq, DEFAULT_PLAUSIBILITY, { ...index, only })) {
+      for (const f of checkPlausibility(entries, passages, this.names, this.freq, DEFAULT_PLAUSIBILITY, { ...index, only, byCandidate })) {
         const line = f.line ?? -1;
         (fresh.get(line) ?? fresh.set(line, []).get(line)!).push(f);
       }
       for (const e of entries) if (dirty.has(e.line)) this.cache.set(e.line, { term: e.term, sig: signature(e), candidates: candidatesOf(e), flags: fresh.get(e.line) ?? [] });
     }
-    return entries.flatMap((e) => this.cache.get(e.line)?.flags ?? []);
   }
 }
