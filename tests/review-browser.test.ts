@@ -198,12 +198,20 @@ describe.runIf(executable || process.env.CI)("the review page in headless Chromi
     await expect.poll(async () => lineOf(await disk(), "lanternwisp")).toMatch(/,approved,$/);
     await page.locator("#search").fill("");
 
-    // One row's edit, undone with the keyboard.
+    // One row's edit, undone with the keyboard at once: the save's answer is held back, so "u" comes
+    // while the save is still in flight (on disk, not yet answered) and must undo it, not the bulk before.
+    await page.route("**/api/edit", async (r) => {
+      const answer = await r.fetch();
+      await new Promise((done) => setTimeout(done, 400));
+      await r.fulfill({ response: answer });
+    });
     await row(page, "Orrin Blackwater").locator("input.notes").fill("to undo");
     await page.keyboard.press("Enter");
     await expect.poll(async () => lineOf(await disk(), "Orrin Blackwater")).toContain("to undo");
     await page.keyboard.press("u");
-    await expect.poll(async () => lineOf(await disk(), "Orrin Blackwater")).not.toContain("to undo");
+    await expect.poll(async () => lineOf(await disk(), "Orrin Blackwater"), { timeout: 5000 }).not.toContain("to undo");
+    expect(lineOf(await disk(), "lanternwisp")).toMatch(/,approved,$/);
+    await page.unroute("**/api/edit");
     // An edit, then a change on disk to that row by someone else: its undo is refused, their change kept.
     await row(page, "Cinderholt").locator("input.notes").fill("mine");
     await page.keyboard.press("Enter");

@@ -6,7 +6,7 @@
 
 const TOKEN = document.querySelector('meta[name="whp-token"]').content;
 const $ = (id) => document.getElementById(id);
-const state = { rows: [], file: "", selected: null, flagKinds: [], statuses: [], translation: null, limit: 0, undo: [] };
+const state = { rows: [], file: "", selected: null, flagKinds: [], statuses: [], translation: null, limit: 0, undo: [], saving: Promise.resolve() };
 // The table shows this many rows at a time ("show more" adds as many): a book's dictionary has
 // thousands, and a table of thousands of rows with inputs makes every keystroke slow.
 const PAGE = 200;
@@ -177,7 +177,13 @@ function before(edits) {
 /** Sends edits (one or many rows) and takes the server's rows back, conflict or not. A save that
  * applied something can be undone: the undo is an edit of the same rows, based on the versions this
  * save produced, so it is refused (409) like any other edit if a row changed since. */
-async function send(edits, opts = {}) {
+function send(edits, opts = {}) {
+  const done = sendNow(edits, opts);
+  state.saving = Promise.allSettled([state.saving, done]);
+  return done;
+}
+
+async function sendNow(edits, opts) {
   const previous = before(edits);
   const { status, data } = await api("POST", "/api/edit", { edits });
   takeAnswer(data);
@@ -235,8 +241,10 @@ async function bulk(status) {
   await send(edits);
 }
 
-/** Takes back the last save that is not undone yet. */
+/** Takes back the last save that is not undone yet. It first waits for saves still in flight, so a
+ * quick "u" after Enter undoes that edit, not the one before it. */
 async function undo() {
+  await state.saving;
   const last = state.undo.pop();
   if (!last) return say("nothing to undo", "");
   const status = await send(last.edits, { undoing: true });
