@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { parse, stringify } from "yaml";
 import { main } from "../pipeline/cli.js";
 import { loadConfig } from "../pipeline/config.js";
-import { memoryLogger } from "../pipeline/core/log.js";
+import { memoryLogger } from "../pipeline/io/log.js";
 import type { NgramModel } from "../pipeline/models/ngram.js";
 import { startReferenceServer } from "../pipeline/models/reference-server.js";
 import { createContext } from "../pipeline/stage.js";

@@ -6,7 +6,7 @@
  * trainKneserNey with the sequences and weights models/registry.ts builds from the config; the search
  * is the model's own rows() call, the one the labels stage makes.
  */
-import { readJsonlAll } from "../pipeline/core/artifacts.js";
+import { readJsonlAll } from "../pipeline/io/artifacts.js";
 import { trainKneserNey, type NgramModel } from "../pipeline/models/ngram.js";
 import type { StageContext } from "../pipeline/stage.js";
 import { blockSchema, generalBlockSchema } from "../pipeline/stages/tokenize.js";

@@ -17,7 +17,7 @@ import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { loadConfig } from "../pipeline/config.js";
-import { createLogger } from "../pipeline/core/log.js";
+import { createLogger } from "../pipeline/io/log.js";
 import { createContext, runStage, type StageContext } from "../pipeline/stage.js";
 import { STAGES } from "../pipeline/stages/index.js";
 import { benchCombine } from "./combine.bench.js";

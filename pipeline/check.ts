@@ -8,7 +8,7 @@ import { readFile } from "node:fs/promises";
 import type { ResolvedConfig } from "./config.js";
 import { UserError } from "./core/errors.js";
 import { decodeCorpusBytes } from "./core/text.js";
-import { ModelTokenizer } from "./core/tokenizer.js";
+import { ModelTokenizer } from "./io/tokenizer.js";
 import { listFiles } from "./stage.js";
 import { parseDictionaryCsv } from "./stages/dictionary.js";
 

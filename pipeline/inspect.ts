@@ -1,5 +1,5 @@
 /** `whp inspect`: one block's original text, translated text and labels, decoded side by side. */
-import { fileExists, readJson, readJsonl } from "./core/artifacts.js";
+import { fileExists, readJson, readJsonl } from "./io/artifacts.js";
 import { UserError } from "./core/errors.js";
 import type { StageContext } from "./stage.js";
 import { labelRowSchema, labelsMetaSchema } from "./schemas/labels.js";

@@ -9,12 +9,12 @@ import { readdir, rm, stat } from "node:fs/promises";
 import { basename, dirname, join, relative } from "node:path";
 import { z } from "zod";
 import { relativizePaths, type ResolvedConfig } from "./config.js";
-import { fileExists, fileSha256, isStaleTemp, readJson, writeJsonAtomic } from "./core/artifacts.js";
+import { fileExists, fileSha256, isStaleTemp, readJson, writeJsonAtomic } from "./io/artifacts.js";
 import { UserError } from "./core/errors.js";
-import { type FileStamp, fileStampSchema, type StampedHasher, stampedHasher } from "./core/file-stamps.js";
+import { type FileStamp, fileStampSchema, type StampedHasher, stampedHasher } from "./io/file-stamps.js";
 import { hashJson } from "./core/hash.js";
-import type { Logger } from "./core/log.js";
-import { ModelTokenizer } from "./core/tokenizer.js";
+import type { Logger } from "./io/log.js";
+import { ModelTokenizer } from "./io/tokenizer.js";
 
 /** Every artifact of a run, by name, with its file name under the run directory. */
 export const ARTIFACTS = {
@@ -73,7 +73,7 @@ type StageRecord = z.infer<typeof stageRecordSchema>;
 /**
  * Size, mtime and sha256 of every file the stage hashed (config files, inputs, outputs), keyed by path
  * relative to the config, in `.whp/<stage>.stamps.json` beside the record: the next check trusts a file
- * whose size and mtime match (core/file-stamps.ts). Kept out of the record because mtimes differ from
+ * whose size and mtime match (io/file-stamps.ts). Kept out of the record because mtimes differ from
  * machine to machine while the record, like every artifact, is the same bytes for the same inputs. A
  * missing or unreadable stamps file only means every file is hashed.
  */

@@ -3,7 +3,7 @@
 import { appendFile, readFile, readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { ModelTokenizer } from "../pipeline/core/tokenizer.js";
+import { ModelTokenizer } from "../pipeline/io/tokenizer.js";
 import { whpCli } from "./helpers/capture.js";
 import { makeFixture, type Fixture } from "./helpers/fixture.js";
 

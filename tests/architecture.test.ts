@@ -2,7 +2,7 @@
  * The import structure of pipeline/, checked by dependency-cruiser's API over the real source files:
  * no import cycle anywhere (type-only imports count: a cycle of types is still two modules that
  * cannot be read apart), and core/ imports nothing of the pipeline outside core/ (it is the pure
- * layer every stage builds on). A fixture tree shows the same rules do flag both kinds of edge, so
+ * layer every stage builds on) and reaches no file, socket or process (that is io/'s). A fixture tree shows the same rules do flag both kinds of edge, so
  * the check on the real tree cannot pass because it sees nothing.
  */
 import { mkdtemp, mkdir, readdir, rm, writeFile } from "node:fs/promises";
@@ -17,6 +17,7 @@ const RULES: IFlattenedRuleSet = {
   forbidden: [
     { name: "no-circular", severity: "error", from: {}, to: { circular: true } },
     { name: "core-stays-pure", comment: "core/ is the pure layer: it may import only core/ and packages", severity: "error", from: { path: "^pipeline/core/" }, to: { path: "^pipeline/", pathNot: "^pipeline/core/" } },
+    { name: "core-does-no-io", comment: "files, sockets and processes belong in io/ or next to their users, not in the pure layer", severity: "error", from: { path: "^pipeline/core/" }, to: { dependencyTypes: ["core"], path: "^(node:)?(fs|http|https|net|child_process|worker_threads|readline)(/|$)" } },
     // An import the cruiser cannot resolve is an edge it cannot check: fail rather than skip it.
     { name: "not-resolvable", severity: "error", from: { path: "^pipeline/" }, to: { couldNotResolve: true } },
   ],
@@ -49,7 +50,7 @@ async function tsFiles(dir: string): Promise<string[]> {
 }
 
 describe("import structure of pipeline/", () => {
-  it("has no import cycle and no import from core/ into the rest of the pipeline", async () => {
+  it("has no import cycle, no import from core/ into the rest of the pipeline, and no I/O in core/", async () => {
     const r = await cruisePipeline(ROOT);
     expect(describeViolations(r)).toEqual([]);
     // Every source file was read, and the graph has the edges it should (not an empty pass).
@@ -63,7 +64,7 @@ describe("import structure of pipeline/", () => {
     let dir: string;
     afterAll(() => rm(dir, { recursive: true, force: true }));
 
-    it("a cycle, including one made of type-only imports, and core/ importing a stage", async () => {
+    it("a cycle, including one made of type-only imports, core/ importing a stage, and core/ reading a file", async () => {
       dir = await mkdtemp(join(tmpdir(), "whp-arch-"));
       const files: Record<string, string> = {
         "pipeline/core/pure.ts": 'import { stageName } from "../stages/a.js";\nexport const pure = () => stageName;\n',
@@ -71,6 +72,8 @@ describe("import structure of pipeline/", () => {
         "pipeline/stages/b.ts": 'import type { C } from "./c.js";\nexport type B = { c?: C };\n',
         "pipeline/stages/c.ts": 'import type { B } from "./b.js";\nexport type C = { b?: B };\n',
         "pipeline/stages/fine.ts": 'import { pure } from "../core/pure.js";\nexport const fine = pure;\n',
+        "pipeline/core/reads.ts": 'import { readFile } from "node:fs/promises";\nexport const read = readFile;\n',
+        "pipeline/io/reads.ts": 'import { readFile } from "node:fs/promises";\nexport const read = readFile;\n',
       };
       for (const [path, text] of Object.entries(files)) {
         await mkdir(join(dir, path, ".."), { recursive: true });
@@ -80,6 +83,7 @@ describe("import structure of pipeline/", () => {
       // A cycle is reported once, from whichever member the cruiser reached first: compare its members.
       const found = r.summary.violations.map((v) => (v.cycle?.length ? `${v.rule.name}: ${[v.from, ...v.cycle.map((c) => c.name)].slice(0, -1).sort().join(" ")}` : `${v.rule.name}: ${v.from} -> ${v.to}`)).sort();
       expect(found).toEqual([
+        "core-does-no-io: pipeline/core/reads.ts -> fs/promises",
         "core-stays-pure: pipeline/core/pure.ts -> pipeline/stages/a.ts",
         "no-circular: pipeline/core/pure.ts pipeline/stages/a.ts",
         "no-circular: pipeline/stages/b.ts pipeline/stages/c.ts",

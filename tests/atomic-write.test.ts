@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { describe, expect, it, vi } from "vitest";
 import { main } from "../pipeline/cli.js";
-import { isStaleTemp, staleTempPattern, tempPathFor, writeFileAtomic } from "../pipeline/core/artifacts.js";
+import { isStaleTemp, staleTempPattern, tempPathFor, writeFileAtomic } from "../pipeline/io/artifacts.js";
 import { capture } from "./helpers/capture.js";
 import { makeFixture } from "./helpers/fixture.js";
 
@@ -35,7 +35,7 @@ describe("writeFileAtomic, concurrent writes to one path", () => {
     const dir = await mkdtemp(join(tmpdir(), "whp-atomic-"));
     const path = join(dir, "out.json");
     vi.resetModules();
-    const other = (await import("../pipeline/core/artifacts.js")).writeFileAtomic;
+    const other = (await import("../pipeline/io/artifacts.js")).writeFileAtomic;
     expect(other).not.toBe(writeFileAtomic);
     const payloads = Array.from({ length: 10 }, (_, i) => payload(i, 1 << 16));
     const results = await Promise.allSettled(payloads.map((p, i) => (i % 2 ? other : writeFileAtomic)(path, p)));

@@ -6,7 +6,7 @@ import { readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { main } from "../pipeline/cli.js";
-import { fileExists } from "../pipeline/core/artifacts.js";
+import { fileExists } from "../pipeline/io/artifacts.js";
 import { capture } from "./helpers/capture.js";
 import { makeFixture, type Fixture } from "./helpers/fixture.js";
 

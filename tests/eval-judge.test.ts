@@ -14,7 +14,7 @@ import { generateFamiliarityPrompts, judge, judgeRequest, loadEvalTemplate, pars
 import { ChatClient } from "../pipeline/llm/chat.js";
 import { llmConfigSchema } from "../pipeline/llm/config.js";
 import { loadConfig } from "../pipeline/config.js";
-import { ModelTokenizer } from "../pipeline/core/tokenizer.js";
+import { ModelTokenizer } from "../pipeline/io/tokenizer.js";
 import { loadSandboxModels } from "../pipeline/eval/evaluate.js";
 import { startReferenceServer } from "../pipeline/models/reference-server.js";
 

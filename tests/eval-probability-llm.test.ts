@@ -8,7 +8,7 @@ import { join, resolve } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { whpCli } from "./helpers/capture.js";
 import { type ScriptedReply, startScriptedChatServer } from "./helpers/scripted-chat.js";
-import { ModelTokenizer } from "../pipeline/core/tokenizer.js";
+import { ModelTokenizer } from "../pipeline/io/tokenizer.js";
 import { loadEvalTemplate } from "../pipeline/eval/judge.js";
 import { askProbabilityPrompts, parseProbabilityAnswer, tagWrittenPrompts } from "../pipeline/eval/probability-llm.js";
 import { ChatClient } from "../pipeline/llm/chat.js";

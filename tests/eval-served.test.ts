@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
 import { loadConfig, type ResolvedConfig } from "../pipeline/config.js";
-import { ModelTokenizer } from "../pipeline/core/tokenizer.js";
+import { ModelTokenizer } from "../pipeline/io/tokenizer.js";
 import { loadSandboxModels } from "../pipeline/eval/evaluate.js";
 import { defaultModelNames, parseInlineModel } from "../pipeline/eval/targets.js";
 import type { NgramModel } from "../pipeline/models/ngram.js";

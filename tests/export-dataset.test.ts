@@ -7,8 +7,8 @@ import { join, resolve } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { validateConfig } from "../pipeline/config.js";
-import { memoryLogger } from "../pipeline/core/log.js";
-import { ModelTokenizer } from "../pipeline/core/tokenizer.js";
+import { memoryLogger } from "../pipeline/io/log.js";
+import { ModelTokenizer } from "../pipeline/io/tokenizer.js";
 import { gzipDeterministic, writeDataset } from "../pipeline/export/dataset.js";
 import { verifyDataset } from "../pipeline/export/verify.js";
 

@@ -1,8 +1,8 @@
 /** Operator comfort: progress lines (plain, json, quiet), NO_COLOR, and the --log-format option. */
 import { describe, expect, it } from "vitest";
 import { main } from "../pipeline/cli.js";
-import { createLogger, memoryLogger, useColor } from "../pipeline/core/log.js";
-import { formatSeconds, progressLine, startProgress } from "../pipeline/core/progress.js";
+import { createLogger, memoryLogger, useColor } from "../pipeline/io/log.js";
+import { formatSeconds, progressLine, startProgress } from "../pipeline/io/progress.js";
 
 /** A fake non-TTY stream that records what is written. */
 function sink(isTTY = false): NodeJS.WriteStream & { text: string[] } {

@@ -7,7 +7,7 @@ import { mkdir, readdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { main } from "../pipeline/cli.js";
-import { fileExists } from "../pipeline/core/artifacts.js";
+import { fileExists } from "../pipeline/io/artifacts.js";
 import { capture } from "./helpers/capture.js";
 import { makeFixture } from "./helpers/fixture.js";
 

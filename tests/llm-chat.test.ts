@@ -15,7 +15,7 @@ import { makeFixture } from "./helpers/fixture.js";
 import { extractWithChat } from "../pipeline/anchors/extract.js";
 import { parseAnswer } from "../pipeline/anchors/parse.js";
 import { readRawAnswers } from "../pipeline/anchors/raw.js";
-import { memoryLogger } from "../pipeline/core/log.js";
+import { memoryLogger } from "../pipeline/io/log.js";
 import { ChatClient, type ChatRequest } from "../pipeline/llm/chat.js";
 import { llmConfigSchema, type LlmConfig } from "../pipeline/llm/config.js";
 import { extractionRequest, loadPrompt, type PromptTemplate } from "../pipeline/llm/prompts.js";

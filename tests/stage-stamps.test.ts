@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { ResolvedConfig } from "../pipeline/config.js";
-import { createLogger } from "../pipeline/core/log.js";
+import { createLogger } from "../pipeline/io/log.js";
 import { ARTIFACTS, runStage, type Stage, type StageContext } from "../pipeline/stage.js";
 
 /** utimes cannot set an arbitrary sub-millisecond mtime back exactly, so the files start at a whole

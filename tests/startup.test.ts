@@ -44,7 +44,7 @@ describe("whp --help", () => {
       // The hook saw the run (the CLI itself and the command modules), so an empty log cannot pass.
       expect(modules).toEqual(expect.arrayContaining(["bin/whp.js", "pipeline/cli.ts", "pipeline/commands/eval.ts", "pipeline/stages/catalog.ts"]));
       expect(packagesOf(modules)).toEqual(["commander"]);
-      const heavy = modules.filter((m) => /^pipeline\/(stage\.ts|config\.ts|models\/|llm\/|review\/|anchors\/|stages\/(?!catalog\.ts)|eval\/(?!cli-defaults\.ts)|core\/(artifacts|tokenizer)\.ts)/.test(m));
+      const heavy = modules.filter((m) => /^pipeline\/(stage\.ts|config\.ts|models\/|llm\/|review\/|anchors\/|stages\/(?!catalog\.ts)|eval\/(?!cli-defaults\.ts)|io\/(artifacts|tokenizer)\.ts)/.test(m));
       expect(heavy).toEqual([]);
     }, 30_000);
   }

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { buildTranslation, encodeRequests, planBlock } from "../pipeline/core/align.js";
 import { type DictionaryEntry, TermMatcher } from "../pipeline/core/anchors.js";
 import { UserError } from "../pipeline/core/errors.js";
-import { ModelTokenizer } from "../pipeline/core/tokenizer.js";
+import { ModelTokenizer } from "../pipeline/io/tokenizer.js";
 import { parseDictionaryCsv } from "../pipeline/stages/dictionary.js";
 import { splitIntoBlocks } from "../pipeline/stages/tokenize.js";
 

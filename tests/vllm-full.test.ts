@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
 import { loadConfig } from "../pipeline/config.js";
-import { memoryLogger } from "../pipeline/core/log.js";
+import { memoryLogger } from "../pipeline/io/log.js";
 import type { NgramModel } from "../pipeline/models/ngram.js";
 import { startReferenceServer, type ReferenceServer } from "../pipeline/models/reference-server.js";
 import { createContext } from "../pipeline/stage.js";

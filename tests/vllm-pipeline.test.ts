@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { stringify, parse } from "yaml";
 import { main } from "../pipeline/cli.js";
 import { loadConfig } from "../pipeline/config.js";
-import { memoryLogger } from "../pipeline/core/log.js";
+import { memoryLogger } from "../pipeline/io/log.js";
 import type { NgramModel } from "../pipeline/models/ngram.js";
 import { startReferenceServer, type ReferenceServer, type ReferenceServerOptions } from "../pipeline/models/reference-server.js";
 import { createContext } from "../pipeline/stage.js";

@@ -4,8 +4,8 @@
  * already answered in the raw file are not sent again; a failed request (after the retry policy gave
  * up) is recorded and counted, and sent again by the next run.
  */
-import { writeJsonlAtomic } from "../core/artifacts.js";
-import type { Logger } from "../core/log.js";
+import { writeJsonlAtomic } from "../io/artifacts.js";
+import type { Logger } from "../io/log.js";
 import type { ChatClient, ChatRequest } from "../llm/chat.js";
 import { extractionRequest, requestHash, translationRequest, type PromptTemplate, type TermToTranslate } from "../llm/prompts.js";
 import { parseAnswer } from "./parse.js";

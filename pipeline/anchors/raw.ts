@@ -6,7 +6,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { z } from "zod";
-import { appendFileRedacted, describeIssues } from "../core/artifacts.js";
+import { appendFileRedacted, describeIssues } from "../io/artifacts.js";
 import { UserError } from "../core/errors.js";
 
 export const RAW_VERSION = 1;

@@ -6,9 +6,9 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { resolveFrom, type ResolvedConfig } from "../config.js";
-import { fileExists, readJsonlAll, writeFileAtomic, writeJsonAtomic } from "../core/artifacts.js";
+import { fileExists, readJsonlAll, writeFileAtomic, writeJsonAtomic } from "../io/artifacts.js";
 import { UserError } from "../core/errors.js";
-import type { Logger } from "../core/log.js";
+import type { Logger } from "../io/log.js";
 import { decodeCorpusBytes } from "../core/text.js";
 import { ChatClient, type ChatEnv } from "../llm/chat.js";
 import { llmConfigSchema, type LlmConfig } from "../llm/config.js";

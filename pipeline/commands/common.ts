@@ -2,7 +2,7 @@
  * place, so `--log-format` or a new global flag reaches every command alike. */
 import { Option, type Command } from "commander";
 import type { ResolvedConfig } from "../config.js";
-import { createLogger, LOG_FORMATS, type LogFormat, type Logger } from "../core/log.js";
+import { createLogger, LOG_FORMATS, type LogFormat, type Logger } from "../io/log.js";
 import { registerSecretEnv } from "../core/redact.js";
 
 export interface CommonOptions {

@@ -7,7 +7,7 @@ import { copyFile } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { z } from "zod";
 import type { ResolvedConfig } from "../config.js";
-import { fileExists, readJson } from "../core/artifacts.js";
+import { fileExists, readJson } from "../io/artifacts.js";
 import { UserError } from "../core/errors.js";
 import { demonstrationNote } from "../export/provenance.js";
 import { assertInputs } from "../check.js";

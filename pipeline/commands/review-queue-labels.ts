@@ -11,9 +11,9 @@
  */
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { fileExists, readJson, readJsonlAll, writeFileAtomic, writeJsonAtomic } from "../core/artifacts.js";
+import { fileExists, readJson, readJsonlAll, writeFileAtomic, writeJsonAtomic } from "../io/artifacts.js";
 import { UserError } from "../core/errors.js";
-import type { ModelTokenizer } from "../core/tokenizer.js";
+import type { ModelTokenizer } from "../io/tokenizer.js";
 import { markedWindow } from "../labels-review/contexts.js";
 import { safeCell } from "../core/csv-table.js";
 import { type QueueCells, mergeQueue, readQueueFile, STATUS } from "../labels-review/csv.js";

@@ -11,7 +11,7 @@ export function register(program: Command): void {
       const { config } = await setup(opts);
       // Imported when the command runs: the review server and corpus statistics are far too heavy for
       // `whp --help` (issue 17).
-      const { fileExists, readJsonlAll } = await import("../core/artifacts.js");
+      const { fileExists, readJsonlAll } = await import("../io/artifacts.js");
       const { loadWordFrequencies } = await import("../anchors/corpus-stats.js");
       const { forgetDocuments } = await import("../anchors/workflow.js");
       const { CsvFile } = await import("../review/csv-file.js");

@@ -9,7 +9,7 @@
  */
 import { parse } from "csv-parse/sync";
 import { stringify } from "csv-stringify/sync";
-import { UserError } from "../core/errors.js";
+import { UserError } from "./errors.js";
 
 /** A cell starting with one of these is read as a formula by a spreadsheet. */
 export const FORMULA_START = /^[=+\-@\t\r]/;

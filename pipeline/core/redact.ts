@@ -2,7 +2,7 @@
  * Secrets out of everything whp writes. A proxy or gateway may echo the Authorization header in its
  * error body, and a model may repeat a key it was shown; the text then flows into messages, log lines,
  * reports, caches and the raw answers file. Every writer (the logger, the atomic file writers and the
- * append of core/artifacts.ts, and the CLI's stdout/stderr) passes its text through `redact`, so one
+ * append of io/artifacts.ts, and the CLI's stdout/stderr) passes its text through `redact`, so one
  * function decides what a secret is.
  *
  * A secret is (1) the value of an environment variable whp reads a key from (OPENAI_API_KEY, HF_TOKEN,

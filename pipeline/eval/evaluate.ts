@@ -6,11 +6,11 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { ResolvedConfig } from "../config.js";
-import { fileExists, fileSha256, readJson, readJsonlAll, writeJsonAtomic } from "../core/artifacts.js";
+import { fileExists, fileSha256, readJson, readJsonlAll, writeJsonAtomic } from "../io/artifacts.js";
 import { UserError } from "../core/errors.js";
 import { deriveSeed, hashJson, sha256 } from "../core/hash.js";
-import type { Logger } from "../core/log.js";
-import { ModelTokenizer } from "../core/tokenizer.js";
+import type { Logger } from "../io/log.js";
+import { ModelTokenizer } from "../io/tokenizer.js";
 import type { NgramModel } from "../models/ngram.js";
 import type { TokenizerSample } from "../models/preflight.js";
 import { createServedSource } from "../models/registry.js";

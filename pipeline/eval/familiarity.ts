@@ -5,7 +5,7 @@
  * aggregating. (Generating prompts and judging with an LLM is not built yet.)
  */
 import { z } from "zod";
-import { describeIssues } from "../core/artifacts.js";
+import { describeIssues } from "../io/artifacts.js";
 import { UserError } from "../core/errors.js";
 import { givenAwayReferences } from "./scores.js";
 import { bootstrap, type Estimate } from "./stats.js";

@@ -10,7 +10,7 @@
  * Prompts left with no target are counted and reported, never kept with an empty tag list.
  */
 import { z } from "zod";
-import { describeIssues } from "../core/artifacts.js";
+import { describeIssues } from "../io/artifacts.js";
 import { UserError } from "../core/errors.js";
 import { givenAwayReferences } from "./scores.js";
 

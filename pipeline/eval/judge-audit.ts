@@ -12,7 +12,7 @@ import { readdir, readFile } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { parse } from "csv-parse/sync";
 import { stringify } from "csv-stringify/sync";
-import { fileExists, readJson, readJsonlAll, writeFileAtomic, writeJsonAtomic } from "../core/artifacts.js";
+import { fileExists, readJson, readJsonlAll, writeFileAtomic, writeJsonAtomic } from "../io/artifacts.js";
 import { UserError } from "../core/errors.js";
 import { deriveSeed, seededRandom } from "../core/hash.js";
 import { safeCell } from "../core/csv-table.js";

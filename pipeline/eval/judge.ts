@@ -8,7 +8,7 @@
 import { mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
-import { writeJsonAtomic } from "../core/artifacts.js";
+import { writeJsonAtomic } from "../io/artifacts.js";
 import { hashJson } from "../core/hash.js";
 import type { ChatAnswer, ChatRequest } from "../llm/chat.js";
 import type { LlmConfig } from "../llm/config.js";

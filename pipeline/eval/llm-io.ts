@@ -3,10 +3,10 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { ResolvedConfig } from "../config.js";
-import { fileExists, fileSha256, readJsonlAll } from "../core/artifacts.js";
+import { fileExists, fileSha256, readJsonlAll } from "../io/artifacts.js";
 import { UserError } from "../core/errors.js";
 import { deriveSeed } from "../core/hash.js";
-import { ModelTokenizer } from "../core/tokenizer.js";
+import { ModelTokenizer } from "../io/tokenizer.js";
 import { CHAT_PROVIDERS, ChatClient, isChatProvider } from "../llm/chat.js";
 import type { LlmConfig } from "../llm/config.js";
 import { ARTIFACTS } from "../stage.js";

@@ -6,11 +6,11 @@
 import { gzipSync } from "node:zlib";
 import { join } from "node:path";
 import { publicConfig, type ResolvedConfig } from "../config.js";
-import { replaceDirStaged, toJsonText, toJsonlText, writeFileAtomic } from "../core/artifacts.js";
+import { replaceDirStaged, toJsonText, toJsonlText, writeFileAtomic } from "../io/artifacts.js";
 import { sha256 } from "../core/hash.js";
-import type { Logger } from "../core/log.js";
-import { startProgress } from "../core/progress.js";
-import type { ModelTokenizer } from "../core/tokenizer.js";
+import type { Logger } from "../io/log.js";
+import { startProgress } from "../io/progress.js";
+import type { ModelTokenizer } from "../io/tokenizer.js";
 import type { Dictionary } from "../stages/dictionary.js";
 import type { LabelRow } from "../stages/labels.js";
 import type { Block } from "../stages/tokenize.js";

@@ -9,7 +9,7 @@
 import { readdir, readFile } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { gunzipSync } from "node:zlib";
-import { describeIssues } from "../core/artifacts.js";
+import { describeIssues } from "../io/artifacts.js";
 import { sha256 } from "../core/hash.js";
 import { formatSpec, IGNORE, type DatasetConfigName, type FormatSpec } from "./formats.js";
 import { demonstrationNote } from "./provenance.js";

@@ -1,6 +1,6 @@
 /** Text around a queued position, for the reviewer: the original block and the translated block, the
  * token in question in [[double brackets]]. */
-import type { ModelTokenizer } from "../core/tokenizer.js";
+import type { ModelTokenizer } from "../io/tokenizer.js";
 
 /**
  * Decodes ids[from, at) + [[ids[at]]] + ids[at + 1, to). Pieces are cut out of one decode of the whole

@@ -6,10 +6,10 @@
  */
 import { readFile } from "node:fs/promises";
 import { z } from "zod";
-import { fileExists, fileSha256, readJson, readJsonlAll } from "../core/artifacts.js";
+import { fileExists, fileSha256, readJson, readJsonlAll } from "../io/artifacts.js";
 import { UserError } from "../core/errors.js";
 import { sha256 } from "../core/hash.js";
-import type { Logger } from "../core/log.js";
+import type { Logger } from "../io/log.js";
 import { ARTIFACTS, type StageContext } from "../stage.js";
 import { labelRowSchema, labelsMetaSchema, type LabelRow } from "../schemas/labels.js";
 import { type AppliedReview, applyVerdicts, reviewFileSchema, revertOverrides } from "./review-file.js";

@@ -3,7 +3,7 @@
  * sees a whole entry or none; but without an fsync. An fsync per response cost more than the rest of
  * the cache's bookkeeping (the labels stage fsyncs each finished chunk, which is what resume relies
  * on), and an entry a crash leaves torn or empty is caught by its checksum on the next read, counted,
- * warned about and fetched again (tests/cache-torn.test.ts). Not core/artifacts.ts's writeFileAtomic,
+ * warned about and fetched again (tests/cache-torn.test.ts). Not io/artifacts.ts's writeFileAtomic,
  * which fsyncs every write; redacted the same way (core/redact.ts), so no secret reaches a cache.
  */
 import { randomBytes } from "node:crypto";

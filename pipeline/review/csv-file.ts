@@ -5,7 +5,7 @@
  * exact (writeFileAtomic's own per-path queue only orders whole writes, not read-check-write).
  */
 import { readFile } from "node:fs/promises";
-import { writeFileAtomic } from "../core/artifacts.js";
+import { writeFileAtomic } from "../io/artifacts.js";
 import { UserError } from "../core/errors.js";
 
 export class CsvFile {

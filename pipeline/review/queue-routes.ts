@@ -8,7 +8,7 @@
  */
 import type { IncomingMessage } from "node:http";
 import { join } from "node:path";
-import { fileExists } from "../core/artifacts.js";
+import { fileExists } from "../io/artifacts.js";
 import { CsvFile } from "./csv-file.js";
 import { applyQueueEdits, listQueue, type QueueEdit } from "./queue-edits.js";
 import { isQueueKind, QUEUE_KINDS, QUEUES, type QueueKind } from "./queues.js";

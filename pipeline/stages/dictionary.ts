@@ -3,7 +3,7 @@ import { readFile } from "node:fs/promises";
 import { relative } from "node:path";
 import { parse } from "csv-parse/sync";
 import { z } from "zod";
-import { writeJsonAtomic } from "../core/artifacts.js";
+import { writeJsonAtomic } from "../io/artifacts.js";
 import { UserError } from "../core/errors.js";
 import { sha256 } from "../core/hash.js";
 import { decodeCorpusBytes } from "../core/text.js";

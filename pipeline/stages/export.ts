@@ -4,7 +4,7 @@
 import { readFile, stat } from "node:fs/promises";
 import { z } from "zod";
 import { publicConfig } from "../config.js";
-import { readJson, readJsonlAll, toJsonlText, writeFileAtomic, writeJsonAtomic } from "../core/artifacts.js";
+import { readJson, readJsonlAll, toJsonlText, writeFileAtomic, writeJsonAtomic } from "../io/artifacts.js";
 import { UserError } from "../core/errors.js";
 import { sha256 } from "../core/hash.js";
 import { ARTIFACTS, type ArtifactName, type Stage, type StageContext } from "../stage.js";

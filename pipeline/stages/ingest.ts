@@ -3,7 +3,7 @@ import { readFile } from "node:fs/promises";
 import { relative } from "node:path";
 import { z } from "zod";
 import type { ResolvedConfig } from "../config.js";
-import { writeJsonlAtomic } from "../core/artifacts.js";
+import { writeJsonlAtomic } from "../io/artifacts.js";
 import { UserError } from "../core/errors.js";
 import { sha256 } from "../core/hash.js";
 import { decodeCorpusBytes } from "../core/text.js";

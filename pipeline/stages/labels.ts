@@ -7,10 +7,10 @@ import { mkdir, readdir, readFile } from "node:fs/promises";
 import { join, relative } from "node:path";
 import pLimit, { type LimitFunction } from "p-limit";
 import { z } from "zod";
-import { fileExists, fileSha256, readJson, readJsonlAll, toJsonlText, writeFileAtomic, writeJsonAtomic } from "../core/artifacts.js";
+import { fileExists, fileSha256, readJson, readJsonlAll, toJsonlText, writeFileAtomic, writeJsonAtomic } from "../io/artifacts.js";
 import { combineBlock, toHfLabels } from "../core/combine.js";
 import { UserError } from "../core/errors.js";
-import { startProgress } from "../core/progress.js";
+import { startProgress } from "../io/progress.js";
 import { canonicalJson, hashJson, sha256 } from "../core/hash.js";
 import type { LogitSource, ModelIdentity } from "../core/rows.js";
 import { isServed, type TokenizerSample } from "../models/preflight.js";
@@ -203,7 +203,7 @@ async function runLabels(ctx: StageContext, opts: LabelsOptions = {}) {
     // which compute synchronously anyway.
     const inFlight = Math.max(1, ...served.map((s) => s.capacity));
     // Counted in tokens sent (original + translated), so the rate reads as tokens/s: a bar on a TTY,
-    // periodic lines otherwise (core/progress.ts).
+    // periodic lines otherwise (io/progress.ts).
     const tokensToDo = todo.reduce((sum, c) => sum + chunkIds(c).reduce((n, _id, j) => n + blocks[c * chunkSize + j].input_ids.length + aligned[c * chunkSize + j].translated_ids.length, 0), 0);
     const progress = startProgress(ctx.log, "labels", tokensToDo, { unit: "tokens" });
     await processChunks(todo, inFlight, chunkSize, async (c, limit) => {

@@ -1,8 +1,8 @@
 /** Stage `tokenize`: documents -> non-overlapping blocks of `blockSize` tokens, with character offsets. */
 import { z } from "zod";
-import { readJsonl, writeJsonlAtomic } from "../core/artifacts.js";
+import { readJsonl, writeJsonlAtomic } from "../io/artifacts.js";
 import { UserError } from "../core/errors.js";
-import type { EncodedText } from "../core/tokenizer.js";
+import type { EncodedText } from "../io/tokenizer.js";
 import type { Stage, StageContext } from "../stage.js";
 import { documentSchema } from "./ingest.js";
 

@@ -1,7 +1,7 @@
 /** Stage `translate`: blocks + dictionary -> translated token sequences, position maps and the
  * forbidden-token schedule (the alignment of whp-method.md). */
 import { z } from "zod";
-import { readJson, readJsonl, toJsonlText, writeFileAtomic } from "../core/artifacts.js";
+import { readJson, readJsonl, toJsonlText, writeFileAtomic } from "../io/artifacts.js";
 import { buildTranslation, encodeRequests, planBlock } from "../core/align.js";
 import { type DictionaryEntry, TermMatcher, UNALIGNED_REASONS, variantCounts } from "../core/anchors.js";
 import type { Stage, StageContext } from "../stage.js";

@@ -4,7 +4,7 @@
  * wrapping FileHandle.writeFile, so the kill lands mid-write every time, not by luck of timing.
  */
 import { open } from "node:fs/promises";
-import { writeFileAtomic } from "../../pipeline/core/artifacts.js";
+import { writeFileAtomic } from "../../pipeline/io/artifacts.js";
 
 const [path, mib] = process.argv.slice(2);
 const probe = await open(process.execPath, "r");

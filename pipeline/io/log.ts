@@ -4,7 +4,7 @@
  * collectors; colour is used only on a TTY and never when NO_COLOR is set (https://no-color.org).
  * Every line is redacted (core/redact.ts): a server's error body may echo the API key.
  */
-import { redact } from "./redact.js";
+import { redact } from "../core/redact.js";
 
 export const LOG_FORMATS = ["text", "json"] as const;
 export type LogFormat = (typeof LOG_FORMATS)[number];

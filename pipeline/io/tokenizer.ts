@@ -4,9 +4,9 @@
  */
 import { readFile } from "node:fs/promises";
 import { Tokenizer } from "tokenizers";
-import { UserError } from "./errors.js";
-import { sha256 } from "./hash.js";
-import type { ContextEncoder, EncodeRequest } from "./align.js";
+import { UserError } from "../core/errors.js";
+import { sha256 } from "../core/hash.js";
+import type { ContextEncoder, EncodeRequest } from "../core/align.js";
 
 export interface TokenizerInfo {
   path: string;

@@ -4,9 +4,9 @@ import { dirname, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { createHash, randomBytes } from "node:crypto";
 import { z } from "zod";
-import { UserError } from "./errors.js";
-import { sha256 } from "./hash.js";
-import { redact, redactBytes } from "./redact.js";
+import { UserError } from "../core/errors.js";
+import { sha256 } from "../core/hash.js";
+import { redact, redactBytes } from "../core/redact.js";
 
 /**
  * Writes a file so that readers only ever see the old content or the complete new content: write to a
