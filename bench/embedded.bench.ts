@@ -9,8 +9,8 @@
 import { readJsonlAll } from "../pipeline/io/artifacts.js";
 import { trainKneserNey, type NgramModel } from "../pipeline/models/ngram.js";
 import type { StageContext } from "../pipeline/stage.js";
-import { blockSchema, generalBlockSchema } from "../pipeline/stages/tokenize.js";
-import { alignedSchema } from "../pipeline/stages/translate.js";
+import { blockSchema, generalBlockSchema } from "../pipeline/schemas/blocks.js";
+import { alignedSchema } from "../pipeline/schemas/aligned.js";
 
 const cpuMs = (t0: NodeJS.CpuUsage) => {
   const d = process.cpuUsage(t0);

@@ -3,8 +3,8 @@ import { fileExists, readJson, readJsonl } from "./io/artifacts.js";
 import { UserError } from "./core/errors.js";
 import type { StageContext } from "./stage.js";
 import { labelRowSchema, labelsMetaSchema } from "./schemas/labels.js";
-import { blockSchema } from "./stages/tokenize.js";
-import { alignedSchema } from "./stages/translate.js";
+import { blockSchema } from "./schemas/blocks.js";
+import { alignedSchema } from "./schemas/aligned.js";
 
 async function findRow<T extends { id: string }>(iter: AsyncIterable<T>, id: string): Promise<T | undefined> {
   for await (const row of iter) if (row.id === id) return row;

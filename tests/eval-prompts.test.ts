@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { UserError } from "../pipeline/core/errors.js";
 import { holdOutGeneral, mineProbabilityPrompts, sampleForgetPositions, seededSample } from "../pipeline/eval/prompts.js";
 import { checkTrainRows, sandboxSequences, sandboxSpec } from "../pipeline/eval/sandbox.js";
-import type { AlignedBlock } from "../pipeline/stages/translate.js";
+import type { AlignedBlock } from "../pipeline/schemas/aligned.js";
 
 const occ = (term: string, first: number, last: number, translatedFirst: number) => ({ term, translation: "x", start: 0, end: 0, first, last, translatedFirst, translatedLast: translatedFirst });
 const aligned = (id: string, translated_ids: number[], occurrences: ReturnType<typeof occ>[]): AlignedBlock => ({ id, translated_ids, map: [], forbidden: [], occurrences, unaligned: [] });

@@ -9,7 +9,7 @@ import { selectQueue } from "../pipeline/labels-review/queue.js";
 import { applyVerdicts, revertOverrides, type AppliedReview } from "../pipeline/labels-review/review-file.js";
 import { baselineProb, uncertaintyRow, type UncertaintyRow } from "../pipeline/labels-review/uncertainty.js";
 import { verdictsFromQueue } from "../pipeline/labels-review/verdicts.js";
-import type { LabelRow } from "../pipeline/stages/labels.js";
+import type { LabelRow } from "../pipeline/schemas/labels.js";
 
 function full(rows: number[][]): FullRows {
   return { kind: "full", n: rows.length, vocabSize: rows[0].length, values: Float32Array.from(rows.flat()) };

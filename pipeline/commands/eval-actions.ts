@@ -10,7 +10,8 @@ import { UserError } from "../core/errors.js";
 import type { Logger } from "../io/log.js";
 import { canonicalJson } from "../core/hash.js";
 import { ModelTokenizer } from "../io/tokenizer.js";
-import { type EvalParams, evalFiles, evalsetSchema, scoresSchema, EVAL_VERSION, type ScoresFile, trainRowSchema } from "../eval/files.js";
+import { type EvalParams, evalFiles, evalsetSchema, scoresSchema, EVAL_VERSION, type ScoresFile } from "../eval/files.js";
+import { trainRowSchema } from "../schemas/train.js";
 import { describeDuplicate, importAuthorsPrompts } from "../eval/familiarity.js";
 import { parsePlainProbabilityPrompts, tagPlainPrompts } from "../eval/import-probability.js";
 import { auditReport } from "../eval/judge-audit.js";
@@ -23,9 +24,10 @@ import { defaultModelNames } from "../eval/targets.js";
 import { EVAL_MODELS } from "../eval/sandbox.js";
 import { formatTable, type ScoredModel } from "../eval/table.js";
 import { ARTIFACTS } from "../stage.js";
-import { dictionarySchema, parseDictionaryCsv } from "../stages/dictionary.js";
-import { alignedSchema } from "../stages/translate.js";
-import { blockSchema, generalBlockSchema } from "../stages/tokenize.js";
+import { parseDictionaryCsv } from "../stages/dictionary.js";
+import { dictionarySchema } from "../schemas/dictionary.js";
+import { alignedSchema } from "../schemas/aligned.js";
+import { blockSchema, generalBlockSchema } from "../schemas/blocks.js";
 
 const artifact = (config: ResolvedConfig, name: keyof typeof ARTIFACTS) => join(config.runDir, ARTIFACTS[name]);
 

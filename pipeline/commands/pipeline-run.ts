@@ -13,7 +13,8 @@ import { demonstrationNote } from "../export/provenance.js";
 import { assertInputs } from "../check.js";
 import { describeBlock } from "../inspect.js";
 import { packageRoot } from "../paths.js";
-import { createContext, runStage, type StageOutcome } from "../stage.js";
+import { runManifestSchema } from "../schemas/train.js";
+import { ARTIFACTS, createContext, runStage, type StageOutcome } from "../stage.js";
 import { loadStage } from "../stages/catalog.js";
 import { STAGES } from "../stages/index.js";
 import { TOOL } from "../version.js";
@@ -57,24 +58,8 @@ export async function runAll(opts: CommonOptions): Promise<void> {
   await printSummary(config, outcomes, (performance.now() - t0) / 1000);
 }
 
-const manifestSummarySchema = z.object({
-  counts: z.object({
-    blocks: z.number(),
-    tokens: z.number(),
-    positions: z.number(),
-    masked: z.number(),
-    changed: z.number(),
-    uncertified: z.array(z.number()),
-    anchorOccurrences: z.number(),
-    unalignedOccurrences: z.number(),
-  }),
-  alphas: z.object({ all: z.array(z.number()) }),
-  topK: z.union([z.number(), z.literal("full")]),
-  embeddedModels: z.array(z.object({ role: z.string(), provider: z.string() })).optional(),
-});
-
 async function printSummary(config: ResolvedConfig, outcomes: StageOutcome[], seconds: number): Promise<void> {
-  const m = await readJson(join(config.runDir, "manifest.json"), manifestSummarySchema, "manifest");
+  const m = await readJson(join(config.runDir, ARTIFACTS.manifest), runManifestSchema, "manifest");
   const c = m.counts;
   const pct = (x: number, of = c.positions) => `${((100 * x) / Math.max(1, of)).toFixed(1)}%`;
   const trained = c.positions - c.masked;

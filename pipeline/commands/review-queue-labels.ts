@@ -24,8 +24,8 @@ import { type TokenResolution, verdictsFromQueue } from "../labels-review/verdic
 import { runStage, type StageContext } from "../stage.js";
 import { labelsMetaSchema } from "../schemas/labels.js";
 import { labelsStage } from "../stages/labels.js";
-import { blockSchema } from "../stages/tokenize.js";
-import { alignedSchema } from "../stages/translate.js";
+import { blockSchema } from "../schemas/blocks.js";
+import { alignedSchema } from "../schemas/aligned.js";
 
 export { DEFAULT_QUEUE_FILE };
 

@@ -20,7 +20,7 @@ export function register(program: Command): void {
       const { loadNameLexicon } = await import("../anchors/name-lexicon.js");
       const { startReviewServer } = await import("../review/server.js");
       const { ARTIFACTS } = await import("../stage.js");
-      const blockSpanSchema = (await import("../stages/tokenize.js")).blockSchema.pick({ doc: true, span: true });
+      const blockSpanSchema = (await import("../schemas/blocks.js")).blockSchema.pick({ doc: true, span: true });
       const csvPath = resolve(csvArg);
       if (!(await fileExists(csvPath))) throw new UserError(`review file not found: ${csvPath}`, "give the CSV written by `whp anchors consolidate` (or any dictionary CSV)");
       // Refuse a broken file now rather than on the first page load.

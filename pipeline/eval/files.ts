@@ -119,10 +119,3 @@ export const scoresSchema = z.object({
 });
 export type ScoresFile = z.infer<typeof scoresSchema>;
 
-/** The columns of train.jsonl the evaluation reads (other columns are ignored). */
-export const trainRowSchema = z.object({
-  id: z.string(),
-  input_ids: z.array(z.number().int().min(0)),
-  labels: z.array(z.number().int()),
-  counts: z.object({ masked: z.number().int(), changed: z.number().int() }),
-});

@@ -10,7 +10,7 @@ import { ModelTokenizer } from "../io/tokenizer.js";
 import { CHAT_PROVIDERS, ChatClient, isChatProvider } from "../llm/chat.js";
 import type { LlmConfig } from "../llm/config.js";
 import { ARTIFACTS } from "../stage.js";
-import { blockSchema } from "../stages/tokenize.js";
+import { blockSchema } from "../schemas/blocks.js";
 import { familiarityPromptSchema } from "./familiarity.js";
 import { evalFiles } from "./files.js";
 import { CachedChat, generateFamiliarityPrompts, loadEvalTemplate } from "./judge.js";

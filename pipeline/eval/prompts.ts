@@ -11,7 +11,7 @@
  * - Forget positions: a seeded sample of (block, position) pairs for the restoration KL.
  */
 import { deriveSeed, seededRandom } from "../core/hash.js";
-import type { AlignedBlock } from "../stages/translate.js";
+import type { AlignedBlock } from "../schemas/aligned.js";
 
 export interface TokenBlock {
   id: string;

@@ -2,12 +2,12 @@
 import { readFile } from "node:fs/promises";
 import { relative } from "node:path";
 import { parse } from "csv-parse/sync";
-import { z } from "zod";
 import { writeJsonAtomic } from "../io/artifacts.js";
 import { UserError } from "../core/errors.js";
 import { sha256 } from "../core/hash.js";
 import { decodeCorpusBytes } from "../core/text.js";
 import type { Stage, StageContext } from "../stage.js";
+import { type Dictionary, type DictionaryFileEntry } from "../schemas/dictionary.js";
 
 export const REQUIRED_COLUMNS = ["term", "translations", "category", "notes"] as const;
 /** Review states. A CSV without a status column is taken as fully approved; in a CSV with one, a blank
@@ -16,21 +16,9 @@ export const STATUSES = ["approved", "pending", "rejected"] as const;
 /** Candidates share one cell, separated by this character (spreadsheets keep it intact). */
 export const CANDIDATE_SEPARATOR = "|";
 
-export const dictionaryEntrySchema = z.object({
-  term: z.string().min(1),
-  translations: z.array(z.string().min(1)).min(1),
-  category: z.string(),
-});
-export const dictionarySchema = z.object({
-  version: z.literal(1),
-  source: z.string(),
-  sha256: z.string(),
-  entries: z.array(dictionaryEntrySchema),
-});
-export type Dictionary = z.infer<typeof dictionarySchema>;
 
 export interface ParsedDictionary {
-  entries: z.infer<typeof dictionaryEntrySchema>[];
+  entries: DictionaryFileEntry[];
   notApproved: { term: string; status: string; line: number }[];
   /** False: the file has no status column, so every row counts as approved. */
   hasStatusColumn: boolean;

@@ -2,28 +2,25 @@
  * dataset folder for trainers (dataset/: hf / torchtune / text layouts, the reinforcement dataset, the
  * card and its own manifest; see pipeline/export/). */
 import { readFile, stat } from "node:fs/promises";
-import { z } from "zod";
 import { publicConfig } from "../config.js";
-import { readJson, readJsonlAll, toJsonlText, writeFileAtomic, writeJsonAtomic } from "../io/artifacts.js";
+import { z } from "zod";
+import { describeIssues, readJson, readJsonlAll, toJsonlText, writeFileAtomic, writeJsonAtomic } from "../io/artifacts.js";
 import { UserError } from "../core/errors.js";
 import { sha256 } from "../core/hash.js";
 import { ARTIFACTS, type ArtifactName, type Stage, type StageContext } from "../stage.js";
 import { writeDataset } from "../export/dataset.js";
 import { embeddedSources } from "../export/provenance.js";
 import { TOOL } from "../version.js";
-import { dictionarySchema } from "./dictionary.js";
+import { dictionarySchema } from "../schemas/dictionary.js";
 import { labelRowSchema, labelsMetaSchema } from "../schemas/labels.js";
-import { blockSchema } from "./tokenize.js";
-import { alignedSchema } from "./translate.js";
-
-export const MANIFEST_VERSION = 1;
+import { RUN_MANIFEST_VERSION, type RunManifest, runManifestSchema, trainRowSchema } from "../schemas/train.js";
+import { blockSchema } from "../schemas/blocks.js";
+import { alignedSchema } from "../schemas/aligned.js";
 
 /** Column name of the labels for one alpha: the main alpha is plain `labels`. */
 export function labelsColumn(alpha: number, main: number): string {
   return alpha === main ? "labels" : `labels_alpha_${alpha}`;
 }
-
-export const trainRowCounts = z.object({ masked: z.number().int(), changed: z.number().int(), uncertified: z.number().int() });
 
 /** Per-row counts: masked = positions (after the first) with no label; changed = labelled positions
  * whose label differs from the original next token. */
@@ -84,6 +81,9 @@ export const exportStage: Stage = {
       totals.unalignedOccurrences += aligned[i].unaligned.length;
       return row;
     });
+    // Checked against the schema its readers use before anything is written; the rows themselves are
+    // written (not zod's copies), so the bytes stay in the order the stage built them.
+    rows.forEach((row, i) => assertValid(trainRowSchema, row, `train.jsonl row ${i + 1}`));
     await writeFileAtomic(ctx.path("train"), toJsonlText(rows));
     const tok = await ctx.tokenizer();
     const files = [];
@@ -95,9 +95,9 @@ export const exportStage: Stage = {
     }
     // Labels from the embedded sandbox models are for demonstration: the run summary reads this field.
     const embedded = embeddedSources(meta.models);
-    await writeJsonAtomic(ctx.path("manifest"), {
+    const manifest: RunManifest = {
       format: "whp-run",
-      version: MANIFEST_VERSION,
+      version: RUN_MANIFEST_VERSION,
       tool: TOOL,
       run: ctx.config.run.name,
       ...(embedded.length ? { demonstrationOnly: true, embeddedModels: embedded } : {}),
@@ -112,7 +112,9 @@ export const exportStage: Stage = {
       ...(labelReview ? { labelReview } : {}),
       counts: totals,
       files,
-    });
+    };
+    assertValid(runManifestSchema, manifest, "manifest.json");
+    await writeJsonAtomic(ctx.path("manifest"), manifest);
     const dictionary = await readJson(ctx.path("dictionary"), dictionarySchema, "dictionary");
     const dataset = await writeDataset(ctx.config.runDir, {
       config: ctx.config,
@@ -138,4 +140,10 @@ function countLines(bytes: Buffer): number {
   let n = 0;
   for (const b of bytes) if (b === 0x0a) n++;
   return n;
+}
+
+/** A stage bug, not a user error: what the stage built does not match its own artifact's schema. */
+function assertValid(schema: z.ZodType, value: unknown, what: string): void {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw new Error(`export built an invalid ${what}: ${describeIssues(parsed.error)}`);
 }

@@ -1,23 +1,14 @@
 /** Stage `ingest`: corpus files -> validated, normalised documents. */
 import { readFile } from "node:fs/promises";
 import { relative } from "node:path";
-import { z } from "zod";
 import type { ResolvedConfig } from "../config.js";
 import { writeJsonlAtomic } from "../io/artifacts.js";
 import { UserError } from "../core/errors.js";
 import { sha256 } from "../core/hash.js";
 import { decodeCorpusBytes } from "../core/text.js";
 import { listFiles, type Stage, type StageContext } from "../stage.js";
+import type { Document } from "../schemas/documents.js";
 
-export const documentSchema = z.object({
-  /** The file's path relative to the config file: stable across machines, so block ids are too. */
-  id: z.string(),
-  sha256: z.string(),
-  text: z.string(),
-  bom: z.boolean(),
-  crlf: z.number().int(),
-});
-export type Document = z.infer<typeof documentSchema>;
 
 async function corpusFiles(config: ResolvedConfig, which: "forget" | "general"): Promise<string[]> {
   return listFiles(config.corpus[which], config.corpus.extensions);

@@ -19,12 +19,8 @@ import { ARTIFACTS, type Stage, type StageContext } from "../stage.js";
 import { applyStoredReview, previousCombination } from "../labels-review/stage-review.js";
 import { uncertaintyRow, uncertaintyRowSchema } from "../labels-review/uncertainty.js";
 import { labelRowSchema, labelsMetaSchema, type LabelRow } from "../schemas/labels.js";
-import { alignedSchema } from "./translate.js";
-import { blockSchema, generalBlockSchema } from "./tokenize.js";
-
-// The artifact schemas live in schemas/labels.ts (the review step reads them too); re-exported for
-// the readers that import them from here.
-export { labelRowSchema, labelsMetaSchema, type LabelRow };
+import { alignedSchema } from "../schemas/aligned.js";
+import { blockSchema, generalBlockSchema } from "../schemas/blocks.js";
 
 /** A chunk file's row: the labels plus the block's uncertainty row (split into two artifacts). */
 const chunkRowSchema = labelRowSchema.extend({ uncertainty: uncertaintyRowSchema });

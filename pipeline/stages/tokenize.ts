@@ -1,25 +1,11 @@
 /** Stage `tokenize`: documents -> non-overlapping blocks of `blockSize` tokens, with character offsets. */
-import { z } from "zod";
 import { readJsonl, writeJsonlAtomic } from "../io/artifacts.js";
 import { UserError } from "../core/errors.js";
 import type { EncodedText } from "../io/tokenizer.js";
 import type { Stage, StageContext } from "../stage.js";
-import { documentSchema } from "./ingest.js";
+import type { Block, GeneralBlock } from "../schemas/blocks.js";
+import { documentSchema } from "../schemas/documents.js";
 
-export const blockSchema = z.object({
-  id: z.string(),
-  doc: z.string(),
-  index: z.number().int(),
-  /** Characters of the document this block covers, [start, end). */
-  span: z.tuple([z.number().int(), z.number().int()]),
-  input_ids: z.array(z.number().int()),
-  /** Each token's character span in the document; special tokens have start == end. */
-  starts: z.array(z.number().int()),
-  ends: z.array(z.number().int()),
-});
-export type Block = z.infer<typeof blockSchema>;
-
-export const generalBlockSchema = z.object({ id: z.string(), input_ids: z.array(z.number().int()) });
 
 /**
  * Splits one document's tokens into blocks. The document is tokenized once (so no word is cut at an
@@ -65,7 +51,7 @@ export const tokenizeStage: Stage = {
       forgetTokens += enc.ids.length;
       blocks.push(...splitIntoBlocks(doc.id, enc, ctx.config.blockSize, prefix));
     }
-    const general: z.infer<typeof generalBlockSchema>[] = [];
+    const general: GeneralBlock[] = [];
     let generalTokens = 0;
     for await (const doc of readJsonl(ctx.path("generalDocuments"), documentSchema)) {
       const enc = await tok.encodeText(doc.text);

@@ -1,35 +1,14 @@
 /** Stage `translate`: blocks + dictionary -> translated token sequences, position maps and the
  * forbidden-token schedule (the alignment of whp-method.md). */
-import { z } from "zod";
 import { readJson, readJsonl, toJsonlText, writeFileAtomic } from "../io/artifacts.js";
 import { buildTranslation, encodeRequests, planBlock } from "../core/align.js";
 import { type DictionaryEntry, TermMatcher, UNALIGNED_REASONS, variantCounts } from "../core/anchors.js";
 import type { Stage, StageContext } from "../stage.js";
-import { dictionarySchema } from "./dictionary.js";
-import { documentSchema } from "./ingest.js";
-import { blockSchema } from "./tokenize.js";
+import type { AlignedBlock } from "../schemas/aligned.js";
+import { blockSchema } from "../schemas/blocks.js";
+import { dictionarySchema } from "../schemas/dictionary.js";
+import { documentSchema } from "../schemas/documents.js";
 
-export const alignedSchema = z.object({
-  id: z.string(),
-  translated_ids: z.array(z.number().int()),
-  /** Original position -> translated position, -1 = masked. */
-  map: z.array(z.number().int()),
-  forbidden: z.array(z.object({ from: z.number().int(), tokens: z.array(z.number().int()) })),
-  occurrences: z.array(
-    z.object({
-      term: z.string(),
-      translation: z.string(),
-      start: z.number().int(),
-      end: z.number().int(),
-      first: z.number().int(),
-      last: z.number().int(),
-      translatedFirst: z.number().int(),
-      translatedLast: z.number().int(),
-    }),
-  ),
-  unaligned: z.array(z.object({ term: z.string(), start: z.number().int(), end: z.number().int(), reason: z.enum(UNALIGNED_REASONS) })),
-});
-export type AlignedBlock = z.infer<typeof alignedSchema>;
 
 export const translateStage: Stage = {
   name: "translate",
