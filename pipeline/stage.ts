@@ -15,29 +15,12 @@ import { type FileStamp, fileStampSchema, type StampedHasher, stampedHasher } fr
 import { hashJson } from "./core/hash.js";
 import type { Logger } from "./io/log.js";
 import { ModelTokenizer } from "./io/tokenizer.js";
+import { ARTIFACT_FILES, type ArtifactName } from "./schemas/registry.js";
 
-/** Every artifact of a run, by name, with its file name under the run directory. */
-export const ARTIFACTS = {
-  documents: "documents.jsonl",
-  generalDocuments: "general-documents.jsonl",
-  blocks: "blocks.jsonl",
-  generalBlocks: "general-blocks.jsonl",
-  dictionary: "dictionary.json",
-  aligned: "aligned.jsonl",
-  labels: "labels.jsonl",
-  labelsMeta: "labels-meta.json",
-  // Per labelled position: the baseline's probability of the label, its margin, the runner-ups
-  // (pipeline/labels-review/uncertainty.ts); read by `whp review-queue labels`.
-  labelsUncertainty: "labels-uncertainty.jsonl",
-  // The verdicts `whp labels --apply-review` stored; the labels stage applies them after combining.
-  labelsReview: "labels-review.json",
-  train: "train.jsonl",
-  manifest: "manifest.json",
-  // The dataset folder's manifest hashes every file in it, so the runner tracking this one file
-  // notices the folder deleted or edited by hand and rebuilds it.
-  datasetManifest: "dataset/manifest.json",
-} as const;
-export type ArtifactName = keyof typeof ARTIFACTS;
+/** Every artifact of a run, by name, with its file name under the run directory (the registry,
+ * schemas/registry.ts, holds each one's file, schema and version). */
+export const ARTIFACTS = ARTIFACT_FILES;
+export type { ArtifactName };
 
 export type StageStats = Record<string, unknown>;
 

@@ -1,0 +1,75 @@
+/** The artifact registry (pipeline/schemas/registry.ts): readArtifact / writeArtifact validate both
+ * sides and name the file, the line and the field of a mismatch. */
+import { mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { toJsonlText } from "../pipeline/io/artifacts.js";
+import { ARTIFACT_FILES, type ArtifactName, readArtifact, writeArtifact } from "../pipeline/schemas/registry.js";
+
+const dirs: string[] = [];
+afterAll(async () => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))));
+async function runDir() {
+  const dir = await mkdtemp(join(tmpdir(), "whp-registry-"));
+  dirs.push(dir);
+  return { dir, ctx: { path: (name: ArtifactName) => join(dir, ARTIFACT_FILES[name]) } };
+}
+
+const block = (id: string) => ({ id, doc: "a.txt", index: 0, span: [0, 3] as [number, number], input_ids: [1, 2], starts: [0, 0], ends: [0, 3] });
+
+describe("readArtifact", () => {
+  it("names the file, the line and the field of a row of the wrong shape", async () => {
+    const { dir, ctx } = await runDir();
+    await writeFile(join(dir, "blocks.jsonl"), `${JSON.stringify(block("a#0"))}\n${JSON.stringify({ ...block("a#1"), input_ids: "1 2" })}\n`);
+    await expect(readArtifact(ctx, "blocks")).rejects.toThrow('blocks.jsonl line 2: input_ids: expected array, got string "1 2"');
+  });
+
+  it("names a missing field and the line after a blank one", async () => {
+    const { dir, ctx } = await runDir();
+    const { span: _s, ...noSpan } = block("a#1");
+    await writeFile(join(dir, "blocks.jsonl"), `${JSON.stringify(block("a#0"))}\n\n${JSON.stringify(noSpan)}\n`);
+    await expect(readArtifact(ctx, "blocks")).rejects.toThrow("blocks.jsonl line 3: span: expected tuple, got nothing (missing)");
+  });
+
+  it("refuses a json artifact of another version as such, before its schema", async () => {
+    const { dir, ctx } = await runDir();
+    await writeFile(join(dir, "dictionary.json"), JSON.stringify({ version: 2, source: "a.csv", sha256: "x", entries: [] }));
+    await expect(readArtifact(ctx, "dictionary")).rejects.toThrow("dictionary.json: expected version 1, got 2");
+  });
+
+  it("returns the rows of a valid file, typed by the registry", async () => {
+    const { dir, ctx } = await runDir();
+    await writeFile(join(dir, "blocks.jsonl"), toJsonlText([block("a#0"), block("a#1")]));
+    const rows = await readArtifact(ctx, "blocks");
+    expect(rows.map((b) => b.id)).toEqual(["a#0", "a#1"]);
+  });
+
+  it("knows only the registry's names (compile time)", async () => {
+    const { ctx } = await runDir();
+    // @ts-expect-error: "trainRows" is not a registered artifact
+    await expect(readArtifact(ctx, "trainRows")).rejects.toThrow();
+  });
+});
+
+describe("writeArtifact", () => {
+  it("writes the rows as the stage built them, byte for byte", async () => {
+    const { dir, ctx } = await runDir();
+    const rows = [block("a#0"), block("a#1")];
+    await writeArtifact(ctx, "blocks", rows);
+    expect(await readFile(join(dir, "blocks.jsonl"), "utf8")).toBe(toJsonlText(rows));
+  });
+
+  it("refuses a row of the wrong shape, naming row and field, and writes nothing", async () => {
+    const { dir, ctx } = await runDir();
+    const bad = { ...block("a#1"), starts: [0, 0.5] };
+    await expect(writeArtifact(ctx, "blocks", [block("a#0"), bad])).rejects.toThrow("writing blocks.jsonl row 2: starts.1: expected int, got number 0.5");
+    expect(await readdir(dir)).toEqual([]);
+  });
+
+  it("refuses a json artifact with another version", async () => {
+    const { dir, ctx } = await runDir();
+    // @ts-expect-error: the schema types the version as the literal 1
+    await expect(writeArtifact(ctx, "dictionary", { version: 2, source: "a.csv", sha256: "x", entries: [] })).rejects.toThrow("writing dictionary.json: expected version 1, got 2");
+    expect(await readdir(dir)).toEqual([]);
+  });
+});
