@@ -9,9 +9,7 @@
  *         i32 offsets[n+1] | i32 ids[entries] | f32 values[entries] | f32 floor[n] | 32-byte sha256.
  */
 import { createHash } from "node:crypto";
-import { readFile } from "node:fs/promises";
-import { join } from "node:path";
-import { writeCacheEntry } from "./cache-write.js";
+import { CorruptEntry, DiskCache, type CacheCodec } from "../io/disk-cache.js";
 import { hashJson } from "../core/hash.js";
 import type { TopKRows } from "../core/rows.js";
 
@@ -73,63 +71,25 @@ export function decodeRows(key: string, buf: Buffer): TopKRows | string {
   return { kind: "topk", n, vocabSize, offsets, ids, values, floor };
 }
 
-export class RowsCache {
-  /** Entries found corrupt and refetched, for the stage's stats and tests. */
-  corrupt = 0;
-  hits = 0;
-  /** Requests being fetched: a duplicate block waits for the first fetch (and the temp file of an
-   * atomic write is never shared by two writers). */
-  readonly inflight = new Map<string, Promise<TopKRows>>();
-
-  constructor(
-    readonly dir: string,
-    private readonly warn: (message: string) => void = () => {},
-  ) {}
-
-  private file(key: string): string {
-    return join(this.dir, key.slice(0, 2), `${key}.rows`);
-  }
-
-  async get(key: string): Promise<TopKRows | undefined> {
-    let buf: Buffer;
-    try {
-      buf = await readFile(this.file(key));
-    } catch {
-      return undefined;
-    }
+/** The binary rows format as a DiskCache codec: its checksum trailer and key header are the check. */
+export const rowsCodec: CacheCodec<TopKRows> = {
+  ext: ".rows",
+  encode: encodeRows,
+  decode: (key, buf) => {
     const rows = decodeRows(key, buf);
-    if (typeof rows === "string") {
-      this.corrupt++;
-      this.warn(`cache entry ${key.slice(0, 12)} is corrupt (${rows}); fetching it again`);
-      return undefined;
-    }
-    this.hits++;
-    return rows;
-  }
+    return typeof rows === "string" ? new CorruptEntry(rows) : rows;
+  },
+};
 
-  async put(key: string, rows: TopKRows): Promise<void> {
-    // Not fsynced: see cache-write.ts.
-    await writeCacheEntry(this.file(key), encodeRows(key, rows));
+/** Rows for labels, one binary entry per request (io/disk-cache.ts: hits, corrupt, in-flight dedupe). */
+export class RowsCache extends DiskCache<unknown, TopKRows> {
+  constructor(dir: string, warn?: (message: string) => void) {
+    super(dir, rowsCodec, { label: "cache", warn });
   }
 }
 
-/** Cache in front of a fetch: returns the cached rows or fetches, stores and returns them. */
-export async function cached(cache: RowsCache | undefined, request: unknown, fetchRows: () => Promise<TopKRows>): Promise<TopKRows> {
-  if (!cache) return fetchRows();
-  const key = cacheKey(request);
-  const running = cache.inflight.get(key);
-  if (running) return running;
-  const task = (async () => {
-    const hit = await cache.get(key);
-    if (hit) return hit;
-    const rows = await fetchRows();
-    await cache.put(key, rows);
-    return rows;
-  })();
-  cache.inflight.set(key, task);
-  try {
-    return await task;
-  } finally {
-    cache.inflight.delete(key);
-  }
+/** Cache in front of a fetch: returns the cached rows or fetches, stores and returns them; a duplicate
+ * block in flight waits for the first fetch. */
+export function cached(cache: RowsCache | undefined, request: unknown, fetchRows: () => Promise<TopKRows>): Promise<TopKRows> {
+  return cache ? cache.through(request, fetchRows) : fetchRows();
 }
