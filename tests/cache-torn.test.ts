@@ -7,6 +7,7 @@ import { mkdtemp, readdir, readFile, truncate } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { CachedChat } from "../pipeline/eval/judge.js";
 import { AnswerCache } from "../pipeline/models/answer-cache.js";
 import { createServedSource } from "../pipeline/models/registry.js";
 import { vllmModelSchema } from "../pipeline/models/vllm.js";
@@ -71,6 +72,29 @@ describe("a torn cache entry is refetched, counted and warned about", () => {
     expect(await again.src.tokenLogprobs(tokens)).toEqual(first);
     expect(s.stats.requests["/v1/completions"]).toBe(asked + 1);
     expect(again.warnings.filter((w) => /answer cache entry [0-9a-f]{12} is corrupt/.test(w))).toHaveLength(1);
+  });
+});
+
+describe("the judge's chat cache: one behaviour with the others", () => {
+  it("a torn entry is counted, warned about and asked again; the rewritten one is trusted", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "whp-cache-"));
+    let asked = 0;
+    const inner = { complete: async () => ({ text: `answer ${++asked}`, model: "judge", finishReason: "stop" }) };
+    const req = { model: "judge", messages: [{ role: "user" as const, content: "score this" }], temperature: 0, maxTokens: 8 };
+    const first = new CachedChat(inner, dir, () => {});
+    expect((await first.complete(req)).text).toBe("answer 1");
+    const [file] = await entries(dir);
+    await truncate(file, (await readFile(file)).length >> 1);
+
+    const warnings: string[] = [];
+    const second = new CachedChat(inner, dir, (m) => warnings.push(m));
+    expect((await second.complete(req)).text).toBe("answer 2");
+    expect([second.calls, second.hits, second.corrupt]).toEqual([1, 0, 1]);
+    expect(warnings).toEqual([expect.stringMatching(/^chat cache entry [0-9a-f]{12} is corrupt \(.+\); fetching it again$/)]);
+
+    const third = new CachedChat(inner, dir, (m) => warnings.push(m));
+    expect((await third.complete(req)).text).toBe("answer 2");
+    expect([third.calls, third.hits, third.corrupt, asked]).toEqual([0, 1, 0, 2]);
   });
 });
 

@@ -5,10 +5,9 @@
  * evaluation: its templates in prompts/ (read and filled by llm/template.ts), answer validation, and
  * re-asking on a malformed answer (a judgement that stays malformed is counted as failed, never as 0).
  */
-import { mkdir, readFile } from "node:fs/promises";
-import { join } from "node:path";
 import { z } from "zod";
-import { writeJsonAtomic } from "../io/artifacts.js";
+import { DiskCache, jsonCodec } from "../io/disk-cache.js";
+import { createLogger } from "../io/log.js";
 import { hashJson } from "../core/hash.js";
 import type { ChatAnswer, ChatRequest } from "../llm/chat.js";
 import type { LlmConfig } from "../llm/config.js";
@@ -166,36 +165,51 @@ export async function generateFamiliarityPrompts(
  * A chat model whose answers are kept on disk under a hash of the canonical request and the attempt
  * number (the n-th identical request in this process is attempt n), so a crashed or repeated evaluation
  * pays for no call twice, and a re-ask after a malformed answer is a new call, not the cached one.
+ *
+ * On io/disk-cache.ts like the served models' caches: an entry that is torn, garbled, misplaced or not
+ * an answer is counted in `corrupt`, warned about and asked again. The entries used to be bare JSON
+ * answers without a checksum, `<dir>/<hash([request, attempt])>.json`; the key now starts with
+ * CHAT_CACHE_VERSION so those old files are simply not read (asked again once), never taken for
+ * corrupt ones.
  */
 export class CachedChat implements ChatModel {
   private readonly attempts = new Map<string, number>();
-  hits = 0;
+  private readonly cache: DiskCache<unknown, ChatAnswer>;
   calls = 0;
   constructor(
     private readonly inner: ChatModel,
-    private readonly dir: string,
-  ) {}
+    dir: string,
+    warn: (message: string) => void = createLogger().warn,
+  ) {
+    this.cache = new DiskCache(dir, jsonCodec<ChatAnswer>(), { label: "chat cache", warn });
+  }
 
-  async complete(req: ChatRequest): Promise<ChatAnswer> {
+  get hits(): number {
+    return this.cache.hits;
+  }
+
+  get corrupt(): number {
+    return this.cache.corrupt;
+  }
+
+  complete(req: ChatRequest): Promise<ChatAnswer> {
     const base = hashJson(req);
     const attempt = this.attempts.get(base) ?? 0;
     this.attempts.set(base, attempt + 1);
-    const file = join(this.dir, `${hashJson([base, attempt])}.json`);
-    const cached = await readFile(file, "utf8").then(
-      (t) => cachedAnswerSchema.safeParse(JSON.parse(t)),
-      () => undefined,
-    ).catch(() => undefined);
-    if (cached?.success) {
-      this.hits++;
-      return cached.data;
-    }
-    const answer = await this.inner.complete(req);
-    this.calls++;
-    await mkdir(this.dir, { recursive: true });
-    await writeJsonAtomic(file, answer);
-    return answer;
+    return this.cache.through(
+      [CHAT_CACHE_VERSION, base, attempt],
+      async () => {
+        const answer = await this.inner.complete(req);
+        this.calls++;
+        return { text: answer.text, model: answer.model, finishReason: answer.finishReason };
+      },
+      (v) => cachedAnswerSchema.parse(v),
+    );
   }
 }
+
+/** Part of every chat cache key: bump it when the entry format changes. */
+export const CHAT_CACHE_VERSION = "chat-v2";
 
 const cachedAnswerSchema = z.object({ text: z.string(), model: z.string(), finishReason: z.string().nullable() });
 
