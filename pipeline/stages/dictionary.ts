@@ -2,12 +2,12 @@
 import { readFile } from "node:fs/promises";
 import { relative } from "node:path";
 import { parse } from "csv-parse/sync";
-import { writeJsonAtomic } from "../io/artifacts.js";
 import { UserError } from "../core/errors.js";
 import { sha256 } from "../core/hash.js";
 import { decodeCorpusBytes } from "../core/text.js";
 import type { Stage, StageContext } from "../stage.js";
 import { type Dictionary, type DictionaryFileEntry } from "../schemas/dictionary.js";
+import { writeArtifact } from "../schemas/registry.js";
 
 export const REQUIRED_COLUMNS = ["term", "translations", "category", "notes"] as const;
 /** Review states. A CSV without a status column is taken as fully approved; in a CSV with one, a blank
@@ -119,7 +119,7 @@ export const dictionaryStage: Stage = {
     const parsed = parseDictionaryCsv(decoded.text, file);
     if (parsed.entries.length === 0) throw new UserError(`${file} has no approved entries`, "approve at least one term (status column) or add rows");
     const dictionary: Dictionary = { version: 1, source: relative(ctx.config.baseDir, file), sha256: sha256(bytes), entries: parsed.entries };
-    await writeJsonAtomic(ctx.path("dictionary"), dictionary);
+    await writeArtifact(ctx, "dictionary", dictionary);
     for (const n of parsed.notApproved) ctx.log.info(`dictionary: "${n.term}" (line ${n.line}) is ${n.status}, not used`);
     return {
       terms: parsed.entries.length,

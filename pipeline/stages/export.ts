@@ -3,19 +3,14 @@
  * card and its own manifest; see pipeline/export/). */
 import { readFile, stat } from "node:fs/promises";
 import { publicConfig } from "../config.js";
-import { z } from "zod";
-import { describeIssues, readJson, readJsonlAll, toJsonlText, writeFileAtomic, writeJsonAtomic } from "../io/artifacts.js";
 import { UserError } from "../core/errors.js";
 import { sha256 } from "../core/hash.js";
 import { ARTIFACTS, type ArtifactName, type Stage, type StageContext } from "../stage.js";
 import { writeDataset } from "../export/dataset.js";
 import { embeddedSources } from "../export/provenance.js";
 import { TOOL } from "../version.js";
-import { dictionarySchema } from "../schemas/dictionary.js";
-import { labelRowSchema, labelsMetaSchema } from "../schemas/labels.js";
-import { RUN_MANIFEST_VERSION, type RunManifest, runManifestSchema, trainRowSchema } from "../schemas/train.js";
-import { blockSchema } from "../schemas/blocks.js";
-import { alignedSchema } from "../schemas/aligned.js";
+import { readArtifact, writeArtifact } from "../schemas/registry.js";
+import { RUN_MANIFEST_VERSION, type RunManifest, type TrainRow } from "../schemas/train.js";
 
 /** Column name of the labels for one alpha: the main alpha is plain `labels`. */
 export function labelsColumn(alpha: number, main: number): string {
@@ -49,10 +44,10 @@ export const exportStage: Stage = {
     return { config: publicConfig(config), files: [config.tokenizer] };
   },
   async run(ctx: StageContext) {
-    const blocks = await readJsonlAll(ctx.path("blocks"), blockSchema);
-    const labels = await readJsonlAll(ctx.path("labels"), labelRowSchema);
-    const aligned = await readJsonlAll(ctx.path("aligned"), alignedSchema);
-    const meta = await readJson(ctx.path("labelsMeta"), labelsMetaSchema, "labels metadata");
+    const blocks = await readArtifact(ctx, "blocks");
+    const labels = await readArtifact(ctx, "labels");
+    const aligned = await readArtifact(ctx, "aligned");
+    const meta = await readArtifact(ctx, "labelsMeta");
     if (labels.length !== blocks.length || labels.some((l, i) => l.id !== blocks[i].id)) throw new UserError("labels.jsonl does not match blocks.jsonl", "re-run `whp labels`");
     const main = meta.alphas[0];
     // Reviewed labels (whp labels --apply-review): how many verdicts, by kind, and the review file's
@@ -79,12 +74,11 @@ export const exportStage: Stage = {
       totals.changed += counts.changed;
       totals.anchorOccurrences += aligned[i].occurrences.length;
       totals.unalignedOccurrences += aligned[i].unaligned.length;
-      return row;
+      // Built column by column so the columns keep their order; writeArtifact checks the shape.
+      return row as TrainRow;
     });
-    // Checked against the schema its readers use before anything is written; the rows themselves are
-    // written (not zod's copies), so the bytes stay in the order the stage built them.
-    rows.forEach((row, i) => assertValid(trainRowSchema, row, `train.jsonl row ${i + 1}`));
-    await writeFileAtomic(ctx.path("train"), toJsonlText(rows));
+    // Checked against the schema its readers use before anything is written (schemas/registry.ts).
+    await writeArtifact(ctx, "train", rows);
     const tok = await ctx.tokenizer();
     const files = [];
     for (const name of EXPORTED) {
@@ -113,9 +107,8 @@ export const exportStage: Stage = {
       counts: totals,
       files,
     };
-    assertValid(runManifestSchema, manifest, "manifest.json");
-    await writeJsonAtomic(ctx.path("manifest"), manifest);
-    const dictionary = await readJson(ctx.path("dictionary"), dictionarySchema, "dictionary");
+    await writeArtifact(ctx, "manifest", manifest);
+    const dictionary = await readArtifact(ctx, "dictionary");
     const dataset = await writeDataset(ctx.config.runDir, {
       config: ctx.config,
       blocks,
@@ -140,10 +133,4 @@ function countLines(bytes: Buffer): number {
   let n = 0;
   for (const b of bytes) if (b === 0x0a) n++;
   return n;
-}
-
-/** A stage bug, not a user error: what the stage built does not match its own artifact's schema. */
-function assertValid(schema: z.ZodType, value: unknown, what: string): void {
-  const parsed = schema.safeParse(value);
-  if (!parsed.success) throw new Error(`export built an invalid ${what}: ${describeIssues(parsed.error)}`);
 }

@@ -2,12 +2,12 @@
 import { readFile } from "node:fs/promises";
 import { relative } from "node:path";
 import type { ResolvedConfig } from "../config.js";
-import { writeJsonlAtomic } from "../io/artifacts.js";
 import { UserError } from "../core/errors.js";
 import { sha256 } from "../core/hash.js";
 import { decodeCorpusBytes } from "../core/text.js";
 import { listFiles, type Stage, type StageContext } from "../stage.js";
 import type { Document } from "../schemas/documents.js";
+import { writeArtifact } from "../schemas/registry.js";
 
 
 async function corpusFiles(config: ResolvedConfig, which: "forget" | "general"): Promise<string[]> {
@@ -66,8 +66,8 @@ export const ingestStage: Stage = {
     }
     const general = await readCorpus(ctx.config, "general");
     for (const s of [...forget.skipped, ...general.skipped]) ctx.log.warn(`skipped ${s.file}: ${s.reason}`);
-    await writeJsonlAtomic(ctx.path("documents"), forget.docs);
-    await writeJsonlAtomic(ctx.path("generalDocuments"), general.docs);
+    await writeArtifact(ctx, "documents", forget.docs);
+    await writeArtifact(ctx, "generalDocuments", general.docs);
     const summary = (docs: Document[]) => ({
       documents: docs.length,
       characters: docs.reduce((n, d) => n + d.text.length, 0),

@@ -1,10 +1,9 @@
 /** Stage `tokenize`: documents -> non-overlapping blocks of `blockSize` tokens, with character offsets. */
-import { readJsonl, writeJsonlAtomic } from "../io/artifacts.js";
 import { UserError } from "../core/errors.js";
 import type { EncodedText } from "../io/tokenizer.js";
 import type { Stage, StageContext } from "../stage.js";
 import type { Block, GeneralBlock } from "../schemas/blocks.js";
-import { documentSchema } from "../schemas/documents.js";
+import { readArtifact, writeArtifact } from "../schemas/registry.js";
 
 
 /**
@@ -46,20 +45,20 @@ export const tokenizeStage: Stage = {
     const prefix = tok.info.prefixSpecialIds;
     const blocks: Block[] = [];
     let forgetTokens = 0;
-    for await (const doc of readJsonl(ctx.path("documents"), documentSchema)) {
+    for (const doc of await readArtifact(ctx, "documents")) {
       const enc = await tok.encodeText(doc.text);
       forgetTokens += enc.ids.length;
       blocks.push(...splitIntoBlocks(doc.id, enc, ctx.config.blockSize, prefix));
     }
     const general: GeneralBlock[] = [];
     let generalTokens = 0;
-    for await (const doc of readJsonl(ctx.path("generalDocuments"), documentSchema)) {
+    for (const doc of await readArtifact(ctx, "generalDocuments")) {
       const enc = await tok.encodeText(doc.text);
       generalTokens += enc.ids.length;
       for (const b of splitIntoBlocks(doc.id, enc, ctx.config.blockSize, prefix)) general.push({ id: b.id, input_ids: b.input_ids });
     }
-    await writeJsonlAtomic(ctx.path("blocks"), blocks);
-    await writeJsonlAtomic(ctx.path("generalBlocks"), general);
+    await writeArtifact(ctx, "blocks", blocks);
+    await writeArtifact(ctx, "generalBlocks", general);
     return {
       tokenizer: { sha256: tok.info.sha256, vocabSize: tok.info.vocabSize, prefixSpecialIds: prefix },
       forget: { tokens: forgetTokens, blocks: blocks.length, tailBlocks: blocks.filter((b) => b.input_ids.length < ctx.config.blockSize).length },

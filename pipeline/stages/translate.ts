@@ -1,13 +1,10 @@
 /** Stage `translate`: blocks + dictionary -> translated token sequences, position maps and the
  * forbidden-token schedule (the alignment of whp-method.md). */
-import { readJson, readJsonl, toJsonlText, writeFileAtomic } from "../io/artifacts.js";
 import { buildTranslation, encodeRequests, planBlock } from "../core/align.js";
 import { type DictionaryEntry, TermMatcher, UNALIGNED_REASONS, variantCounts } from "../core/anchors.js";
 import type { Stage, StageContext } from "../stage.js";
 import type { AlignedBlock } from "../schemas/aligned.js";
-import { blockSchema } from "../schemas/blocks.js";
-import { dictionarySchema } from "../schemas/dictionary.js";
-import { documentSchema } from "../schemas/documents.js";
+import { readArtifact, writeArtifact } from "../schemas/registry.js";
 
 
 export const translateStage: Stage = {
@@ -22,18 +19,18 @@ export const translateStage: Stage = {
   },
   async run(ctx: StageContext) {
     const tok = await ctx.tokenizer();
-    const dict = await readJson(ctx.path("dictionary"), dictionarySchema, "dictionary");
+    const dict = await readArtifact(ctx, "dictionary");
     const entries = new Map<string, DictionaryEntry>(dict.entries.map((e) => [e.term, e]));
     const matcher = new TermMatcher([...entries.keys()]);
     const texts = new Map<string, string>();
-    for await (const doc of readJsonl(ctx.path("documents"), documentSchema)) texts.set(doc.id, doc.text);
+    for (const doc of await readArtifact(ctx, "documents")) texts.set(doc.id, doc.text);
 
     const rows: AlignedBlock[] = [];
     const perTerm = new Map<string, number>();
     const surfaces: { term: string; surface: string }[] = [];
     const unalignedByReason: Record<string, number> = Object.fromEntries(UNALIGNED_REASONS.map((r) => [r, 0]));
     let longestTranslated = 0;
-    for await (const block of readJsonl(ctx.path("blocks"), blockSchema)) {
+    for (const block of await readArtifact(ctx, "blocks")) {
       const view = { ids: block.input_ids, starts: block.starts, ends: block.ends, text: texts.get(block.doc) ?? "" };
       const plan = planBlock(view, matcher, entries, ctx.config.seed, block.id);
       const encode = await tok.contextEncoder(encodeRequests(plan));
@@ -46,7 +43,7 @@ export const translateStage: Stage = {
       longestTranslated = Math.max(longestTranslated, t.translatedIds.length);
       rows.push({ id: block.id, translated_ids: t.translatedIds, map: Array.from(t.map), forbidden: t.forbidden.map((f) => ({ from: f.from, tokens: [...f.tokens] })), occurrences: t.occurrences, unaligned: t.unaligned });
     }
-    await writeFileAtomic(ctx.path("aligned"), toJsonlText(rows));
+    await writeArtifact(ctx, "aligned", rows);
     const occurrences = [...perTerm.values()].reduce((a, b) => a + b, 0);
     for (const [reason, count] of Object.entries(unalignedByReason)) if (count) ctx.log.warn(`${count} anchor occurrence(s) left untranslated: ${reason}`);
     // Terms found written another way than in the dictionary (typographic apostrophes and quotes).
