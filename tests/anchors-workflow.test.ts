@@ -33,6 +33,17 @@ async function setLlm(configPath: string, llm: Record<string, unknown>, extra: R
 }
 
 describe("whp anchors", () => {
+  it("consolidation, which cannot ask again, refuses a raw answers file with a corrupt line, naming it (exit 2)", async () => {
+    const f = await makeFixture({}, { forgetChars: 3000, generalChars: 5000 });
+    await setLlm(f.configPath, { provider: "heuristic", reviewFile: "review.csv" });
+    const good = JSON.stringify({ version: 1, passageId: "p0", requestHash: "h0", promptHash: "x", model: "gpt-4", source: "llm:gpt-4", text: '{"Harry": "Jon"}' });
+    const raw = join(f.dir, "answers.jsonl");
+    await writeFile(raw, `${good}\n{"version":1,"passageId":\n${good.replace("h0", "h1")}\n`);
+    const res = await whp("anchors", "consolidate", "-c", f.configPath, "--raw", raw, "-q");
+    expect(res.code).toBe(2);
+    expect(res.err).toMatch(/1 bad line\(s\) in the raw answers:\s+\S*answers\.jsonl:2: not JSON/);
+  });
+
   it("consolidates offline from 380 `translations = {...}` answers, 5 cut off mid-object, keeping every complete pair", async () => {
     const f = await makeFixture({}, { forgetChars: 3000, generalChars: 5000 });
     await setLlm(f.configPath, { provider: "heuristic", reviewFile: "review.csv" });

@@ -320,6 +320,27 @@ describe("raw answers and resuming", () => {
     expect(seen).toHaveLength(1);
     expect((await readRawAnswers(rawPath)).answers).toHaveLength(5);
   });
+
+  it("a corrupt line in the raw answers (the extraction's cache) is counted, warned about and asked again", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "whp-llm-"));
+    const rawPath = join(dir, "raw.jsonl");
+    const { client } = clientFor("openai", { attempts: 1 });
+    script = [{ kind: "ok" }, { kind: "ok" }, { kind: "ok" }, { kind: "ok" }, { kind: "ok" }];
+    await extractWithChat({ client, template, passages, rawPath, log: memoryLogger() });
+    const lines = (await readFile(rawPath, "utf8")).split("\n");
+    lines[1] = lines[1].replace('"version":1', '"version":"one"'); // garbled, yet complete: not a torn write
+    await writeFile(rawPath, lines.join("\n"));
+    expect((await readRawAnswers(rawPath)).corrupt).toEqual([expect.stringMatching(/raw\.jsonl:2: /)]);
+    seen = [];
+    script = [{ kind: "ok" }];
+    const log = memoryLogger();
+    const second = await extractWithChat({ client, template, passages, rawPath, log });
+    expect(second).toMatchObject({ sent: 1, cached: 4, corrupt: 1, failed: [] });
+    expect(seen).toHaveLength(1);
+    expect(log.lines.filter((l) => /raw\.jsonl:2: .*asked again/.test(l))).toHaveLength(1);
+    const after = await readRawAnswers(rawPath);
+    expect([after.answers.length, after.corrupt]).toEqual([5, []]);
+  });
 });
 
 describe("whp anchors extract with a chat model (CLI)", () => {

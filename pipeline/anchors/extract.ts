@@ -20,6 +20,8 @@ export interface ExtractionStats {
   /** Answers the server stopped early (finish_reason "length"): their complete pairs are still kept. */
   cutOff: number;
   proposals: number;
+  /** Lines of the raw answers that were not a valid answer: warned about, their requests asked again. */
+  corrupt: number;
 }
 
 export async function extractWithChat(opts: { client: ChatClient; template: PromptTemplate; passages: readonly Passage[]; rawPath: string; log: Logger }): Promise<ExtractionStats> {
@@ -43,11 +45,13 @@ async function runJobs(opts: { client: ChatClient; template: PromptTemplate; job
   const { client, template, jobs, rawPath, log } = opts;
   const cfg = client.cfg;
   const existing = await readRawAnswers(rawPath);
-  // A crash mid-write leaves a torn last line: drop it so new lines are not glued onto it.
-  if (existing.tornLastLine) await writeJsonlAtomic(rawPath, existing.answers);
+  // A crash mid-write leaves a torn last line: drop it so new lines are not glued onto it. A corrupt
+  // line is the caches' corrupt entry (io/disk-cache.ts): counted, warned about, its request asked again.
+  for (const c of existing.corrupt) log.warn(`anchors extract: ${c}; the line is dropped and its request asked again`);
+  if (existing.tornLastLine || existing.corrupt.length) await writeJsonlAtomic(rawPath, existing.answers);
   const done = new Set(existing.answers.map((a) => a.requestHash));
   const rawLog = new RawAnswerLog(rawPath);
-  const stats: ExtractionStats = { passages: jobs.length, sent: 0, cached: 0, failed: [], cutOff: 0, proposals: 0 };
+  const stats: ExtractionStats = { passages: jobs.length, sent: 0, cached: 0, failed: [], cutOff: 0, proposals: 0, corrupt: existing.corrupt.length };
   const source = `llm:${cfg.model ?? cfg.baseUrl ?? cfg.provider}`;
   // All requests are handed to the client at once: its per-endpoint p-limit decides how many run.
   await Promise.all(

@@ -3,6 +3,14 @@
  * answer arrives. It is the extraction cache (a request whose hash is already there is not sent
  * again, so a crashed extraction resumes without paying twice) and the only input of consolidation,
  * which can therefore be re-run offline with new rules at no cost.
+ *
+ * Not an io/disk-cache.ts DiskCache, on purpose: its contract is a log, one human-readable file a
+ * person can read, diff and hand to consolidation with `--raw`, whose order and content define the
+ * dictionary; an entry-per-file cache would lose that. What it shares with the caches is the behaviour
+ * for a bad entry where it acts as a cache: extraction counts a corrupt line, warns with its file:line,
+ * and asks its request again (the line's request hash cannot be trusted, so it is not "done"). The
+ * readers that cannot ask again (consolidation, the offline extractor's rewrite) refuse instead
+ * (requireWhole): building a dictionary from fewer answers than the file holds would be a silent loss.
  */
 import { readFile } from "node:fs/promises";
 import { z } from "zod";
@@ -35,19 +43,21 @@ export interface RawFile {
   answers: RawAnswer[];
   /** A last line cut off by a crash mid-write: ignored (its request is simply sent again). */
   tornLastLine: boolean;
+  /** Complete lines that are not a valid answer, as "<file>:<line>: <problem>", in file order. */
+  corrupt: string[];
 }
 
-/** Reads the raw answers; every bad line is reported with file:line, except a torn last line. */
+/** Reads the raw answers; every bad line is listed in `corrupt` with file:line, except a torn last line. */
 export async function readRawAnswers(path: string): Promise<RawFile> {
   let text: string;
   try {
     text = await readFile(path, "utf8");
   } catch {
-    return { answers: [], tornLastLine: false };
+    return { answers: [], tornLastLine: false, corrupt: [] };
   }
   const lines = text.split("\n");
   const answers: RawAnswer[] = [];
-  const problems: string[] = [];
+  const corrupt: string[] = [];
   let tornLastLine = false;
   lines.forEach((line, i) => {
     if (!line.trim()) return;
@@ -58,15 +68,21 @@ export async function readRawAnswers(path: string): Promise<RawFile> {
     } catch (e) {
       // A complete line always ends with "\n"; only the unterminated last one can be a torn write.
       if (isLast) tornLastLine = true;
-      else problems.push(`${path}:${i + 1}: not JSON (${(e as Error).message})`);
+      else corrupt.push(`${path}:${i + 1}: not JSON (${(e as Error).message})`);
       return;
     }
     const parsed = rawAnswerSchema.safeParse(raw);
     if (parsed.success) answers.push(parsed.data);
-    else problems.push(`${path}:${i + 1}: ${describeIssues(parsed.error)}`);
+    else corrupt.push(`${path}:${i + 1}: ${describeIssues(parsed.error)}`);
   });
-  if (problems.length) throw new UserError(`${problems.length} bad line(s) in the raw answers:\n  ${problems.slice(0, 20).join("\n  ")}`, "fix or delete those lines (a deleted line's request is sent again)");
-  return { answers, tornLastLine };
+  return { answers, tornLastLine, corrupt };
+}
+
+/** For readers that cannot ask again: the file with no corrupt line, or an error naming them. */
+export function requireWhole(raw: RawFile): RawFile {
+  const bad = raw.corrupt;
+  if (bad.length) throw new UserError(`${bad.length} bad line(s) in the raw answers:\n  ${bad.slice(0, 20).join("\n  ")}`, "fix or delete those lines, or run `whp anchors extract` again, which asks their requests again");
+  return raw;
 }
 
 /** Appends answers one line at a time, in the order given, never two writes at once. */

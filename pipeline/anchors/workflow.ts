@@ -26,7 +26,7 @@ import { buildPassages, checkPlausibility } from "./plausibility.js";
 import { extractWithChat, sortAnswers, translateWithChat, type ExtractionStats } from "./extract.js";
 import { proposeOffline } from "./heuristic.js";
 import { parseAnswer, type Proposal } from "./parse.js";
-import { RAW_VERSION, readRawAnswers, type RawAnswer } from "./raw.js";
+import { RAW_VERSION, readRawAnswers, requireWhole, type RawAnswer } from "./raw.js";
 import { mergeReview, readReviewFile, type MergeReport, type ProposedRow } from "./review-csv.js";
 import { describeCoverage, samplePassages, type Coverage, type SourceDocument } from "./sample.js";
 
@@ -83,7 +83,7 @@ export async function runExtract(config: ResolvedConfig, log: Logger, env: ChatE
     await writeHeuristicAnswer(paths.raw, proposals, config.seed, llm);
     const chars = docs.reduce((n, d) => n + d.text.length, 0);
     coverage = { documents: docs.length, documentsCovered: docs.length, chars, charsCovered: chars, passages: 1 };
-    stats = { passages: 1, sent: 0, cached: 0, failed: [], cutOff: 0, proposals: proposals.length };
+    stats = { passages: 1, sent: 0, cached: 0, failed: [], cutOff: 0, proposals: proposals.length, corrupt: 0 };
     if (llm.provider !== "heuristic") {
       const corpus = new CorpusIndex(docs);
       const terms = proposals.map((p) => ({ term: p.term, category: p.category, example: corpus.stats(p.term).examples[0] ?? "" }));
@@ -106,7 +106,7 @@ const retryLogger = (log: Logger) => ({ onRetry: (r: { attempt: number; delayMs:
 /** The offline extractor's proposals as one raw answer (replacing its previous one), so consolidation
  * treats them like any model's, marked "heuristic". */
 async function writeHeuristicAnswer(rawPath: string, proposals: readonly Proposal[], seed: number, llm: LlmConfig): Promise<void> {
-  const existing = (await readRawAnswers(rawPath)).answers.filter((a) => a.source !== "heuristic");
+  const existing = requireWhole(await readRawAnswers(rawPath)).answers.filter((a) => a.source !== "heuristic");
   const line: RawAnswer = { version: RAW_VERSION, passageId: "corpus", requestHash: `heuristic:${seed}:${llm.heuristic.maxTerms}:${llm.heuristic.minCount}`, promptHash: "", model: "heuristic", answeredBy: "heuristic", source: "heuristic", finishReason: null, format: "anchors", text: JSON.stringify({ anchors: proposals }) };
   await writeFileAtomic(rawPath, sortAnswers([...existing, line]).map((a) => `${JSON.stringify(a)}\n`).join(""));
 }
@@ -123,7 +123,7 @@ export async function runConsolidate(config: ResolvedConfig, log: Logger, rawFil
   const paths = anchorPaths(config);
   const rawPath = rawFile ?? paths.raw;
   if (!(await fileExists(rawPath))) throw new UserError(`no raw answers at ${rawPath}`, "run `whp anchors extract` first, or pass --raw <file>");
-  const raw = await readRawAnswers(rawPath);
+  const raw = requireWhole(await readRawAnswers(rawPath));
   if (raw.tornLastLine) log.warn(`${rawPath}: the last line is incomplete (a crash mid-write?) and was ignored`);
   const answers = raw.answers.map((a) => ({ passageId: a.passageId, source: a.source, parsed: parseAnswer(a.text, a.format) }));
   const { terms, report } = consolidate(answers, llm.consolidate);
