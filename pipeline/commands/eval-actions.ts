@@ -4,14 +4,14 @@ import { mkdir, readdir, readFile } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import type { ResolvedConfig } from "../config.js";
 import { type CommonOptions, setup } from "./common.js";
-import { fileExists, fileSha256, readJson, readJsonlAll, toJsonlText, writeFileAtomic, writeJsonAtomic, writeJsonlAtomic } from "../io/artifacts.js";
+import { fileExists, fileSha256, readJson, toJsonlText, writeFileAtomic, writeJsonAtomic, writeJsonlAtomic } from "../io/artifacts.js";
 import { sha256 } from "../core/hash.js";
 import { UserError } from "../core/errors.js";
 import type { Logger } from "../io/log.js";
 import { canonicalJson } from "../core/hash.js";
 import { ModelTokenizer } from "../io/tokenizer.js";
 import { type EvalParams, evalFiles, evalsetSchema, scoresSchema, EVAL_VERSION, type ScoresFile } from "../eval/files.js";
-import { trainRowSchema } from "../schemas/train.js";
+import { readArtifact } from "../schemas/registry.js";
 import { describeDuplicate, importAuthorsPrompts } from "../eval/familiarity.js";
 import { parsePlainProbabilityPrompts, tagPlainPrompts } from "../eval/import-probability.js";
 import { auditReport } from "../eval/judge-audit.js";
@@ -26,10 +26,10 @@ import { formatTable, type ScoredModel } from "../eval/table.js";
 import { ARTIFACTS } from "../stage.js";
 import { parseDictionaryCsv } from "../stages/dictionary.js";
 import { dictionarySchema } from "../schemas/dictionary.js";
-import { alignedSchema } from "../schemas/aligned.js";
-import { blockSchema, generalBlockSchema } from "../schemas/blocks.js";
 
 const artifact = (config: ResolvedConfig, name: keyof typeof ARTIFACTS) => join(config.runDir, ARTIFACTS[name]);
+/** The run folder as the artifact registry sees it. */
+const runArtifacts = (config: ResolvedConfig) => ({ path: (name: keyof typeof ARTIFACTS) => artifact(config, name) });
 
 function positiveInt(name: string, v: string, min = 1): number {
   const n = Number(v);
@@ -51,10 +51,10 @@ async function prepareEvalset(config: ResolvedConfig, params: EvalParams, log: L
   for (const name of RUN_ARTIFACTS) await requireFile(artifact(config, name), "run the pipeline first (`whp run`)");
   const files = evalFiles(config.runDir);
   const tok = await ModelTokenizer.load(config.tokenizer);
-  const blocks = await readJsonlAll(artifact(config, "blocks"), blockSchema);
-  const aligned = await readJsonlAll(artifact(config, "aligned"), alignedSchema);
-  const general = await readJsonlAll(artifact(config, "generalBlocks"), generalBlockSchema);
-  const dict = await readJson(artifact(config, "dictionary"), dictionarySchema, "dictionary");
+  const blocks = await readArtifact(runArtifacts(config), "blocks");
+  const aligned = await readArtifact(runArtifacts(config), "aligned");
+  const general = await readArtifact(runArtifacts(config), "generalBlocks");
+  const dict = await readArtifact(runArtifacts(config), "dictionary");
   const { prompts, stats } = mineProbabilityPrompts(blocks, aligned, { contextTokens: params.contextTokens, size: params.size, seed: config.seed });
   if (prompts.length === 0) throw new UserError("no anchor occurrence in the forget blocks could become a probability prompt", "check the dictionary matches the corpus (`whp inspect`)");
   const heldOut = holdOutGeneral(general.map((g) => g.id), params.retainFraction, config.seed);
@@ -172,7 +172,7 @@ async function writeReport(config: ResolvedConfig, blocksToShow: number, log: Lo
   }
   if (scores.length === 0) throw new UserError("no scores of the current evaluation set to report", "run `whp eval` first");
   const tok = await ModelTokenizer.load(config.tokenizer);
-  const train = await readJsonlAll(artifact(config, "train"), trainRowSchema);
+  const train = await readArtifact(runArtifacts(config), "train");
   // The blocks with the most anchor-driven changes are the instructive ones; ties keep file order.
   const picked = [...train].sort((a, b) => b.counts.changed - a.counts.changed).slice(0, blocksToShow);
   const blocks: ReportBlock[] = picked.map((r) => ({ id: r.id, tokens: r.input_ids.map((t) => tok.tokenText(t)), labels: r.labels.map((l) => (l < 0 ? null : tok.tokenText(l))), ids: r.input_ids, labelIds: r.labels }));

@@ -13,7 +13,7 @@ import { demonstrationNote } from "../export/provenance.js";
 import { assertInputs } from "../check.js";
 import { describeBlock } from "../inspect.js";
 import { packageRoot } from "../paths.js";
-import { runManifestSchema } from "../schemas/train.js";
+import { readArtifact } from "../schemas/registry.js";
 import { ARTIFACTS, createContext, runStage, type StageOutcome } from "../stage.js";
 import { loadStage } from "../stages/catalog.js";
 import { STAGES } from "../stages/index.js";
@@ -59,7 +59,7 @@ export async function runAll(opts: CommonOptions): Promise<void> {
 }
 
 async function printSummary(config: ResolvedConfig, outcomes: StageOutcome[], seconds: number): Promise<void> {
-  const m = await readJson(join(config.runDir, ARTIFACTS.manifest), runManifestSchema, "manifest");
+  const m = await readArtifact({ path: (name) => join(config.runDir, ARTIFACTS[name]) }, "manifest");
   const c = m.counts;
   const pct = (x: number, of = c.positions) => `${((100 * x) / Math.max(1, of)).toFixed(1)}%`;
   const trained = c.positions - c.masked;

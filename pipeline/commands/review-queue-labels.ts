@@ -11,7 +11,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { fileExists, readJson, readJsonlAll, writeFileAtomic, writeJsonAtomic } from "../io/artifacts.js";
+import { fileExists, readJsonlAll, writeFileAtomic, writeJsonAtomic } from "../io/artifacts.js";
 import { UserError } from "../core/errors.js";
 import type { ModelTokenizer } from "../io/tokenizer.js";
 import { markedWindow } from "../labels-review/contexts.js";
@@ -22,10 +22,8 @@ import { REVIEW_FILE_VERSION, type ReviewFile } from "../labels-review/review-fi
 import { uncertaintyRowSchema } from "../labels-review/uncertainty.js";
 import { type TokenResolution, verdictsFromQueue } from "../labels-review/verdicts.js";
 import { runStage, type StageContext } from "../stage.js";
-import { labelsMetaSchema } from "../schemas/labels.js";
 import { labelsStage } from "../stages/labels.js";
-import { blockSchema } from "../schemas/blocks.js";
-import { alignedSchema } from "../schemas/aligned.js";
+import { readArtifact } from "../schemas/registry.js";
 
 export { DEFAULT_QUEUE_FILE };
 
@@ -57,8 +55,8 @@ export async function writeLabelQueue(ctx: StageContext, opts: LabelQueueOptions
   // Read and check the existing file first: a bad verdict stops us before any work.
   const existing = (await fileExists(file)) ? readQueueFile(await readFile(file, "utf8"), file) : undefined;
   const rows = await readJsonlAll(uncertaintyPath, uncertaintyRowSchema);
-  const blocks = await readJsonlAll(ctx.path("blocks"), blockSchema);
-  const aligned = await readJsonlAll(ctx.path("aligned"), alignedSchema);
+  const blocks = await readArtifact(ctx, "blocks");
+  const aligned = await readArtifact(ctx, "aligned");
   if (rows.length !== blocks.length || rows.some((r, i) => r.id !== blocks[i].id || aligned[i]?.id !== r.id)) {
     throw new UserError(`${uncertaintyPath} does not match blocks.jsonl / aligned.jsonl`, "re-run the labels stage (`whp run`)");
   }
@@ -116,12 +114,12 @@ export async function applyReviewCsv(ctx: StageContext, csvPath: string): Promis
   if (!(await fileExists(csvPath))) throw new UserError(`review file not found: ${csvPath}`, "pass the CSV `whp review-queue labels` wrote (default <run>/review/labels-queue.csv)");
   const queue = readQueueFile(await readFile(csvPath, "utf8"), csvPath);
   for (const name of labelsStage.reads) if (!(await fileExists(ctx.path(name)))) throw new UserError(`--apply-review needs ${ctx.path(name)}`, "run the pipeline first (`whp run`)");
-  const blocks = await readJsonlAll(ctx.path("blocks"), blockSchema);
+  const blocks = await readArtifact(ctx, "blocks");
   const index = new Map(blocks.map((b, i) => [b.id, { index: i, length: b.input_ids.length }]));
   const verdicts = await verdictsFromQueue(queue, csvPath, index, tokenResolver(await ctx.tokenizer()));
   const review: ReviewFile = { version: REVIEW_FILE_VERSION, verdicts };
   await writeJsonAtomic(ctx.path("labelsReview"), review);
   await runStage(labelsStage, ctx);
-  const meta = await readJson(ctx.path("labelsMeta"), labelsMetaSchema, "labels metadata");
+  const meta = await readArtifact(ctx, "labelsMeta");
   return { verdicts: meta.review?.verdicts ?? { accept: 0, replace: 0, mask: 0 }, skipped: meta.review?.skipped ?? 0, stored: ctx.path("labelsReview") };
 }

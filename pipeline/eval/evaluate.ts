@@ -15,11 +15,10 @@ import type { NgramModel } from "../models/ngram.js";
 import type { TokenizerSample } from "../models/preflight.js";
 import { createServedSource } from "../models/registry.js";
 import { ARTIFACTS } from "../stage.js";
-import { blockSchema, generalBlockSchema } from "../schemas/blocks.js";
 import { aggregateFamiliarity } from "./familiarity.js";
 import { referenceLeaks } from "./scores.js";
 import { EVAL_VERSION, evalFiles, evalsetSchema, probabilityPromptSchema, retainRowSchema, type ScoresFile, scoresSchema } from "./files.js";
-import { trainRowSchema } from "../schemas/train.js";
+import { readArtifact } from "../schemas/registry.js";
 import { judgeCompletions } from "./judge.js";
 import { JUDGE_COMPLETION_TOKENS, JUDGE_TRIES, judgeSetup } from "./llm-io.js";
 import { collectItems, type EvalItems, type EvalSetData, scoreItems } from "./runner.js";
@@ -28,6 +27,8 @@ import { inProcessModel, type ScoringModel, servedModel } from "./scoring-model.
 import { type EvalTarget, parseInlineModel, resolveTargets } from "./targets.js";
 
 const artifact = (config: ResolvedConfig, name: keyof typeof ARTIFACTS) => join(config.runDir, ARTIFACTS[name]);
+/** The run folder as the artifact registry sees it. */
+const runArtifacts = (config: ResolvedConfig) => ({ path: (name: keyof typeof ARTIFACTS) => artifact(config, name) });
 
 export async function requireFile(path: string, fix: string): Promise<void> {
   if (!(await fileExists(path))) throw new UserError(`${path} does not exist`, fix);
@@ -58,14 +59,14 @@ async function loadEvalset(config: ResolvedConfig): Promise<LoadedSet> {
   }
   if (!set.imports && (await fileExists(files.probabilityImported))) throw new UserError(`eval/probability-imported.jsonl is not part of the evaluation set`, "re-run `whp evalset` to include it (or delete the file)");
   const held = new Set([...set.heldOutGeneral, ...set.neighbourGeneral]);
-  const general = (await readJsonlAll(artifact(config, "generalBlocks"), generalBlockSchema)).filter((g) => !held.has(g.id));
+  const general = (await readArtifact(runArtifacts(config), "generalBlocks")).filter((g) => !held.has(g.id));
   const tok = await ModelTokenizer.load(config.tokenizer);
   return {
     data: {
       probability: [...(await readJsonlAll(files.probability, probabilityPromptSchema)), ...imported],
       retain: await readJsonlAll(files.retain, retainRowSchema),
       neighbour: await readJsonlAll(files.neighbour, retainRowSchema),
-      forget: await readJsonlAll(artifact(config, "blocks"), blockSchema),
+      forget: await readArtifact(runArtifacts(config), "blocks"),
       forgetPositions: set.forgetPositions,
       references: set.references,
       completionTokens: set.params.completionTokens,
@@ -74,7 +75,7 @@ async function loadEvalset(config: ResolvedConfig): Promise<LoadedSet> {
     },
     hash: await fileSha256(files.evalset),
     general,
-    train: await readJsonlAll(artifact(config, "train"), trainRowSchema),
+    train: await readArtifact(runArtifacts(config), "train"),
     tok,
   };
 }
