@@ -1,5 +1,5 @@
 /**
- * Cache entries are written without an fsync (models/cache-write.ts), so a crash may leave one torn
+ * Cache entries are written without an fsync (io/cache-write.ts), so a crash may leave one torn
  * or empty. The next run must detect it by its checksum, count it, warn, and fetch it again; never
  * trust it. Driven the way a run uses the caches: a fresh source from the registry per run, over HTTP.
  */
@@ -107,5 +107,9 @@ describe("cache entries are redacted like every other write", () => {
     const text = await readFile(file, "utf8");
     expect(text).toContain("the key is");
     expect(text).not.toContain(secret);
+    // The checksum is of what was stored: the redacted entry is a hit on the next run, not "corrupt".
+    const again = new AnswerCache(dir);
+    expect(await again.through({ q: 1 }, async () => "asked again", (v) => String(v))).toMatch(/^the key is (?!sk-)/);
+    expect([again.hits, again.corrupt]).toEqual([1, 0]);
   });
 });

@@ -1,7 +1,7 @@
 /**
  * The one disk cache every response cache is built on (rows for labels, the evaluation's answers, the
  * judge's chat answers): an entry per request under the SHA-256 of the canonical request, spread over
- * 256 folders, written whole-or-nothing without an fsync (models/cache-write.ts, redacted).
+ * 256 folders, written whole-or-nothing without an fsync (io/cache-write.ts, redacted).
  *
  * One behaviour for everything that can go wrong with an entry: the codec checks it (every codec
  * carries a checksum and repeats the key, so a torn, garbled or misplaced entry is caught) and the
@@ -15,7 +15,8 @@ import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { canonicalJson, hashJson } from "../core/hash.js";
-import { writeCacheEntry } from "../models/cache-write.js";
+import { redact } from "../core/redact.js";
+import { writeCacheEntry } from "./cache-write.js";
 
 /** How a value is stored: bytes or text that carry their own checksum and repeat their key. */
 export interface CacheCodec<V> {
@@ -118,7 +119,12 @@ const sha256Hex = (value: unknown) => createHash("sha256").update(canonicalJson(
 export function jsonCodec<V>(): CacheCodec<V> {
   return {
     ext: ".json",
-    encode: (key, value) => `${JSON.stringify({ v: 1, key, sha256: sha256Hex(value), value })}\n`,
+    encode: (key, value) => {
+      // Redacted before the checksum is taken: the writer redacts too, and a checksum over the value
+      // with a secret in it would fail on every read, so the entry would be fetched again every run.
+      const stored: unknown = JSON.parse(redact(JSON.stringify(value)));
+      return `${JSON.stringify({ v: 1, key, sha256: sha256Hex(stored), value: stored })}\n`;
+    },
     decode: (key, bytes) => {
       let e: { v?: unknown; key?: unknown; sha256?: unknown; value?: unknown };
       try {
