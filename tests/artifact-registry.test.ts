@@ -5,6 +5,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { toJsonlText } from "../pipeline/io/artifacts.js";
+import type { StageContext } from "../pipeline/stage.js";
+import { translateStage } from "../pipeline/stages/translate.js";
 import { ARTIFACT_FILES, type ArtifactName, readArtifact, writeArtifact } from "../pipeline/schemas/registry.js";
 
 const dirs: string[] = [];
@@ -71,5 +73,18 @@ describe("writeArtifact", () => {
     // @ts-expect-error: the schema types the version as the literal 1
     await expect(writeArtifact(ctx, "dictionary", { version: 2, source: "a.csv", sha256: "x", entries: [] })).rejects.toThrow("writing dictionary.json: expected version 1, got 2");
     expect(await readdir(dir)).toEqual([]);
+  });
+});
+
+describe("a stage reading through the registry", () => {
+  it("translate, given a blocks.jsonl row of the wrong shape, names file, line and field and writes nothing", async () => {
+    const { dir, ctx } = await runDir();
+    await writeFile(join(dir, "dictionary.json"), JSON.stringify({ version: 1, source: "a.csv", sha256: "x", entries: [{ term: "Harry", translations: ["Jon"], category: "person" }] }));
+    await writeFile(join(dir, "documents.jsonl"), toJsonlText([{ id: "a.txt", sha256: "x", text: "Harry", bom: false, crlf: 0 }]));
+    await writeFile(join(dir, "blocks.jsonl"), toJsonlText([block("a.txt#0"), { ...block("a.txt#1"), ends: null }]));
+    // The tokenizer is never reached: the blocks are checked before any of them is translated.
+    const stageCtx = { ...ctx, config: { seed: 1 }, tokenizer: async () => ({}) } as unknown as StageContext;
+    await expect(translateStage.run(stageCtx)).rejects.toThrow("blocks.jsonl line 2: ends: expected array, got null");
+    expect((await readdir(dir)).sort()).toEqual(["blocks.jsonl", "dictionary.json", "documents.jsonl"]);
   });
 });
