@@ -1,8 +1,9 @@
 /** `whp inspect`: one block's original text, translated text and labels, decoded side by side. */
-import { fileExists, readJson, readJsonl } from "./io/artifacts.js";
+import { fileExists, readJsonl } from "./io/artifacts.js";
 import { UserError } from "./core/errors.js";
 import type { StageContext } from "./stage.js";
-import { labelRowSchema, labelsMetaSchema } from "./schemas/labels.js";
+import { labelRowSchema } from "./schemas/labels.js";
+import { readArtifact } from "./schemas/registry.js";
 import { blockSchema } from "./schemas/blocks.js";
 import { alignedSchema } from "./schemas/aligned.js";
 
@@ -20,7 +21,7 @@ export async function describeBlock(ctx: StageContext, blockId: string, maxRows:
   const aligned = await findRow(readJsonl(ctx.path("aligned"), alignedSchema), blockId);
   const labels = await findRow(readJsonl(ctx.path("labels"), labelRowSchema), blockId);
   if (!aligned || !labels) throw new UserError(`block "${blockId}" has no labels yet`, "run `whp run` first");
-  const meta = await readJson(ctx.path("labelsMeta"), labelsMetaSchema, "labels metadata");
+  const meta = await readArtifact(ctx, "labelsMeta");
   const tok = await ctx.tokenizer();
   const show = (id: number) => (id < 0 ? "(masked)" : JSON.stringify(tok.tokenText(id)));
 

@@ -10,7 +10,7 @@ import { ModelTokenizer } from "../io/tokenizer.js";
 import { CHAT_PROVIDERS, ChatClient, isChatProvider } from "../llm/chat.js";
 import type { LlmConfig } from "../llm/config.js";
 import { ARTIFACTS } from "../stage.js";
-import { blockSchema } from "../schemas/blocks.js";
+import { readArtifact } from "../schemas/registry.js";
 import { familiarityPromptSchema } from "./familiarity.js";
 import { evalFiles } from "./files.js";
 import { CachedChat, generateFamiliarityPrompts, loadEvalTemplate } from "./judge.js";
@@ -46,7 +46,7 @@ export async function generatePrompts(config: ResolvedConfig, passages: number, 
   const llm = requireChatConfig(config);
   const files = evalFiles(config.runDir);
   const tok = await ModelTokenizer.load(config.tokenizer);
-  const blocks = seededSample(await readJsonlAll(join(config.runDir, ARTIFACTS.blocks), blockSchema), passages, deriveSeed(config.seed, "eval:familiarity-passages"));
+  const blocks = seededSample(await readArtifact({ path: (name) => join(config.runDir, ARTIFACTS[name]) }, "blocks"), passages, deriveSeed(config.seed, "eval:familiarity-passages"));
   const texts = [];
   for (const b of blocks) texts.push({ id: b.id, text: (await tok.decode(b.input_ids)).slice(0, llm.passageChars) });
   const chat = new CachedChat(new ChatClient(llm, process.env), join(files.dir, ".cache", "chat"));
