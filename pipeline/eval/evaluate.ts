@@ -130,7 +130,7 @@ export async function evaluate(config: ResolvedConfig, names: readonly string[],
   const baselineName = parseInlineModel(opts.baseline)?.name ?? opts.baseline;
   const baselineTarget = targets.find((t) => t.name === baselineName) ?? (await resolveTargets(config, [opts.baseline]))[0];
   const trainSha = await fileSha256(artifact(config, "train"));
-  const judging = opts.judge ? await judgeSetup(config) : undefined;
+  const judging = opts.judge ? await judgeSetup(config, (m) => log.warn(m)) : undefined;
   const sandbox = sandboxData(set);
   const ngrams = new Map<EvalModelName, NgramModel>();
   const ngram = (name: EvalModelName) => {
@@ -239,6 +239,6 @@ export async function evaluate(config: ResolvedConfig, names: readonly string[],
     await writeJsonAtomic(files.scores(t.name), scores);
     out.push(scores);
   }
-  if (judging) log.info(`eval: judge calls ${judging.chat.calls}, answered from the cache ${judging.chat.hits}`);
+  if (judging) log.info(`eval: judge calls ${judging.chat.calls}, answered from the cache ${judging.chat.hits}${judging.chat.corrupt ? `, ${judging.chat.corrupt} corrupt cache entr(ies) asked again` : ""}`);
   return out;
 }

@@ -18,13 +18,14 @@ import { seededSample } from "./prompts.js";
 import { askProbabilityPrompts, tagWrittenPrompts } from "./probability-llm.js";
 
 /** The judge LLM's setup for `whp eval --judge`: prompts, template, a cached chat client. */
-export async function judgeSetup(config: ResolvedConfig) {
+export async function judgeSetup(config: ResolvedConfig, warn?: (message: string) => void) {
   const files = evalFiles(config.runDir);
   if (!(await fileExists(files.familiarity))) throw new UserError(`${files.familiarity} does not exist`, "write completion prompts first: `whp evalset --familiarity <file>` or `whp evalset --generate <passages>`");
   const llm = requireChatConfig(config);
   const template = await loadEvalTemplate("familiarity-judge");
   const prompts = await readJsonlAll(files.familiarity, familiarityPromptSchema);
-  const chat = new CachedChat(new ChatClient(llm, process.env), join(files.dir, ".cache", "chat"));
+  // A corrupt cached judgement is warned about through the run's logger (CachedChat's default is stderr).
+  const chat = new CachedChat(new ChatClient(llm, process.env), join(files.dir, ".cache", "chat"), warn);
   // Secrets come from the environment and never enter the hash; the endpoint does not change answers' meaning.
   const identity = { model: llm.model ?? "", provider: llm.provider, temperature: llm.temperature, template: template.hash, prompts: await fileSha256(files.familiarity) };
   return { llm, template, prompts, chat, identity };
