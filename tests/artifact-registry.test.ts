@@ -57,8 +57,10 @@ describe("writeArtifact", () => {
   it("writes the rows as the stage built them, byte for byte", async () => {
     const { dir, ctx } = await runDir();
     const rows = [block("a#0"), block("a#1")];
-    await writeArtifact(ctx, "blocks", rows);
+    const written = await writeArtifact(ctx, "blocks", rows);
     expect(await readFile(join(dir, "blocks.jsonl"), "utf8")).toBe(toJsonlText(rows));
+    // The labels stage records the hash of what it wrote from this text.
+    expect(written).toBe(toJsonlText(rows));
   });
 
   it("refuses a row of the wrong shape, naming row and field, and writes nothing", async () => {

@@ -14,7 +14,7 @@ import { createInterface } from "node:readline";
 import type { z } from "zod";
 import { datasetManifestSchema, DATASET_MANIFEST_VERSION } from "../export/manifest.js";
 import { UserError } from "../core/errors.js";
-import { fileExists, writeJsonAtomic, writeJsonlAtomic } from "../io/artifacts.js";
+import { fileExists, toJsonlText, toJsonText, writeFileAtomic } from "../io/artifacts.js";
 import { REVIEW_FILE_VERSION, reviewFileSchema } from "../labels-review/review-file.js";
 import { uncertaintyRowSchema } from "../labels-review/uncertainty.js";
 import { alignedSchema } from "./aligned.js";
@@ -149,18 +149,22 @@ export async function readArtifact<N extends ArtifactName>(ctx: ArtifactPaths, n
 /**
  * Validates and writes a registered artifact (atomically, through io/artifacts.ts). A mismatch is the
  * writing stage's bug, so it is a plain Error and nothing is written. The caller's objects are
- * written, not zod's copies, so the bytes keep the key order the stage built.
+ * written, not zod's copies, so the bytes keep the key order the stage built. Returns the text
+ * written (for a stage that records its hash).
  */
-export async function writeArtifact<N extends ArtifactName>(ctx: ArtifactPaths, name: N, value: ArtifactInput<N>): Promise<void> {
+export async function writeArtifact<N extends ArtifactName>(ctx: ArtifactPaths, name: N, value: ArtifactInput<N>): Promise<string> {
   const spec: Spec<string, "jsonl" | "json", z.ZodType> = REGISTRY[name];
+  let text: string;
   if (spec.kind === "json") {
     checkWritten(spec, value, `${spec.file}`);
-    await writeJsonAtomic(ctx.path(name), value);
-    return;
+    text = toJsonText(value);
+  } else {
+    const rows = value as readonly unknown[];
+    rows.forEach((row, i) => checkWritten(spec, row, `${spec.file} row ${i + 1}`));
+    text = toJsonlText(rows);
   }
-  const rows = value as readonly unknown[];
-  rows.forEach((row, i) => checkWritten(spec, row, `${spec.file} row ${i + 1}`));
-  await writeJsonlAtomic(ctx.path(name), rows);
+  await writeFileAtomic(ctx.path(name), text);
+  return text;
 }
 
 function checkWritten(spec: Spec<string, "jsonl" | "json", z.ZodType>, value: unknown, where: string): void {

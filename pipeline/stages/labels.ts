@@ -19,7 +19,7 @@ import { ARTIFACTS, type Stage, type StageContext } from "../stage.js";
 import { applyStoredReview, previousCombination } from "../labels-review/stage-review.js";
 import { uncertaintyRow, uncertaintyRowSchema } from "../labels-review/uncertainty.js";
 import { labelRowSchema, labelsMetaSchema, type LabelRow } from "../schemas/labels.js";
-import { alignedSchema } from "../schemas/aligned.js";
+import { readArtifact, writeArtifact } from "../schemas/registry.js";
 import { blockSchema, generalBlockSchema } from "../schemas/blocks.js";
 
 /** A chunk file's row: the labels plus the block's uncertainty row (split into two artifacts). */
@@ -146,8 +146,8 @@ async function runLabels(ctx: StageContext, opts: LabelsOptions = {}) {
       return { blocks: prev.rows.length, topK, logitSpace, reused: true };
     }
   }
-  const blocks = await readJsonlAll(ctx.path("blocks"), blockSchema);
-  const aligned = await readJsonlAll(ctx.path("aligned"), alignedSchema);
+  const blocks = await readArtifact(ctx, "blocks");
+  const aligned = await readArtifact(ctx, "aligned");
   if (aligned.length !== blocks.length || aligned.some((a, i) => a.id !== blocks[i].id)) {
     throw new UserError("aligned.jsonl does not match blocks.jsonl", "re-run `whp translate`");
   }
@@ -254,12 +254,11 @@ async function runLabels(ctx: StageContext, opts: LabelsOptions = {}) {
  * last step, see labels-review/), the uncertainty rows, and the metadata recording both. */
 async function writeOutputs(ctx: StageContext, key: string, combined: readonly LabelRow[], uncertainty: string, meta: { logitSpace: "logprobs" | "logits"; models: Record<string, ModelIdentity> }): Promise<void> {
   const { rows, review } = await applyStoredReview(ctx, combined);
-  const text = toJsonlText(rows);
-  await writeFileAtomic(ctx.path("labels"), text);
+  const text = await writeArtifact(ctx, "labels", rows);
   await writeFileAtomic(ctx.path("labelsUncertainty"), uncertainty);
   const outputs = { labels: sha256(text), uncertainty: sha256(uncertainty) };
   const { alphas } = ctx.config;
-  await writeJsonAtomic(ctx.path("labelsMeta"), { version: 1, alphas, topK: ctx.config.logits.topK, logitSpace: meta.logitSpace, models: meta.models, combination: key, outputs, ...(review ? { review } : {}) });
+  await writeArtifact(ctx, "labelsMeta", { version: 1, alphas, topK: ctx.config.logits.topK, logitSpace: meta.logitSpace, models: meta.models, combination: key, outputs, ...(review ? { review } : {}) });
 }
 
 /** Runs chunk tasks with at most `inFlight` blocks running at once across all chunks, so a slow block
