@@ -4,7 +4,8 @@
  *
  * Entries are binary (parsing JSON again would cost more than the request's bookkeeping) and
  * self-checking: the file ends with the SHA-256 of everything before it, and the header repeats the
- * key. A truncated, garbled or misplaced entry fails the check and is refetched, never trusted.
+ * key. A truncated, garbled or misplaced entry fails the check and is refetched, never trusted
+ * (counted and warned about: the one corrupt-entry behaviour of io/disk-cache.ts, which this codec plugs into).
  * Layout: "WHPR" | u32 version | 32-byte key | u32 n | u32 vocabSize | u32 entries |
  *         i32 offsets[n+1] | i32 ids[entries] | f32 values[entries] | f32 floor[n] | 32-byte sha256.
  */
