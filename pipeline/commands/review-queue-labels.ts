@@ -11,7 +11,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { fileExists, readJsonlAll, writeFileAtomic, writeJsonAtomic } from "../io/artifacts.js";
+import { fileExists, readJsonlAll, writeFileAtomic } from "../io/artifacts.js";
 import { UserError } from "../core/errors.js";
 import type { ModelTokenizer } from "../io/tokenizer.js";
 import { markedWindow } from "../labels-review/contexts.js";
@@ -23,7 +23,7 @@ import { uncertaintyRowSchema } from "../labels-review/uncertainty.js";
 import { type TokenResolution, verdictsFromQueue } from "../labels-review/verdicts.js";
 import { runStage, type StageContext } from "../stage.js";
 import { labelsStage } from "../stages/labels.js";
-import { readArtifact } from "../schemas/registry.js";
+import { readArtifact, writeArtifact } from "../schemas/registry.js";
 
 export { DEFAULT_QUEUE_FILE };
 
@@ -118,7 +118,7 @@ export async function applyReviewCsv(ctx: StageContext, csvPath: string): Promis
   const index = new Map(blocks.map((b, i) => [b.id, { index: i, length: b.input_ids.length }]));
   const verdicts = await verdictsFromQueue(queue, csvPath, index, tokenResolver(await ctx.tokenizer()));
   const review: ReviewFile = { version: REVIEW_FILE_VERSION, verdicts };
-  await writeJsonAtomic(ctx.path("labelsReview"), review);
+  await writeArtifact(ctx, "labelsReview", review);
   await runStage(labelsStage, ctx);
   const meta = await readArtifact(ctx, "labelsMeta");
   return { verdicts: meta.review?.verdicts ?? { accept: 0, replace: 0, mask: 0 }, skipped: meta.review?.skipped ?? 0, stored: ctx.path("labelsReview") };
