@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { toJsonlText } from "../pipeline/io/artifacts.js";
 import type { StageContext } from "../pipeline/stage.js";
+import { exportStage } from "../pipeline/stages/export.js";
 import { translateStage } from "../pipeline/stages/translate.js";
 import { ARTIFACT_FILES, type ArtifactName, readArtifact, writeArtifact } from "../pipeline/schemas/registry.js";
 
@@ -88,5 +89,18 @@ describe("a stage reading through the registry", () => {
     const stageCtx = { ...ctx, config: { seed: 1 }, tokenizer: async () => ({}) } as unknown as StageContext;
     await expect(translateStage.run(stageCtx)).rejects.toThrow("blocks.jsonl line 2: ends: expected array, got null");
     expect((await readdir(dir)).sort()).toEqual(["blocks.jsonl", "dictionary.json", "documents.jsonl"]);
+  });
+});
+
+describe("the export stage writing through the registry", () => {
+  it("refuses a train.jsonl row missing a further alpha's labels (labels.jsonl has fewer columns than labels-meta.json's alphas) and writes nothing", async () => {
+    const { dir, ctx } = await runDir();
+    await writeFile(join(dir, "blocks.jsonl"), toJsonlText([block("a.txt#0")]));
+    await writeFile(join(dir, "aligned.jsonl"), toJsonlText([{ id: "a.txt#0", translated_ids: [1, 2], map: [0, 1], forbidden: [], occurrences: [], unaligned: [] }]));
+    await writeFile(join(dir, "labels.jsonl"), toJsonlText([{ id: "a.txt#0", labels: [[-100, 2]], uncertified: [0] }]));
+    await writeFile(join(dir, "labels-meta.json"), JSON.stringify({ version: 1, alphas: [5, 10], topK: 20, logitSpace: "logprobs", models: {} }));
+    const stageCtx = { ...ctx, config: { seed: 1 }, tokenizer: async () => ({}) } as unknown as StageContext;
+    await expect(exportStage.run(stageCtx)).rejects.toThrow("writing train.jsonl row 1: labels_alpha_10: expected an array of integer labels, got nothing (missing)");
+    expect((await readdir(dir)).sort()).toEqual(["aligned.jsonl", "blocks.jsonl", "labels-meta.json", "labels.jsonl"]);
   });
 });
