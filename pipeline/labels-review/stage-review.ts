@@ -6,12 +6,13 @@
  */
 import { readFile } from "node:fs/promises";
 import { z } from "zod";
-import { fileExists, fileSha256, readJson, readJsonlAll } from "../io/artifacts.js";
+import { fileExists, fileSha256, readJson } from "../io/artifacts.js";
 import { UserError } from "../core/errors.js";
 import { sha256 } from "../core/hash.js";
 import type { Logger } from "../io/log.js";
 import { ARTIFACTS, type StageContext } from "../stage.js";
-import { labelRowSchema, labelsMetaSchema, type LabelRow } from "../schemas/labels.js";
+import { labelsMetaSchema, type LabelRow } from "../schemas/labels.js";
+import { readArtifact } from "../schemas/registry.js";
 import { type AppliedReview, applyVerdicts, reviewFileSchema, revertOverrides } from "./review-file.js";
 
 /** The stored review, or undefined when none was applied. */
@@ -49,7 +50,7 @@ export async function previousCombination(ctx: StageContext, key: string, log: L
   for (const name of ["labels", "labelsMeta", "labelsUncertainty"] as const) if (!(await fileExists(ctx.path(name)))) return undefined;
   let meta;
   try {
-    meta = await readJson(ctx.path("labelsMeta"), labelsMetaSchema, "labels metadata");
+    meta = await readArtifact(ctx, "labelsMeta");
   } catch (e) {
     if (e instanceof UserError) return undefined;
     throw e;
@@ -59,7 +60,7 @@ export async function previousCombination(ctx: StageContext, key: string, log: L
   const current = (await fileExists(reviewPath)) ? sha256(await readFile(reviewPath)) : undefined;
   if (current === meta.review?.sha256) return undefined;
   if ((await fileSha256(ctx.path("labels"))) !== meta.outputs.labels || (await fileSha256(ctx.path("labelsUncertainty"))) !== meta.outputs.uncertainty) return undefined;
-  const rows = revertOverrides(await readJsonlAll(ctx.path("labels"), labelRowSchema), meta.review);
+  const rows = revertOverrides(await readArtifact(ctx, "labels"), meta.review);
   if (!rows) {
     log.warn("labels: labels.jsonl does not hold the overrides labels-meta.json records; recomputing");
     return undefined;
