@@ -165,23 +165,30 @@ export async function readJson<T>(path: string, schema: z.ZodType<T>, what: stri
   return parsed.data;
 }
 
-/** Reads a JSONL artifact line by line, validating each line; errors name the file and line. */
-export async function* readJsonl<T>(path: string, schema: z.ZodType<T>): AsyncGenerator<T> {
+/** The JSON value of each non-blank line of a JSONL file, with its line number, read as a stream. A
+ * line that is not JSON is a user error at `where(line)` (each reader names files its own way). */
+export async function* jsonlValues(path: string, where: (line: number) => string): AsyncGenerator<{ raw: unknown; line: number }> {
   const input = createReadStream(path, { encoding: "utf8" });
-  const lines = createInterface({ input, crlfDelay: Infinity });
-  let lineNo = 0;
-  for await (const line of lines) {
-    lineNo++;
-    if (line.trim() === "") continue;
+  let line = 0;
+  for await (const text of createInterface({ input, crlfDelay: Infinity })) {
+    line++;
+    if (text.trim() === "") continue;
     let raw: unknown;
     try {
-      raw = JSON.parse(line);
+      raw = JSON.parse(text);
     } catch (e) {
-      throw new UserError(`${path}:${lineNo} is not valid JSON (${(e as Error).message})`, "delete the file and re-run the stage that writes it");
+      throw new UserError(`${where(line)}: not valid JSON (${(e as Error).message})`, "delete the file and re-run the stage that writes it");
     }
+    yield { raw, line };
+  }
+}
+
+/** Reads a JSONL artifact line by line, validating each line; errors name the file and line. */
+export async function* readJsonl<T>(path: string, schema: z.ZodType<T>): AsyncGenerator<T> {
+  for await (const { raw, line } of jsonlValues(path, (n) => `${path}:${n}`)) {
     const parsed = schema.safeParse(raw);
     if (!parsed.success) {
-      throw new UserError(`${path}:${lineNo}: ${describeIssues(parsed.error)}`, "delete the file and re-run the stage that writes it");
+      throw new UserError(`${path}:${line}: ${describeIssues(parsed.error)}`, "delete the file and re-run the stage that writes it");
     }
     yield parsed.data;
   }

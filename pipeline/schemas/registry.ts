@@ -8,13 +8,11 @@
  * The table imports only schema modules (no stage file), so a stage, its readers and the runner can
  * all import it without an import cycle.
  */
-import { createReadStream } from "node:fs";
 import { readFile } from "node:fs/promises";
-import { createInterface } from "node:readline";
 import type { z } from "zod";
 import { datasetManifestSchema, DATASET_MANIFEST_VERSION } from "../export/manifest.js";
 import { UserError } from "../core/errors.js";
-import { fileExists, toJsonlText, toJsonText, writeFileAtomic } from "../io/artifacts.js";
+import { fileExists, jsonlValues, toJsonlText, toJsonText, writeFileAtomic } from "../io/artifacts.js";
 import { REVIEW_FILE_VERSION, reviewFileSchema } from "../labels-review/review-file.js";
 import { uncertaintyRowSchema } from "../labels-review/uncertainty.js";
 import { alignedSchema } from "./aligned.js";
@@ -59,6 +57,8 @@ export const REGISTRY = {
 } as const;
 
 export type ArtifactName = keyof typeof REGISTRY;
+/** The registered artifacts stored as JSONL (one row a line), which can be read as a stream. */
+export type JsonlArtifactName = { [N in ArtifactName]: (typeof REGISTRY)[N]["kind"] extends "jsonl" ? N : never }[ArtifactName];
 type Entry<N extends ArtifactName> = (typeof REGISTRY)[N];
 /** One row of a jsonl artifact, or the whole of a json one. */
 export type ArtifactRow<N extends ArtifactName> = z.output<Entry<N>["schema"]>;
@@ -128,22 +128,25 @@ export async function readArtifact<N extends ArtifactName>(ctx: ArtifactPaths, n
     return parsed.data as ArtifactValue<N>;
   }
   const rows: unknown[] = [];
-  const input = createReadStream(path, { encoding: "utf8" });
-  let lineNo = 0;
-  for await (const line of createInterface({ input, crlfDelay: Infinity })) {
-    lineNo++;
-    if (line.trim() === "") continue;
-    let raw: unknown;
-    try {
-      raw = JSON.parse(line);
-    } catch (e) {
-      throw new UserError(`${spec.file} line ${lineNo}: not valid JSON (${(e as Error).message})`, "delete the file and re-run the stage that writes it");
-    }
-    const parsed = spec.schema.safeParse(raw);
-    if (!parsed.success) throw new UserError(`${spec.file} line ${lineNo}: ${describeMismatch(parsed.error, raw)}`, "delete the file and re-run the stage that writes it");
-    rows.push(parsed.data);
-  }
+  for await (const row of validRows(spec, path)) rows.push(row);
   return rows as ArtifactValue<N>;
+}
+
+/** A JSONL artifact's rows one at a time, validated as readArtifact does, for a reader that need not
+ * hold the whole file (a stage streaming its input). */
+export async function* streamArtifact<N extends JsonlArtifactName>(ctx: ArtifactPaths, name: N): AsyncGenerator<ArtifactRow<N>> {
+  const spec: Spec<string, "jsonl" | "json", z.ZodType> = REGISTRY[name];
+  const path = ctx.path(name);
+  if (!(await fileExists(path))) throw new UserError(`${spec.file} not found at ${path}`, "run the stage that writes it first (or `whp run`)");
+  yield* validRows(spec, path) as AsyncGenerator<ArtifactRow<N>>;
+}
+
+async function* validRows(spec: Spec<string, "jsonl" | "json", z.ZodType>, path: string): AsyncGenerator<unknown> {
+  for await (const { raw, line } of jsonlValues(path, (n) => `${spec.file} line ${n}`)) {
+    const parsed = spec.schema.safeParse(raw);
+    if (!parsed.success) throw new UserError(`${spec.file} line ${line}: ${describeMismatch(parsed.error, raw)}`, "delete the file and re-run the stage that writes it");
+    yield parsed.data;
+  }
 }
 
 /**
