@@ -84,10 +84,11 @@ describe("a stage reading through the registry", () => {
     const { dir, ctx } = await runDir();
     await writeFile(join(dir, "dictionary.json"), JSON.stringify({ version: 1, source: "a.csv", sha256: "x", entries: [{ term: "Harry", translations: ["Jon"], category: "person" }] }));
     await writeFile(join(dir, "documents.jsonl"), toJsonlText([{ id: "a.txt", sha256: "x", text: "Harry", bom: false, crlf: 0 }]));
-    await writeFile(join(dir, "blocks.jsonl"), toJsonlText([block("a.txt#0"), { ...block("a.txt#1"), ends: null }]));
-    // The tokenizer is never reached: the blocks are checked before any of them is translated.
+    await writeFile(join(dir, "blocks.jsonl"), toJsonlText([{ ...block("a.txt#0"), ends: null }, block("a.txt#1")]));
+    // The stage streams its blocks (each is checked as it is read, and nothing is written before the
+    // last): the bad row is the first, so the tokenizer stub is never asked to encode.
     const stageCtx = { ...ctx, config: { seed: 1 }, tokenizer: async () => ({}) } as unknown as StageContext;
-    await expect(translateStage.run(stageCtx)).rejects.toThrow("blocks.jsonl line 2: ends: expected array, got null");
+    await expect(translateStage.run(stageCtx)).rejects.toThrow("blocks.jsonl line 1: ends: expected array, got null");
     expect((await readdir(dir)).sort()).toEqual(["blocks.jsonl", "dictionary.json", "documents.jsonl"]);
   });
 });

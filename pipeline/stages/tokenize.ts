@@ -3,7 +3,7 @@ import { UserError } from "../core/errors.js";
 import type { EncodedText } from "../io/tokenizer.js";
 import type { Stage, StageContext } from "../stage.js";
 import type { Block, GeneralBlock } from "../schemas/blocks.js";
-import { readArtifact, writeArtifact } from "../schemas/registry.js";
+import { streamArtifact, writeArtifact } from "../schemas/registry.js";
 
 
 /**
@@ -45,14 +45,14 @@ export const tokenizeStage: Stage = {
     const prefix = tok.info.prefixSpecialIds;
     const blocks: Block[] = [];
     let forgetTokens = 0;
-    for (const doc of await readArtifact(ctx, "documents")) {
+    for await (const doc of streamArtifact(ctx, "documents")) {
       const enc = await tok.encodeText(doc.text);
       forgetTokens += enc.ids.length;
       blocks.push(...splitIntoBlocks(doc.id, enc, ctx.config.blockSize, prefix));
     }
     const general: GeneralBlock[] = [];
     let generalTokens = 0;
-    for (const doc of await readArtifact(ctx, "generalDocuments")) {
+    for await (const doc of streamArtifact(ctx, "generalDocuments")) {
       const enc = await tok.encodeText(doc.text);
       generalTokens += enc.ids.length;
       for (const b of splitIntoBlocks(doc.id, enc, ctx.config.blockSize, prefix)) general.push({ id: b.id, input_ids: b.input_ids });

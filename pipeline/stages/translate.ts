@@ -4,7 +4,7 @@ import { buildTranslation, encodeRequests, planBlock } from "../core/align.js";
 import { type DictionaryEntry, TermMatcher, UNALIGNED_REASONS, variantCounts } from "../core/anchors.js";
 import type { Stage, StageContext } from "../stage.js";
 import type { AlignedBlock } from "../schemas/aligned.js";
-import { readArtifact, writeArtifact } from "../schemas/registry.js";
+import { readArtifact, streamArtifact, writeArtifact } from "../schemas/registry.js";
 
 
 export const translateStage: Stage = {
@@ -23,14 +23,14 @@ export const translateStage: Stage = {
     const entries = new Map<string, DictionaryEntry>(dict.entries.map((e) => [e.term, e]));
     const matcher = new TermMatcher([...entries.keys()]);
     const texts = new Map<string, string>();
-    for (const doc of await readArtifact(ctx, "documents")) texts.set(doc.id, doc.text);
+    for await (const doc of streamArtifact(ctx, "documents")) texts.set(doc.id, doc.text);
 
     const rows: AlignedBlock[] = [];
     const perTerm = new Map<string, number>();
     const surfaces: { term: string; surface: string }[] = [];
     const unalignedByReason: Record<string, number> = Object.fromEntries(UNALIGNED_REASONS.map((r) => [r, 0]));
     let longestTranslated = 0;
-    for (const block of await readArtifact(ctx, "blocks")) {
+    for await (const block of streamArtifact(ctx, "blocks")) {
       const view = { ids: block.input_ids, starts: block.starts, ends: block.ends, text: texts.get(block.doc) ?? "" };
       const plan = planBlock(view, matcher, entries, ctx.config.seed, block.id);
       const encode = await tok.contextEncoder(encodeRequests(plan));
