@@ -14,7 +14,7 @@ import { main } from "../pipeline/cli.js";
 import { makeFixture } from "./helpers/fixture.js";
 import { extractWithChat } from "../pipeline/anchors/extract.js";
 import { parseAnswer } from "../pipeline/anchors/parse.js";
-import { readRawAnswers } from "../pipeline/anchors/raw.js";
+import { readRawAnswers, setAsidePath } from "../pipeline/anchors/raw.js";
 import { memoryLogger } from "../pipeline/io/log.js";
 import { ChatClient, type ChatRequest } from "../pipeline/llm/chat.js";
 import { llmConfigSchema, type LlmConfig } from "../pipeline/llm/config.js";
@@ -340,6 +340,8 @@ describe("raw answers and resuming", () => {
     expect(log.lines.filter((l) => /raw\.jsonl:2: .*asked again/.test(l))).toHaveLength(1);
     const after = await readRawAnswers(rawPath);
     expect([after.answers.length, after.corrupt]).toEqual([5, []]);
+    // The dropped line is not lost: it is set aside as it was, for a person to look at.
+    expect(await readFile(setAsidePath(rawPath), "utf8")).toBe(`${lines[1]}\n`);
   });
 });
 

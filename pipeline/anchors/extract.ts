@@ -4,12 +4,12 @@
  * already answered in the raw file are not sent again; a failed request (after the retry policy gave
  * up) is recorded and counted, and sent again by the next run.
  */
-import { writeJsonlAtomic } from "../io/artifacts.js";
+import { appendFileRedacted, writeJsonlAtomic } from "../io/artifacts.js";
 import type { Logger } from "../io/log.js";
 import type { ChatClient, ChatRequest } from "../llm/chat.js";
 import { extractionRequest, requestHash, translationRequest, type PromptTemplate, type TermToTranslate } from "../llm/prompts.js";
 import { parseAnswer } from "./parse.js";
-import { RAW_VERSION, RawAnswerLog, readRawAnswers, type RawAnswer } from "./raw.js";
+import { RAW_VERSION, RawAnswerLog, readRawAnswers, setAsidePath, type RawAnswer } from "./raw.js";
 import type { Passage } from "./sample.js";
 
 export interface ExtractionStats {
@@ -47,7 +47,8 @@ async function runJobs(opts: { client: ChatClient; template: PromptTemplate; job
   const existing = await readRawAnswers(rawPath);
   // A crash mid-write leaves a torn last line: drop it so new lines are not glued onto it. A corrupt
   // line is the caches' corrupt entry (io/disk-cache.ts): counted, warned about, its request asked again.
-  for (const c of existing.corrupt) log.warn(`anchors extract: ${c}; the line is dropped and its request asked again`);
+  for (const c of existing.corrupt) log.warn(`anchors extract: ${c}; the line is moved to ${setAsidePath(rawPath)} and its request asked again`);
+  if (existing.corruptLines.length) await appendFileRedacted(setAsidePath(rawPath), existing.corruptLines.map((l) => `${l}\n`).join(""));
   if (existing.tornLastLine || existing.corrupt.length) await writeJsonlAtomic(rawPath, existing.answers);
   const done = new Set(existing.answers.map((a) => a.requestHash));
   const rawLog = new RawAnswerLog(rawPath);

@@ -45,6 +45,8 @@ export interface RawFile {
   tornLastLine: boolean;
   /** Complete lines that are not a valid answer, as "<file>:<line>: <problem>", in file order. */
   corrupt: string[];
+  /** Those lines as they stand in the file (same order), so a rewrite can set them aside, not lose them. */
+  corruptLines: string[];
 }
 
 /** Reads the raw answers; every bad line is listed in `corrupt` with file:line, except a torn last line. */
@@ -53,11 +55,12 @@ export async function readRawAnswers(path: string): Promise<RawFile> {
   try {
     text = await readFile(path, "utf8");
   } catch {
-    return { answers: [], tornLastLine: false, corrupt: [] };
+    return { answers: [], tornLastLine: false, corrupt: [], corruptLines: [] };
   }
   const lines = text.split("\n");
   const answers: RawAnswer[] = [];
   const corrupt: string[] = [];
+  const corruptLines: string[] = [];
   let tornLastLine = false;
   lines.forEach((line, i) => {
     if (!line.trim()) return;
@@ -68,15 +71,25 @@ export async function readRawAnswers(path: string): Promise<RawFile> {
     } catch (e) {
       // A complete line always ends with "\n"; only the unterminated last one can be a torn write.
       if (isLast) tornLastLine = true;
-      else corrupt.push(`${path}:${i + 1}: not JSON (${(e as Error).message})`);
+      else {
+        corrupt.push(`${path}:${i + 1}: not JSON (${(e as Error).message})`);
+        corruptLines.push(line);
+      }
       return;
     }
     const parsed = rawAnswerSchema.safeParse(raw);
     if (parsed.success) answers.push(parsed.data);
-    else corrupt.push(`${path}:${i + 1}: ${describeIssues(parsed.error)}`);
+    else {
+      corrupt.push(`${path}:${i + 1}: ${describeIssues(parsed.error)}`);
+      corruptLines.push(line);
+    }
   });
-  return { answers, tornLastLine, corrupt };
+  return { answers, tornLastLine, corrupt, corruptLines };
 }
+
+/** Where extraction sets aside the corrupt lines it drops from the raw answers (appended, never
+ * overwritten), so a garbled hand edit is kept for a person to look at. */
+export const setAsidePath = (rawPath: string) => `${rawPath}.set-aside`;
 
 /** For readers that cannot ask again: the file with no corrupt line, or an error naming them. */
 export function requireWhole(raw: RawFile): RawFile {
