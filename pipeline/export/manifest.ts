@@ -1,5 +1,6 @@
 /** The dataset folder's manifest.json: what the verifier checks the folder against. */
 import { z } from "zod";
+import { embeddedModelsSchema, tokenizerInfoSchema } from "../schemas/provenance.js";
 import { EXPORT_FORMATS } from "./config.js";
 
 /** 2: `torchtune/` holds unshifted labels (released torchtune) and `torchtune-shifted/` the pre-shifted
@@ -28,10 +29,10 @@ export const datasetManifestSchema = z.object({
   run: z.string(),
   /** Present (true) only when a logit source was an embedded sandbox model: not for real fine-tuning. */
   demonstrationOnly: z.literal(true).optional(),
-  embeddedModels: z.array(z.object({ role: z.string(), provider: z.string() })).optional(),
+  embeddedModels: embeddedModelsSchema,
   seed: z.number().int(),
   config: z.record(z.string(), z.unknown()),
-  tokenizer: z.object({ sha256: z.string(), vocabSize: z.number().int().positive(), prefixSpecialIds: z.array(z.number().int()) }),
+  tokenizer: tokenizerInfoSchema,
   models: z.record(z.string(), z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]))),
   dictionary: z.object({ source: z.string(), sha256: z.string(), terms: z.number().int() }),
   alphas: z.object({ main: z.number(), all: z.array(z.number()), columns: z.array(z.string()) }),

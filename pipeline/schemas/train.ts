@@ -4,6 +4,7 @@
  * commands, `whp run`'s summary) imports them instead of keeping a partial copy of its own.
  */
 import { z } from "zod";
+import { embeddedModelsSchema, tokenizerInfoSchema } from "./provenance.js";
 import { labelsMetaSchema } from "./labels.js";
 
 const ids = z.array(z.number().int());
@@ -57,10 +58,10 @@ export const runManifestSchema = z.object({
   run: z.string(),
   /** Present (true) only when a logit source was an embedded sandbox model. */
   demonstrationOnly: z.literal(true).optional(),
-  embeddedModels: z.array(z.object({ role: z.string(), provider: z.string() })).optional(),
+  embeddedModels: embeddedModelsSchema,
   seed: z.number().int(),
   config: z.record(z.string(), z.unknown()),
-  tokenizer: z.object({ sha256: z.string(), vocabSize: z.number().int().positive(), prefixSpecialIds: z.array(z.number().int()) }),
+  tokenizer: tokenizerInfoSchema,
   models: labelsMetaSchema.shape.models,
   alphas: z.object({ main: z.number(), all: z.array(z.number()), columns: z.array(z.string()) }),
   logitSpace: labelsMetaSchema.shape.logitSpace,
