@@ -12,6 +12,7 @@
 import { z } from "zod";
 import { describeIssues } from "../io/artifacts.js";
 import { UserError } from "../core/errors.js";
+import { forgetTag, tokenAfter } from "./next-token.js";
 import { givenAwayReferences } from "./scores.js";
 
 const plainSchema = z.array(z.object({ prompt: z.string().min(1), targets: z.array(z.string().min(1)).min(1).optional() }).loose());
@@ -79,7 +80,7 @@ export async function tagPlainPrompts(
     const next = (word: string) => {
       let p = memo.get(word);
       if (!p) {
-        p = io.encode(text + sep + word).then((both) => (both.length > textIds.length && textIds.every((t, i) => both[i] === t) ? both[textIds.length] : null));
+        p = tokenAfter(io.encode, text, textIds, word, sep);
         memo.set(word, p);
       }
       return p;
@@ -96,17 +97,10 @@ export async function tagPlainPrompts(
     }
     const tags = new Map<number, string[]>();
     for (const w of words) {
-      const tag = await next(w);
-      if (tag === null) {
-        stats.boundaryMismatch++;
-        continue;
-      }
-      const generic = await Promise.all((translationsOf.get(w) ?? []).map(next));
-      if (generic.includes(tag)) {
-        stats.sharedFirstToken++;
-        continue;
-      }
-      tags.set(tag, [...(tags.get(tag) ?? []), w]);
+      const tag = await forgetTag(next, w, translationsOf.get(w) ?? []);
+      if (tag === "boundary") stats.boundaryMismatch++;
+      else if (tag === "shared") stats.sharedFirstToken++;
+      else tags.set(tag, [...(tags.get(tag) ?? []), w]);
     }
     if (tags.size === 0 || textIds.length === 0) {
       stats.noTarget++;

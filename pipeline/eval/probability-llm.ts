@@ -13,6 +13,7 @@ import { structuredOutput } from "../llm/structured-output.js";
 import type { ChatModel, EvalTemplate } from "./judge.js";
 import { request } from "./judge.js";
 import { neutraliseDelimiters } from "../llm/template.js";
+import { forgetTag, tokenAfter } from "./next-token.js";
 
 const answerSchema = z.object({ prompts: z.array(z.object({ prompt: z.string().min(1), term: z.string().min(1) })) });
 const ANSWER_SCHEMA = structuredOutput("probability_prompts", answerSchema);
@@ -101,11 +102,6 @@ export async function tagWrittenPrompts(
   const byTerm = new Map(dictionary.map((e) => [e.term, e.translations]));
   const seen = new Set(taken);
   const prompts: TaggedWrittenPrompt[] = [];
-  // The token that follows `text` when `word` is written after it, or null at a token-boundary mismatch.
-  const nextToken = async (text: string, textIds: readonly number[], word: string) => {
-    const both = await io.encode(`${text} ${word}`);
-    return both.length > textIds.length && textIds.every((t, i) => both[i] === t) ? both[textIds.length] : null;
-  };
   for (const a of answers) {
     for (const w of a.prompts) {
       stats.written++;
@@ -120,13 +116,12 @@ export async function tagWrittenPrompts(
         continue;
       }
       const textIds = await io.encode(text);
-      const tag = await nextToken(text, textIds, w.term);
-      if (tag === null || textIds.length === 0) {
+      const tag = await forgetTag((word) => tokenAfter(io.encode, text, textIds, word), w.term, translations);
+      if (tag === "boundary" || textIds.length === 0) {
         stats.boundaryMismatch++;
         continue;
       }
-      const generic = await Promise.all(translations.map((tr) => nextToken(text, textIds, tr)));
-      if (generic.includes(tag)) {
+      if (tag === "shared") {
         stats.sharedFirstToken++;
         continue;
       }
