@@ -15,7 +15,7 @@ import { describeBlock } from "../inspect.js";
 import { packageRoot } from "../paths.js";
 import { readArtifact } from "../schemas/registry.js";
 import { ARTIFACTS, createContext, runStage, type StageOutcome } from "../stage.js";
-import { loadStage } from "../stages/catalog.js";
+import { loadStage } from "../stages/load.js";
 import { STAGES } from "../stages/index.js";
 import { TOOL } from "../version.js";
 import { type CommonOptions, setup } from "./common.js";

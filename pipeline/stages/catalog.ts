@@ -3,7 +3,7 @@
  * that imports nothing: the stage modules themselves pull in the tokenizer, the model providers and
  * their SDKs, which a help screen or a typo must not wait for (issue 17, startup under 0.25 s). The
  * CLI registers every stage command from this list and imports the stage only when its command runs.
- * tests/startup.test.ts checks the list against STAGES field by field, so the two cannot drift.
+ * Each stage takes these fields from here (stageInfo), so there is one copy of them.
  */
 import type { Stage } from "../stage.js";
 
@@ -24,14 +24,14 @@ export const STAGE_CATALOG: readonly StageInfo[] = [
     name: "export",
     summary: "write train.jsonl, manifest.json and the dataset folder for trainers",
     reads: ["documents", "blocks", "dictionary", "aligned", "labels", "labelsMeta", "labelsUncertainty"],
+    // datasetManifest stands for the whole dataset/ folder (its manifest hashes every file there).
     writes: ["train", "manifest", "datasetManifest"],
   },
 ];
 
-/** The stage itself, imported when its command runs. */
-export async function loadStage(name: string): Promise<Stage> {
-  const { STAGES } = await import("./index.js");
-  const stage = STAGES.find((s) => s.name === name);
-  if (!stage) throw new Error(`no stage "${name}" in STAGES (stages/catalog.ts lists it)`);
-  return stage;
+/** A stage's catalog entry, spread into the stage's own definition. */
+export function stageInfo(name: string): StageInfo {
+  const info = STAGE_CATALOG.find((s) => s.name === name);
+  if (!info) throw new Error(`no stage "${name}" in stages/catalog.ts`);
+  return info;
 }

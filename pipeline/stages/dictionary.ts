@@ -8,6 +8,7 @@ import { decodeCorpusBytes } from "../core/text.js";
 import type { Stage, StageContext } from "../stage.js";
 import { type Dictionary, type DictionaryFileEntry } from "../schemas/dictionary.js";
 import { writeArtifact } from "../schemas/registry.js";
+import { stageInfo } from "./catalog.js";
 
 export const REQUIRED_COLUMNS = ["term", "translations", "category", "notes"] as const;
 /** Review states. A CSV without a status column is taken as fully approved; in a CSV with one, a blank
@@ -97,12 +98,9 @@ export function parseDictionaryCsv(text: string, file: string): ParsedDictionary
 }
 
 export const dictionaryStage: Stage = {
-  name: "dictionary",
-  summary: "load and check the anchor dictionary",
+  ...stageInfo("dictionary"),
   // 2: a blank status cell is pending, not approved.
   version: 2,
-  reads: [],
-  writes: ["dictionary"],
   async fingerprintInputs(config) {
     return { config: {}, files: [config.dictionary] };
   },

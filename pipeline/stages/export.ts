@@ -11,6 +11,7 @@ import { embeddedSources } from "../export/provenance.js";
 import { TOOL } from "../version.js";
 import { readArtifact, writeArtifact } from "../schemas/registry.js";
 import { RUN_MANIFEST_VERSION, type RunManifest, type TrainRow } from "../schemas/train.js";
+import { stageInfo } from "./catalog.js";
 
 /** Column name of the labels for one alpha: the main alpha is plain `labels`. */
 export function labelsColumn(alpha: number, main: number): string {
@@ -32,14 +33,10 @@ export function countRow(inputIds: readonly number[], labels: readonly number[])
 const EXPORTED: ArtifactName[] = ["documents", "blocks", "dictionary", "aligned", "labels", "labelsMeta", "labelsUncertainty", "train"];
 
 export const exportStage: Stage = {
-  name: "export",
-  summary: "write train.jsonl, manifest.json and the dataset folder for trainers",
+  ...stageInfo("export"),
   // 2: adds dataset/ (formats, card, dataset manifest). 3: torchtune/ follows released torchtune
   // (unshifted labels), torchtune-shifted/ the pre-shifted ones; demonstration-only note.
   version: 3,
-  reads: ["documents", "blocks", "dictionary", "aligned", "labels", "labelsMeta", "labelsUncertainty"],
-  // datasetManifest stands for the whole dataset/ folder (its manifest hashes every file there).
-  writes: ["train", "manifest", "datasetManifest"],
   async fingerprintInputs(config) {
     return { config: publicConfig(config), files: [config.tokenizer] };
   },

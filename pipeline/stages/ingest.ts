@@ -8,6 +8,7 @@ import { decodeCorpusBytes } from "../core/text.js";
 import { listFiles, type Stage, type StageContext } from "../stage.js";
 import type { Document } from "../schemas/documents.js";
 import { writeArtifact } from "../schemas/registry.js";
+import { stageInfo } from "./catalog.js";
 
 
 async function corpusFiles(config: ResolvedConfig, which: "forget" | "general"): Promise<string[]> {
@@ -47,11 +48,8 @@ export async function readCorpus(config: ResolvedConfig, which: "forget" | "gene
 }
 
 export const ingestStage: Stage = {
-  name: "ingest",
-  summary: "read and validate the corpus files",
+  ...stageInfo("ingest"),
   version: 1,
-  reads: [],
-  writes: ["documents", "generalDocuments"],
   async fingerprintInputs(config) {
     const files = [...(await corpusFiles(config, "forget")), ...(await corpusFiles(config, "general"))];
     return { config: { corpus: config.corpus }, files };

@@ -21,6 +21,7 @@ import { uncertaintyRow, uncertaintyRowSchema } from "../labels-review/uncertain
 import { labelRowSchema, labelsMetaSchema, type LabelRow } from "../schemas/labels.js";
 import { readArtifact, writeArtifact } from "../schemas/registry.js";
 import { blockSchema, generalBlockSchema } from "../schemas/blocks.js";
+import { stageInfo } from "./catalog.js";
 
 /** A chunk file's row: the labels plus the block's uncertainty row (split into two artifacts). */
 const chunkRowSchema = labelRowSchema.extend({ uncertainty: uncertaintyRowSchema });
@@ -307,13 +308,10 @@ async function readShardMeta(dir: string): Promise<{ logitSpace: "logprobs" | "l
 }
 
 export const labelsStage: Stage = {
-  name: "labels",
-  summary: "query the reinforced and baseline models and combine their logits into generic labels",
+  ...stageInfo("labels"),
   // 2: adds labels-uncertainty.jsonl and the review applied after the combination.
   // 3: forbidden tokens apply strictly after the row of use (labels change: recompute old runs).
   version: 3,
-  reads: ["blocks", "generalBlocks", "aligned"],
-  writes: ["labels", "labelsMeta", "labelsUncertainty"],
   async fingerprintInputs(config) {
     // The review is an outside file: changing it re-runs the stage, which then reuses the combination.
     return { config: { models: { baseline: modelKey(config.models.baseline), reinforced: modelKey(config.models.reinforced) }, alphas: config.alphas, topK: config.logits.topK }, files: [join(config.runDir, ARTIFACTS.labelsReview)] };

@@ -4,6 +4,7 @@ import type { EncodedText } from "../io/tokenizer.js";
 import type { Stage, StageContext } from "../stage.js";
 import type { Block, GeneralBlock } from "../schemas/blocks.js";
 import { streamArtifact, writeArtifact } from "../schemas/registry.js";
+import { stageInfo } from "./catalog.js";
 
 
 /**
@@ -32,11 +33,8 @@ export function splitIntoBlocks(docId: string, enc: EncodedText, blockSize: numb
 }
 
 export const tokenizeStage: Stage = {
-  name: "tokenize",
-  summary: "tokenize each document once and cut it into blocks",
+  ...stageInfo("tokenize"),
   version: 1,
-  reads: ["documents", "generalDocuments"],
-  writes: ["blocks", "generalBlocks"],
   async fingerprintInputs(config) {
     return { config: { blockSize: config.blockSize }, files: [config.tokenizer] };
   },

@@ -5,15 +5,13 @@ import { type DictionaryEntry, TermMatcher, UNALIGNED_REASONS, variantCounts } f
 import type { Stage, StageContext } from "../stage.js";
 import type { AlignedBlock } from "../schemas/aligned.js";
 import { readArtifact, streamArtifact, writeArtifact } from "../schemas/registry.js";
+import { stageInfo } from "./catalog.js";
 
 
 export const translateStage: Stage = {
-  name: "translate",
-  summary: "find anchors, draw translations, align positions",
+  ...stageInfo("translate"),
   // 2: apostrophes and quotes match across typographic variants; translations take the corpus's style.
   version: 2,
-  reads: ["documents", "blocks", "dictionary"],
-  writes: ["aligned"],
   async fingerprintInputs(config) {
     return { config: { seed: config.seed }, files: [config.tokenizer] };
   },
