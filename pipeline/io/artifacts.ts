@@ -58,6 +58,76 @@ async function writeNow(path: string, data: string | Uint8Array): Promise<void> 
 }
 
 /**
+ * A file written piece by piece and published whole: the pieces go to a temp file beside `path`
+ * (tempPathFor, so a killed run leaves only a temp the next run removes), buffered to about 1 MB per
+ * write, redacted like every other write; `commit` fsyncs and renames it over `path` (after any
+ * writeFileAtomic to the same path queued before it), `abort` removes it. For artifacts too big to
+ * build as one string: memory stays at the buffer whatever the file's size. The sha256 and byte count
+ * of what was written come back from commit (a stage recording its outputs' hashes).
+ */
+export interface AtomicWriter {
+  write(text: string): Promise<void>;
+  commit(): Promise<{ sha256: string; bytes: number }>;
+  abort(): Promise<void>;
+}
+
+const WRITER_BUFFER = 1 << 20;
+
+export async function openAtomicWriter(path: string): Promise<AtomicWriter> {
+  await mkdir(dirname(path), { recursive: true });
+  const tmp = tempPathFor(path);
+  tempsInFlight.add(resolve(tmp));
+  const handle = await open(tmp, "wx");
+  const hash = createHash("sha256");
+  let pending: string[] = [];
+  let pendingLength = 0;
+  let bytes = 0;
+  let closed = false;
+  const flush = async () => {
+    if (!pending.length) return;
+    const buf = Buffer.from(redact(pending.join("")));
+    pending = [];
+    pendingLength = 0;
+    hash.update(buf);
+    bytes += buf.length;
+    await handle.write(buf);
+  };
+  const cleanup = async () => {
+    closed = true;
+    await handle.close().catch(() => undefined);
+    await rm(tmp, { force: true });
+    tempsInFlight.delete(resolve(tmp));
+  };
+  return {
+    async write(text) {
+      if (closed) throw new Error(`writing ${path}: the writer is already committed or aborted`);
+      pending.push(text);
+      pendingLength += text.length;
+      if (pendingLength >= WRITER_BUFFER) await flush();
+    },
+    async commit() {
+      if (closed) throw new Error(`writing ${path}: the writer is already committed or aborted`);
+      try {
+        await flush();
+        await handle.sync();
+        await handle.close();
+        closed = true;
+        const key = resolve(path);
+        // After any whole-file write of the same path queued before us, so the last call still wins.
+        await (writesInFlight.get(key) ?? Promise.resolve());
+        await rename(tmp, path);
+        tempsInFlight.delete(resolve(tmp));
+        return { sha256: hash.digest("hex"), bytes };
+      } catch (e) {
+        await cleanup();
+        throw e;
+      }
+    },
+    abort: cleanup,
+  };
+}
+
+/**
  * Replaces the folder `dir` by one that `fill` writes into a staging folder beside it (a temp name,
  * as tempPathFor gives), so a killed run never leaves a half-written `dir`, only a staging folder the
  * stage's next run removes. Files inside are written with writeFileAtomic, hence redacted.

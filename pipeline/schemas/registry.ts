@@ -12,7 +12,7 @@ import { readFile } from "node:fs/promises";
 import type { z } from "zod";
 import { datasetManifestSchema, DATASET_MANIFEST_VERSION } from "../export/manifest.js";
 import { UserError } from "../core/errors.js";
-import { fileExists, jsonlValues, toJsonlText, toJsonText, writeFileAtomic } from "../io/artifacts.js";
+import { fileExists, jsonlValues, openAtomicWriter, toJsonlText, toJsonText, writeFileAtomic } from "../io/artifacts.js";
 import { REVIEW_FILE_VERSION, reviewFileSchema } from "../labels-review/review-file.js";
 import { uncertaintyRowSchema } from "../labels-review/uncertainty.js";
 import { alignedSchema } from "./aligned.js";
@@ -174,4 +174,35 @@ function checkWritten(spec: Spec<string, "jsonl" | "json", z.ZodType>, value: un
   if (spec.kind === "json" && valueAt(value, ["version"]) !== spec.version) throw new Error(`writing ${where}: expected version ${spec.version}, got ${JSON.stringify(valueAt(value, ["version"]))}`);
   const parsed = spec.schema.safeParse(value);
   if (!parsed.success) throw new Error(`writing ${where}: ${describeMismatch(parsed.error, value)}`);
+}
+
+/** A JSONL artifact written row by row (io/artifacts.ts openAtomicWriter): each row is checked as
+ * writeArtifact checks it, the file appears whole at `commit` or not at all. For stages whose output
+ * must not be held in memory. */
+export interface ArtifactWriter<N extends JsonlArtifactName> {
+  row(value: z.input<Entry<N>["schema"]>): Promise<void>;
+  commit(): Promise<{ sha256: string; bytes: number; rows: number }>;
+  abort(): Promise<void>;
+}
+
+export async function artifactWriter<N extends JsonlArtifactName>(ctx: ArtifactPaths, name: N): Promise<ArtifactWriter<N>> {
+  const spec: Spec<string, "jsonl" | "json", z.ZodType> = REGISTRY[name];
+  const out = await openAtomicWriter(ctx.path(name));
+  let rows = 0;
+  return {
+    async row(value) {
+      try {
+        checkWritten(spec, value, `${spec.file} row ${rows + 1}`);
+      } catch (e) {
+        await out.abort();
+        throw e;
+      }
+      rows++;
+      await out.write(`${JSON.stringify(value)}\n`);
+    },
+    async commit() {
+      return { ...(await out.commit()), rows };
+    },
+    abort: () => out.abort(),
+  };
 }
