@@ -15,7 +15,19 @@ import { type FileStamp, fileStampSchema, type StampedHasher, stampedHasher } fr
 import { hashJson } from "./core/hash.js";
 import type { Logger } from "./io/log.js";
 import { ModelTokenizer } from "./io/tokenizer.js";
-import { ARTIFACT_FILES, type ArtifactName } from "./schemas/registry.js";
+import {
+  ARTIFACT_FILES,
+  type ArtifactInput,
+  type ArtifactName,
+  type ArtifactRow,
+  type ArtifactValue,
+  type ArtifactWriter,
+  artifactWriter,
+  type JsonlArtifactName,
+  readArtifact,
+  streamArtifact,
+  writeArtifact,
+} from "./schemas/registry.js";
 
 /** Every artifact of a run, by name, with its file name under the run directory (the registry,
  * schemas/registry.ts, holds each one's file, schema and version). */
@@ -28,6 +40,16 @@ export interface StageContext {
   readonly config: ResolvedConfig;
   readonly log: Logger;
   path(name: ArtifactName): string;
+  /** A registered artifact, validated row by row against its schema (schemas/registry.ts): a file
+   * edited or left by another version is a user error naming file, line and field. */
+  read<N extends ArtifactName>(name: N): Promise<ArtifactValue<N>>;
+  /** A JSONL artifact's validated rows one at a time, for a stage that must not hold the whole file. */
+  stream<N extends JsonlArtifactName>(name: N): AsyncGenerator<ArtifactRow<N>>;
+  /** Validates (a bad row is the stage's bug: nothing is written) and writes atomically; returns the
+   * text written, for a stage that records its hash. */
+  write<N extends ArtifactName>(name: N, value: ArtifactInput<N>): Promise<string>;
+  /** A JSONL artifact written row by row, each row validated, the file renamed into place at commit. */
+  writer<N extends JsonlArtifactName>(name: N): Promise<ArtifactWriter<N>>;
   /** Scratch space for the running stage's resumable partial work (keyed by its fingerprint). */
   partsDir(): string;
   tokenizer(): Promise<ModelTokenizer>;
@@ -65,10 +87,15 @@ const stampsPathOf = (ctx: StageContext, stage: Stage) => join(ctx.config.runDir
 
 export function createContext(config: ResolvedConfig, log: Logger): StageContext {
   let tokenizer: Promise<ModelTokenizer> | undefined;
+  const paths = { path: (name: ArtifactName) => join(config.runDir, ARTIFACTS[name]) };
   return {
     config,
     log,
-    path: (name) => join(config.runDir, ARTIFACTS[name]),
+    path: paths.path,
+    read: (name) => readArtifact(paths, name),
+    stream: (name) => streamArtifact(paths, name),
+    write: (name, value) => writeArtifact(paths, name, value),
+    writer: (name) => artifactWriter(paths, name),
     partsDir: () => join(config.runDir, ".whp", "parts"),
     tokenizer: () => (tokenizer ??= ModelTokenizer.load(config.tokenizer)),
   };

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { ResolvedConfig } from "../pipeline/config.js";
 import { createLogger } from "../pipeline/io/log.js";
-import { ARTIFACTS, runStage, type Stage, type StageContext } from "../pipeline/stage.js";
+import { ARTIFACTS, createContext, runStage, type Stage, type StageContext } from "../pipeline/stage.js";
 
 /** utimes cannot set an arbitrary sub-millisecond mtime back exactly, so the files start at a whole
  * second (an hour ago) and editKeepingMtime can restore it to the bit. */
@@ -20,10 +20,7 @@ async function setup() {
   const dir = await mkdtemp(join(tmpdir(), "whp-stamps-"));
   const config = { runDir: dir, baseDir: dir } as unknown as ResolvedConfig;
   const ctx: StageContext = {
-    config,
-    log: createLogger({ quiet: true }),
-    path: (name) => join(dir, ARTIFACTS[name]),
-    partsDir: () => join(dir, ".whp", "parts"),
+    ...createContext(config, createLogger({ quiet: true })),
     tokenizer: () => Promise.reject(new Error("no tokenizer in this test")),
   };
   let runs = 0;
