@@ -5,7 +5,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { toJsonlText } from "../pipeline/io/artifacts.js";
-import type { StageContext } from "../pipeline/stage.js";
+import type { ResolvedConfig } from "../pipeline/config.js";
+import { memoryLogger } from "../pipeline/io/log.js";
+import { createContext, type StageContext } from "../pipeline/stage.js";
 import { exportStage } from "../pipeline/stages/export.js";
 import { translateStage } from "../pipeline/stages/translate.js";
 import { ARTIFACT_FILES, type ArtifactName, readArtifact, writeArtifact } from "../pipeline/schemas/registry.js";
@@ -17,6 +19,10 @@ async function runDir() {
   dirs.push(dir);
   return { dir, ctx: { path: (name: ArtifactName) => join(dir, ARTIFACT_FILES[name]) } };
 }
+
+/** A stage's context over the folder (createContext: ctx.read / stream / write / writer), with a
+ * tokenizer stub the stages never reach in these tests. */
+const stageContext = (dir: string) => ({ ...createContext({ runDir: dir, seed: 1 } as unknown as ResolvedConfig, memoryLogger()), tokenizer: async () => ({}) }) as unknown as StageContext;
 
 const block = (id: string) => ({ id, doc: "a.txt", index: 0, span: [0, 3] as [number, number], input_ids: [1, 2], starts: [0, 0], ends: [0, 3] });
 
@@ -87,7 +93,7 @@ describe("a stage reading through the registry", () => {
     await writeFile(join(dir, "blocks.jsonl"), toJsonlText([{ ...block("a.txt#0"), ends: null }, block("a.txt#1")]));
     // The stage streams its blocks (each is checked as it is read, and nothing is written before the
     // last): the bad row is the first, so the tokenizer stub is never asked to encode.
-    const stageCtx = { ...ctx, config: { seed: 1 }, tokenizer: async () => ({}) } as unknown as StageContext;
+    const stageCtx = stageContext(dir);
     await expect(translateStage.run(stageCtx)).rejects.toThrow("blocks.jsonl line 1: ends: expected array, got null");
     expect((await readdir(dir)).sort()).toEqual(["blocks.jsonl", "dictionary.json", "documents.jsonl"]);
   });
@@ -100,7 +106,7 @@ describe("the export stage writing through the registry", () => {
     await writeFile(join(dir, "aligned.jsonl"), toJsonlText([{ id: "a.txt#0", translated_ids: [1, 2], map: [0, 1], forbidden: [], occurrences: [], unaligned: [] }]));
     await writeFile(join(dir, "labels.jsonl"), toJsonlText([{ id: "a.txt#0", labels: [[-100, 2]], uncertified: [0] }]));
     await writeFile(join(dir, "labels-meta.json"), JSON.stringify({ version: 1, alphas: [5, 10], topK: 20, logitSpace: "logprobs", models: {} }));
-    const stageCtx = { ...ctx, config: { seed: 1 }, tokenizer: async () => ({}) } as unknown as StageContext;
+    const stageCtx = stageContext(dir);
     await expect(exportStage.run(stageCtx)).rejects.toThrow("writing train.jsonl row 1: labels_alpha_10: expected an array of integer labels, got nothing (missing)");
     expect((await readdir(dir)).sort()).toEqual(["aligned.jsonl", "blocks.jsonl", "labels-meta.json", "labels.jsonl"]);
   });

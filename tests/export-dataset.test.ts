@@ -10,6 +10,7 @@ import { validateConfig } from "../pipeline/config.js";
 import { memoryLogger } from "../pipeline/io/log.js";
 import { ModelTokenizer } from "../pipeline/io/tokenizer.js";
 import { gzipDeterministic, writeDataset } from "../pipeline/export/dataset.js";
+import { scanRows } from "../pipeline/export/dataset-scan.js";
 import { verifyDataset } from "../pipeline/export/verify.js";
 
 const ROOT = resolve(import.meta.dirname, "..");
@@ -40,15 +41,18 @@ async function inputs(exportCfg: Record<string, unknown>, opts: { models?: Recor
     [[-100, 501, -100, 503, 504], [-100, 501, -100, 503, 505]],
   ];
   const blocks = ids.map((input_ids, i) => ({ id: `d#${i}`, doc: "d", index: i, span: [0, 1] as [number, number], input_ids, starts: input_ids.map(() => 0), ends: input_ids.map(() => 0) }));
+  const labelRows = labels.map((l, i) => ({ id: `d#${i}`, labels: l, uncertified: [0, 0] }));
+  const aligned = ids.map((input_ids, i) => ({ id: `d#${i}`, translated_ids: input_ids, map: input_ids.map((_, t) => t), forbidden: [], occurrences: [], unaligned: [] }));
   const log = memoryLogger();
   return {
     dir,
     log,
     inp: {
       config,
-      blocks,
-      labels: labels.map((l, i) => ({ id: `d#${i}`, labels: l, uncertified: [0, 0] })),
-      aligned: ids.map((input_ids, i) => ({ id: `d#${i}`, translated_ids: input_ids, map: input_ids.map((_, t) => t), forbidden: [], occurrences: [], unaligned: [] })),
+      rows: async function* () {
+        for (let i = 0; i < blocks.length; i++) yield { block: blocks[i], labels: labelRows[i], aligned: aligned[i] };
+      },
+      scan: scanRows(labelRows),
       alphas: [2, 4],
       columns: ["labels", "labels_alpha_4"],
       models: opts.models ?? { baseline: { provider: "ngram", name: "baseline" }, reinforced: { provider: "ngram", name: "reinforced" } },

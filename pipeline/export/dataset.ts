@@ -1,12 +1,14 @@
 /**
  * Writes the dataset folder (<run>/dataset/): one sub-folder per layout with train/validation JSONL,
  * the reinforcement dataset, the card (README.md) and manifest.json. The folder is built beside the
- * old one and swapped in, so a reader never sees half a dataset.
+ * old one and swapped in, so a reader never sees half a dataset. Rows are streamed: one pass over the
+ * run's rows writes every layout's files at once, each row going to the files it belongs in, so
+ * memory stays at one row and the writers' buffers whatever the corpus's size (issue 17).
  */
 import { gzipSync } from "node:zlib";
 import { join } from "node:path";
 import { publicConfig, type ResolvedConfig } from "../config.js";
-import { replaceDirStaged, toJsonText, toJsonlText, writeFileAtomic } from "../io/artifacts.js";
+import { replaceDirStaged, toJsonText, writeFileAtomic } from "../io/artifacts.js";
 import { sha256 } from "../core/hash.js";
 import type { Logger } from "../io/log.js";
 import { startProgress } from "../io/progress.js";
@@ -17,6 +19,8 @@ import type { Block } from "../schemas/blocks.js";
 import type { AlignedBlock } from "../schemas/aligned.js";
 import { TOOL } from "../version.js";
 import { buildCard, type CardConfig, type CardInfo } from "./card.js";
+import { type DatasetFileWriter, openDatasetFile } from "./dataset-file.js";
+import type { DatasetScan } from "./dataset-scan.js";
 import { formatSpec, IGNORE, labelIds, type DatasetConfigName, type ExportBlock } from "./formats.js";
 import { gitCommit } from "./git.js";
 import { demonstrationNote, embeddedSources } from "./provenance.js";
@@ -26,11 +30,20 @@ import { validationIndices } from "./split.js";
 
 export const DATASET_DIR = "dataset";
 
+/** One block with its labels and alignment: the three files read side by side, one row at a time. */
+export interface DatasetRow {
+  block: Block;
+  labels: LabelRow;
+  aligned: AlignedBlock;
+}
+
 export interface DatasetInputs {
   config: ResolvedConfig;
-  blocks: readonly Block[];
-  labels: readonly LabelRow[];
-  aligned: readonly AlignedBlock[];
+  /** Starts a fresh pass over the run's rows, in blocks.jsonl order (the export stage streams its
+   * files: nothing here holds more than one row). */
+  rows: () => AsyncIterable<DatasetRow>;
+  /** What the split and the card need of the whole run before the rows are written (scanRows). */
+  scan: DatasetScan;
   alphas: readonly number[];
   /** Column name per alpha (`labels`, `labels_alpha_<a>`). */
   columns: readonly string[];
@@ -69,20 +82,6 @@ export function gzipDeterministic(data: Buffer): Buffer {
   return out;
 }
 
-/** Trained and masked positions of the main labels over every block: trained = labels != -100;
- * masked = -100 after position 0 (anchor-internal or repeated); position 0 of each block, which no
- * prediction targets, is neither. */
-export function countLabels(labels: readonly (readonly number[])[]): { trained: number; masked: number; firsts: number } {
-  let trained = 0;
-  let masked = 0;
-  for (const row of labels) {
-    for (let t = 0; t < row.length; t++) {
-      if (row[t] !== IGNORE) trained++;
-      else if (t > 0) masked++;
-    }
-  }
-  return { trained, masked, firsts: labels.length };
-}
 
 function countIgnored(row: Record<string, unknown>, columns: readonly string[]): number {
   let n = 0;
@@ -90,121 +89,135 @@ function countIgnored(row: Record<string, unknown>, columns: readonly string[]):
   return n;
 }
 
+/** One layout's split file while it is written: opened at its first row, so an empty split has none. */
+interface SplitFile {
+  path: string;
+  rows: number;
+  ignored: number;
+  writer: DatasetFileWriter;
+  done?: { sha256: string; bytes: number };
+}
+
 export async function writeDataset(runDir: string, inp: DatasetInputs): Promise<DatasetStats> {
   const cfg = inp.config.export;
-  const n = inp.blocks.length;
+  const { scan } = inp;
+  const n = scan.blocks;
+  // Indices of the held-out blocks: a few numbers per block, the only per-block state besides the scan.
   const validation = new Set(validationIndices(n, cfg.validationFraction, inp.config.seed));
   const hfColumns = cfg.alphaColumns ? inp.columns : inp.columns.slice(0, 1);
   const needText = cfg.formats.includes("text");
-
-  // Decoding is the slow part of the text layout (one tokenizer call per block and column).
-  const progress = startProgress(inp.log, "export", n, { unit: "blocks" });
-  const exportBlocks: ExportBlock[] = [];
-  for (let i = 0; i < n; i++) {
-    const b = inp.blocks[i];
-    const labels = inp.labels[i].labels;
-    const block: ExportBlock = { id: b.id, source: b.doc, inputIds: b.input_ids, labels: labels.slice(0, hfColumns.length), columns: hfColumns };
-    if (needText) {
-      const [original, translated, generic] = await Promise.all([
-        inp.tokenizer.decode(b.input_ids),
-        inp.tokenizer.decode(inp.aligned[i].translated_ids),
-        inp.tokenizer.decode(labelIds(labels[0])),
-      ]);
-      block.text = { original, translated, generic };
-    }
-    exportBlocks.push(block);
-    progress.tick();
-  }
-  progress.done();
-
+  const names: DatasetConfigName[] = [...cfg.formats, ...(cfg.reinforcement ? (["reinforcement"] as const) : [])];
+  const specs = names.map((name) => ({ name, spec: formatSpec(name), labelCols: formatSpec(name).labelColumns(hfColumns) }));
   // A block whose every label is -100 (a short tail block inside an anchor) teaches nothing and would
   // fail `whp verify`; it is left out of the label layouts and listed in the manifest, never dropped silently.
-  const untrainable = new Set(exportBlocks.flatMap((b, i) => (b.labels[0].some((l) => l >= 0) ? [] : [i])));
-  const skipped = [...untrainable].map((i) => ({ id: exportBlocks[i].id, reason: "no trained label" }));
-  if (skipped.length) inp.log.warn(`${skipped.length} block(s) with no trained label left out of the label layouts: ${skipped.map((x) => x.id).join(", ")}`);
-
-  for (const w of recipeLengthWarnings(inp.config.blockSize)) inp.log.warn(`export: ${w}`);
+  const untrainable = scan.untrainable;
+  const skipped = [...untrainable.values()].map((id) => ({ id, reason: "no trained label" }));
+  const open = new Map<string, SplitFile>();
   const embedded = embeddedSources(inp.models);
-  const note = demonstrationNote(embedded);
-  if (note) inp.log.warn(`export: ${note}`);
-
-  const names: DatasetConfigName[] = [...cfg.formats, ...(cfg.reinforcement ? (["reinforcement"] as const) : [])];
-  const out = new Map<string, Buffer>();
-  const files: DatasetFile[] = [];
-  const cardConfigs: CardConfig[] = [];
-  for (const name of names) {
-    const spec = formatSpec(name);
-    const splits: [string, ExportBlock[]][] =
-      name === "reinforcement"
-        ? [["train", exportBlocks]]
-        : [
-            ["train", exportBlocks.filter((_, i) => !validation.has(i) && !untrainable.has(i))],
-            ["validation", exportBlocks.filter((_, i) => validation.has(i) && !untrainable.has(i))],
-          ];
-    const cardFiles = [];
-    for (const [split, blocks] of splits) {
-      if (blocks.length === 0) continue;
-      const rows = blocks.map((b) => spec.row(b));
-      const labelCols = spec.labelColumns(hfColumns);
-      const ignored = rows.reduce((s, r) => s + countIgnored(r, labelCols), 0);
-      const text = Buffer.from(toJsonlText(rows));
-      const bytes = cfg.gzip ? gzipDeterministic(text) : text;
-      const path = `${name}/${split}.jsonl${cfg.gzip ? ".gz" : ""}`;
-      out.set(path, bytes);
-      files.push({ path, bytes: bytes.length, sha256: sha256(bytes), config: name, split, rows: rows.length, ...(labelCols.length ? { ignoredLabels: ignored } : {}), gzip: cfg.gzip });
-      cardFiles.push({ split, path, rows: rows.length });
-    }
-    cardConfigs.push({ name, summary: spec.summary, files: cardFiles, features: spec.features(hfColumns) });
-  }
-
   const commit = await gitCommit();
   const tok = inp.tokenizer.info;
-  const card = buildCard({
-    run: inp.config.run.name,
-    tool: TOOL,
-    commit,
-    seed: inp.config.seed,
-    tokenizer: { sha256: tok.sha256, vocabSize: tok.vocabSize, prefixSpecialIds: tok.prefixSpecialIds },
-    models: inp.models,
-    dictionary: { source: inp.dictionary.source, sha256: inp.dictionary.sha256, terms: inp.dictionary.entries.length },
-    alphas: { main: inp.alphas[0], all: [...inp.alphas], columns: [...inp.columns] },
-    topK: inp.topK,
-    logitSpace: inp.logitSpace,
-    blockSize: inp.config.blockSize,
-    validationFraction: cfg.validationFraction,
-    split: { blocks: n, validation: validation.size },
-    labelCounts: countLabels(inp.labels.map((l) => l.labels[0])),
-    embedded,
-    counts: inp.counts,
-    configs: cardConfigs,
-  });
-  const cardBytes = Buffer.from(card);
-  out.set("README.md", cardBytes);
-  files.push({ path: "README.md", bytes: cardBytes.length, sha256: sha256(cardBytes) });
-
-  const manifest: DatasetManifest = {
-    format: "whp-dataset",
-    version: DATASET_MANIFEST_VERSION,
-    tool: { ...TOOL },
-    git: { commit },
-    run: inp.config.run.name,
-    ...(embedded.length ? { demonstrationOnly: true as const, embeddedModels: embedded } : {}),
-    seed: inp.config.seed,
-    config: publicConfig(inp.config),
-    tokenizer: { sha256: tok.sha256, vocabSize: tok.vocabSize, prefixSpecialIds: tok.prefixSpecialIds },
-    models: inp.models,
-    dictionary: { source: inp.dictionary.source, sha256: inp.dictionary.sha256, terms: inp.dictionary.entries.length },
-    alphas: { main: inp.alphas[0], all: [...inp.alphas], columns: [...hfColumns] },
-    split: { validationFraction: cfg.validationFraction, train: n - validation.size, validation: validation.size },
-    labelConventions: Object.fromEntries(names.map((name) => [name, LABEL_CONVENTIONS[name]])),
-    counts: { ...inp.counts, skippedBlocks: skipped },
-    files,
-  };
-  out.set("manifest.json", Buffer.from(toJsonText(manifest)));
+  let files: DatasetFile[] = [];
 
   const dir = join(runDir, DATASET_DIR);
   await replaceDirStaged(dir, async (staging) => {
-    for (const [path, bytes] of out) await writeFileAtomic(join(staging, path), bytes);
+    try {
+      // Decoding is the slow part of the text layout (one tokenizer call per block and column).
+      const progress = startProgress(inp.log, "export", n, { unit: "blocks" });
+      let i = 0;
+      for await (const { block: b, labels: row, aligned } of inp.rows()) {
+        const labels = row.labels;
+        const block: ExportBlock = { id: b.id, source: b.doc, inputIds: b.input_ids, labels: labels.slice(0, hfColumns.length), columns: hfColumns };
+        if (needText) {
+          const [original, translated, generic] = await Promise.all([inp.tokenizer.decode(b.input_ids), inp.tokenizer.decode(aligned.translated_ids), inp.tokenizer.decode(labelIds(labels[0]))]);
+          block.text = { original, translated, generic };
+        }
+        for (const { name, spec, labelCols } of specs) {
+          if (name !== "reinforcement" && untrainable.has(i)) continue;
+          const split = name !== "reinforcement" && validation.has(i) ? "validation" : "train";
+          const key = `${name}/${split}`;
+          let file = open.get(key);
+          if (!file) {
+            const path = `${key}.jsonl${cfg.gzip ? ".gz" : ""}`;
+            file = { path, rows: 0, ignored: 0, writer: await openDatasetFile(join(staging, path), cfg.gzip) };
+            open.set(key, file);
+          }
+          const out = spec.row(block);
+          file.ignored += countIgnored(out, labelCols);
+          file.rows++;
+          await file.writer.write(`${JSON.stringify(out)}\n`);
+        }
+        i++;
+        progress.tick();
+      }
+      progress.done();
+      if (i !== n) throw new Error(`export: ${i} rows on the second pass over blocks.jsonl, ${n} on the first (a file changed while exporting)`);
+      for (const file of open.values()) file.done = await file.writer.close();
+    } catch (e) {
+      await Promise.all([...open.values()].filter((f) => !f.done).map((f) => f.writer.abort()));
+      throw e;
+    }
+
+    if (skipped.length) inp.log.warn(`${skipped.length} block(s) with no trained label left out of the label layouts: ${skipped.map((x) => x.id).join(", ")}`);
+    for (const w of recipeLengthWarnings(inp.config.blockSize)) inp.log.warn(`export: ${w}`);
+    const note = demonstrationNote(embedded);
+    if (note) inp.log.warn(`export: ${note}`);
+
+    // Files and card entries in layout order, train before validation, as the card's configs list them.
+    files = [];
+    const cardConfigs: CardConfig[] = [];
+    for (const { name, spec, labelCols } of specs) {
+      const cardFiles = [];
+      for (const split of ["train", "validation"]) {
+        const file = open.get(`${name}/${split}`);
+        if (!file?.done) continue;
+        files.push({ path: file.path, bytes: file.done.bytes, sha256: file.done.sha256, config: name, split, rows: file.rows, ...(labelCols.length ? { ignoredLabels: file.ignored } : {}), gzip: cfg.gzip });
+        cardFiles.push({ split, path: file.path, rows: file.rows });
+      }
+      cardConfigs.push({ name, summary: spec.summary, files: cardFiles, features: spec.features(hfColumns) });
+    }
+
+    const card = buildCard({
+      run: inp.config.run.name,
+      tool: TOOL,
+      commit,
+      seed: inp.config.seed,
+      tokenizer: { sha256: tok.sha256, vocabSize: tok.vocabSize, prefixSpecialIds: tok.prefixSpecialIds },
+      models: inp.models,
+      dictionary: { source: inp.dictionary.source, sha256: inp.dictionary.sha256, terms: inp.dictionary.entries.length },
+      alphas: { main: inp.alphas[0], all: [...inp.alphas], columns: [...inp.columns] },
+      topK: inp.topK,
+      logitSpace: inp.logitSpace,
+      blockSize: inp.config.blockSize,
+      validationFraction: cfg.validationFraction,
+      split: { blocks: n, validation: validation.size },
+      labelCounts: { ...scan.labelCounts },
+      embedded,
+      counts: inp.counts,
+      configs: cardConfigs,
+    });
+    const cardBytes = Buffer.from(card);
+    files.push({ path: "README.md", bytes: cardBytes.length, sha256: sha256(cardBytes) });
+    await writeFileAtomic(join(staging, "README.md"), cardBytes);
+
+    const manifest: DatasetManifest = {
+      format: "whp-dataset",
+      version: DATASET_MANIFEST_VERSION,
+      tool: { ...TOOL },
+      git: { commit },
+      run: inp.config.run.name,
+      ...(embedded.length ? { demonstrationOnly: true as const, embeddedModels: embedded } : {}),
+      seed: inp.config.seed,
+      config: publicConfig(inp.config),
+      tokenizer: { sha256: tok.sha256, vocabSize: tok.vocabSize, prefixSpecialIds: tok.prefixSpecialIds },
+      models: inp.models,
+      dictionary: { source: inp.dictionary.source, sha256: inp.dictionary.sha256, terms: inp.dictionary.entries.length },
+      alphas: { main: inp.alphas[0], all: [...inp.alphas], columns: [...hfColumns] },
+      split: { validationFraction: cfg.validationFraction, train: n - validation.size, validation: validation.size },
+      labelConventions: Object.fromEntries(names.map((name) => [name, LABEL_CONVENTIONS[name]])),
+      counts: { ...inp.counts, skippedBlocks: skipped },
+      files,
+    };
+    await writeFileAtomic(join(staging, "manifest.json"), toJsonText(manifest));
   });
   return {
     dir: DATASET_DIR,
