@@ -7,7 +7,6 @@ import { sha256 } from "../core/hash.js";
 import { decodeCorpusBytes } from "../core/text.js";
 import type { Stage, StageContext } from "../stage.js";
 import { type Dictionary, type DictionaryFileEntry } from "../schemas/dictionary.js";
-import { writeArtifact } from "../schemas/registry.js";
 import { stageInfo } from "./catalog.js";
 
 export const REQUIRED_COLUMNS = ["term", "translations", "category", "notes"] as const;
@@ -105,6 +104,8 @@ export const dictionaryStage: Stage = {
     return { config: {}, files: [config.dictionary] };
   },
   async run(ctx: StageContext) {
+    // Held whole, and written as one document: the CSV and the dictionary grow with the number of
+    // terms (thousands at book scale), not with the corpus, and every problem is reported at once.
     const file = ctx.config.dictionary;
     let bytes: Buffer;
     try {
@@ -117,7 +118,7 @@ export const dictionaryStage: Stage = {
     const parsed = parseDictionaryCsv(decoded.text, file);
     if (parsed.entries.length === 0) throw new UserError(`${file} has no approved entries`, "approve at least one term (status column) or add rows");
     const dictionary: Dictionary = { version: 1, source: relative(ctx.config.baseDir, file), sha256: sha256(bytes), entries: parsed.entries };
-    await writeArtifact(ctx, "dictionary", dictionary);
+    await ctx.write("dictionary", dictionary);
     for (const n of parsed.notApproved) ctx.log.info(`dictionary: "${n.term}" (line ${n.line}) is ${n.status}, not used`);
     return {
       terms: parsed.entries.length,

@@ -2,8 +2,7 @@
 import { UserError } from "../core/errors.js";
 import type { EncodedText } from "../io/tokenizer.js";
 import type { Stage, StageContext } from "../stage.js";
-import type { Block, GeneralBlock } from "../schemas/blocks.js";
-import { streamArtifact, writeArtifact } from "../schemas/registry.js";
+import type { Block } from "../schemas/blocks.js";
 import { stageInfo } from "./catalog.js";
 
 
@@ -13,13 +12,17 @@ import { stageInfo } from "./catalog.js";
  * training row reads like a fresh sequence; the short tail block is kept.
  */
 export function splitIntoBlocks(docId: string, enc: EncodedText, blockSize: number, prefixIds: readonly number[]): Block[] {
+  return [...blocksOf(docId, enc, blockSize, prefixIds)];
+}
+
+/** splitIntoBlocks one block at a time, for the stage, which writes each block as it is made. */
+export function* blocksOf(docId: string, enc: EncodedText, blockSize: number, prefixIds: readonly number[]): Generator<Block> {
   const perBlock = blockSize - prefixIds.length;
   if (perBlock < 1) throw new UserError(`blockSize ${blockSize} leaves no room after ${prefixIds.length} special token(s)`, "raise blockSize");
-  const blocks: Block[] = [];
   for (let from = 0, index = 0; from < enc.ids.length; from += perBlock, index++) {
     const to = Math.min(from + perBlock, enc.ids.length);
     const s = enc.starts[from];
-    blocks.push({
+    yield {
       id: `${docId}#${index}`,
       doc: docId,
       index,
@@ -27,9 +30,8 @@ export function splitIntoBlocks(docId: string, enc: EncodedText, blockSize: numb
       input_ids: [...prefixIds, ...enc.ids.slice(from, to)],
       starts: [...prefixIds.map(() => s), ...enc.starts.slice(from, to)],
       ends: [...prefixIds.map(() => s), ...enc.ends.slice(from, to)],
-    });
+    };
   }
-  return blocks;
 }
 
 export const tokenizeStage: Stage = {
@@ -41,26 +43,41 @@ export const tokenizeStage: Stage = {
   async run(ctx: StageContext) {
     const tok = await ctx.tokenizer();
     const prefix = tok.info.prefixSpecialIds;
-    const blocks: Block[] = [];
-    let forgetTokens = 0;
-    for await (const doc of streamArtifact(ctx, "documents")) {
-      const enc = await tok.encodeText(doc.text);
-      forgetTokens += enc.ids.length;
-      blocks.push(...splitIntoBlocks(doc.id, enc, ctx.config.blockSize, prefix));
+    // Documents are read and blocks written one at a time: memory holds one document and its
+    // encoding (bounded by the largest file, not the corpus). Both files are published only once
+    // both are complete, so a bad document leaves the previous ones in place.
+    const blocks = await ctx.writer("blocks");
+    const general = await ctx.writer("generalBlocks");
+    const forget = { tokens: 0, blocks: 0, tailBlocks: 0 };
+    const generalCounts = { tokens: 0, blocks: 0 };
+    try {
+      for await (const doc of ctx.stream("documents")) {
+        const enc = await tok.encodeText(doc.text);
+        forget.tokens += enc.ids.length;
+        for (const b of blocksOf(doc.id, enc, ctx.config.blockSize, prefix)) {
+          forget.blocks++;
+          if (b.input_ids.length < ctx.config.blockSize) forget.tailBlocks++;
+          await blocks.row(b);
+        }
+      }
+      for await (const doc of ctx.stream("generalDocuments")) {
+        const enc = await tok.encodeText(doc.text);
+        generalCounts.tokens += enc.ids.length;
+        for (const b of blocksOf(doc.id, enc, ctx.config.blockSize, prefix)) {
+          generalCounts.blocks++;
+          await general.row({ id: b.id, input_ids: b.input_ids });
+        }
+      }
+      await blocks.commit();
+      await general.commit();
+    } catch (e) {
+      await Promise.all([blocks.abort(), general.abort()]);
+      throw e;
     }
-    const general: GeneralBlock[] = [];
-    let generalTokens = 0;
-    for await (const doc of streamArtifact(ctx, "generalDocuments")) {
-      const enc = await tok.encodeText(doc.text);
-      generalTokens += enc.ids.length;
-      for (const b of splitIntoBlocks(doc.id, enc, ctx.config.blockSize, prefix)) general.push({ id: b.id, input_ids: b.input_ids });
-    }
-    await writeArtifact(ctx, "blocks", blocks);
-    await writeArtifact(ctx, "generalBlocks", general);
     return {
       tokenizer: { sha256: tok.info.sha256, vocabSize: tok.info.vocabSize, prefixSpecialIds: prefix },
-      forget: { tokens: forgetTokens, blocks: blocks.length, tailBlocks: blocks.filter((b) => b.input_ids.length < ctx.config.blockSize).length },
-      general: { tokens: generalTokens, blocks: general.length },
+      forget,
+      general: generalCounts,
     };
   },
 };
