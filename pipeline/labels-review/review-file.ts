@@ -46,65 +46,106 @@ export interface ApplyResult {
   overrides: Override[];
 }
 
-/** Applies the verdicts to copies of the rows that change. `rows` hold the combination's labels. */
-export function applyVerdicts(rows: readonly LabelRow[], verdicts: readonly ReviewVerdict[]): ApplyResult {
-  const index = new Map(rows.map((r, i) => [r.id, i]));
-  const out = [...rows];
-  const copied = new Set<number>();
-  const counts: Record<Verdict, number> = { accept: 0, replace: 0, mask: 0 };
-  const skipped: ApplyResult["skipped"] = [];
-  const overrides: Override[] = [];
-  for (const v of verdicts) {
-    const b = index.get(v.block);
-    if (b === undefined) {
-      skipped.push({ block: v.block, position: v.position, reason: "no such block in this run" });
-      continue;
-    }
-    const main = rows[b].labels[0];
-    if (v.position >= main.length) {
-      skipped.push({ block: v.block, position: v.position, reason: `past the block's ${main.length} tokens` });
-      continue;
-    }
+/** What one verdict did to its row. */
+type Outcome = { applied: Verdict; override?: Override } | { skipped: string };
+
+/** One row's verdicts (in their order) applied to a copy of the row if any changes it. Pure. */
+function applyRowVerdicts(row: LabelRow, verdicts: readonly ReviewVerdict[]): { row: LabelRow; outcomes: Outcome[] } {
+  let out = row;
+  const outcomes = verdicts.map((v): Outcome => {
+    const main = row.labels[0];
+    if (v.position >= main.length) return { skipped: `past the block's ${main.length} tokens` };
     // A position the method masks (anchor tokens, repeated anchors) stays masked: unmasking it would
     // train what the alignment rules out.
-    if (main[v.position] < 0) {
-      skipped.push({ block: v.block, position: v.position, reason: "the method masks this position" });
-      continue;
-    }
-    counts[v.verdict]++;
-    if (v.verdict === "accept") continue;
-    if (!copied.has(b)) {
-      out[b] = { ...rows[b], labels: rows[b].labels.map((l) => [...l]) };
-      copied.add(b);
-    }
-    const labels = out[b].labels;
+    if (main[v.position] < 0) return { skipped: "the method masks this position" };
+    if (v.verdict === "accept") return { applied: "accept" };
+    if (out === row) out = { ...row, labels: row.labels.map((l) => [...l]) };
     const value = v.verdict === "mask" ? IGNORE : (v.token as number);
-    overrides.push({ block: v.block, position: v.position, before: labels.map((l) => l[v.position]), after: value });
-    for (const l of labels) l[v.position] = value;
-  }
-  return { rows: out, verdicts: counts, skipped, overrides };
+    const override = { block: v.block, position: v.position, before: out.labels.map((l) => l[v.position]), after: value };
+    for (const l of out.labels) l[v.position] = value;
+    return { applied: v.verdict, override };
+  });
+  return { row: out, outcomes };
 }
 
 /**
- * Undoes recorded overrides, giving back the combination's labels. Returns undefined when the rows do
- * not hold what the overrides left (the file was edited or comes from elsewhere): the caller then
- * recomputes instead of trusting it.
+ * The review as a per-row post-step, for a stage that streams its rows: `row` applies the verdicts
+ * of that row's block (rows in, rows out, nothing kept but the outcomes), `result` tells, in the
+ * verdicts' own order, what was applied and what skipped (a verdict whose block never came by names
+ * no block of this run).
  */
+export function reviewStep(verdicts: readonly ReviewVerdict[]): { row(row: LabelRow): LabelRow; result(): Omit<ApplyResult, "rows"> } {
+  const byBlock = new Map<string, number[]>();
+  verdicts.forEach((v, i) => byBlock.set(v.block, [...(byBlock.get(v.block) ?? []), i]));
+  const outcomes: (Outcome | undefined)[] = new Array(verdicts.length);
+  return {
+    row(row) {
+      const mine = byBlock.get(row.id);
+      if (!mine) return row;
+      const res = applyRowVerdicts(row, mine.map((i) => verdicts[i]));
+      mine.forEach((i, k) => (outcomes[i] = res.outcomes[k]));
+      return res.row;
+    },
+    result() {
+      const counts: Record<Verdict, number> = { accept: 0, replace: 0, mask: 0 };
+      const skipped: ApplyResult["skipped"] = [];
+      const overrides: Override[] = [];
+      verdicts.forEach((v, i) => {
+        const o = outcomes[i] ?? { skipped: "no such block in this run" };
+        if ("skipped" in o) skipped.push({ block: v.block, position: v.position, reason: o.skipped });
+        else {
+          counts[o.applied]++;
+          if (o.override) overrides.push(o.override);
+        }
+      });
+      return { verdicts: counts, skipped, overrides };
+    },
+  };
+}
+
+/** Applies the verdicts to copies of the rows that change. `rows` hold the combination's labels. */
+export function applyVerdicts(rows: readonly LabelRow[], verdicts: readonly ReviewVerdict[]): ApplyResult {
+  const step = reviewStep(verdicts);
+  const out = rows.map((r) => step.row(r));
+  return { rows: out, ...step.result() };
+}
+
+/**
+ * Undoing recorded overrides row by row, giving back the combination's labels: `row` returns
+ * undefined when the row does not hold what its overrides left (the file was edited or comes from
+ * elsewhere), and `complete` says whether every overridden block came by. Either failing, the caller
+ * recomputes instead of trusting the file.
+ */
+export function revertStep(applied: AppliedReview | undefined): { row(row: LabelRow): LabelRow | undefined; complete(): boolean } {
+  const byBlock = new Map<string, Override[]>();
+  for (const o of applied?.overrides ?? []) byBlock.set(o.block, [...(byBlock.get(o.block) ?? []), o]);
+  const seen = new Set<string>();
+  return {
+    row(row) {
+      const mine = byBlock.get(row.id);
+      if (!mine) return row;
+      seen.add(row.id);
+      const out = { ...row, labels: row.labels.map((l) => [...l]) };
+      // Last first, so two overrides of one position unwind in order.
+      for (const o of [...mine].reverse()) {
+        if (o.before.length !== out.labels.length || o.position >= out.labels[0].length) return undefined;
+        if (out.labels.some((l) => l[o.position] !== o.after)) return undefined;
+        out.labels.forEach((l, a) => (l[o.position] = o.before[a]));
+      }
+      return out;
+    },
+    complete: () => seen.size === byBlock.size,
+  };
+}
+
+/** revertStep over a whole array of rows (undefined when any row, or a missing block, fails). */
 export function revertOverrides(rows: readonly LabelRow[], applied: AppliedReview | undefined): LabelRow[] | undefined {
-  if (!applied || applied.overrides.length === 0) return [...rows];
-  const index = new Map(rows.map((r, i) => [r.id, i]));
-  const out = [...rows];
-  const copied = new Set<number>();
-  // Last first, so two overrides of one position unwind in order.
-  for (const o of [...applied.overrides].reverse()) {
-    const b = index.get(o.block);
-    if (b === undefined || o.before.length !== rows[b].labels.length || o.position >= rows[b].labels[0].length) return undefined;
-    if (rows[b].labels.some((l) => l[o.position] !== o.after)) return undefined;
-    if (!copied.has(b)) {
-      out[b] = { ...rows[b], labels: rows[b].labels.map((l) => [...l]) };
-      copied.add(b);
-    }
-    out[b].labels.forEach((l, a) => (l[o.position] = o.before[a]));
+  const step = revertStep(applied);
+  const out: LabelRow[] = [];
+  for (const r of rows) {
+    const back = step.row(r);
+    if (!back) return undefined;
+    out.push(back);
   }
-  return out;
+  return step.complete() ? out : undefined;
 }

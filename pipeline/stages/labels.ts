@@ -1,31 +1,32 @@
 /** Stage `labels`: reinforced logits on the original blocks + baseline logits on the translated blocks
- * -> generic next-token labels for every alpha. Resumable: blocks are processed in chunks, each chunk
- * written atomically, and a restarted run skips the chunks already on disk (served models also cache
- * every response, see models/cache.ts). Shardable: `--shard i/n` runs write chunk c when c % n === i to
- * a shard folder, and `whp merge` assembles them into the same bytes an unsharded run writes. */
-import { mkdir, readdir, readFile } from "node:fs/promises";
-import { join, relative } from "node:path";
-import pLimit, { type LimitFunction } from "p-limit";
-import { z } from "zod";
-import { fileExists, fileSha256, readJson, readJsonlAll, toJsonlText, writeFileAtomic, writeJsonAtomic } from "../io/artifacts.js";
+ * -> generic next-token labels for every alpha. The stage is "one block -> one row" plus its preflight;
+ * the chunked executor (runner/chunked.ts) streams the blocks, resumes from chunk files, runs shards
+ * (`--shard i/n`) and merges them (`whp merge`), and hands the rows back in order, which the stage
+ * writes row by row with the stored review applied on the way (labels-review/stage-review.ts). Served
+ * models also cache every response (models/cache.ts). */
+import { join } from "node:path";
+import { fileExists, fileSha256, openAtomicWriter, readJsonlAll } from "../io/artifacts.js";
 import { combineBlock, toHfLabels } from "../core/combine.js";
 import { UserError } from "../core/errors.js";
 import { startProgress } from "../io/progress.js";
-import { canonicalJson, hashJson, sha256 } from "../core/hash.js";
+import { hashJson } from "../core/hash.js";
 import type { LogitSource, ModelIdentity } from "../core/rows.js";
 import { isServed, type TokenizerSample } from "../models/preflight.js";
 import { createLogitSource, type ModelRole } from "../models/registry.js";
 import { ARTIFACTS, type Stage, type StageContext } from "../stage.js";
-import { applyStoredReview, previousCombination } from "../labels-review/stage-review.js";
-import { uncertaintyRow, uncertaintyRowSchema } from "../labels-review/uncertainty.js";
-import { labelRowSchema, labelsMetaSchema, type LabelRow } from "../schemas/labels.js";
-import { readArtifact, writeArtifact } from "../schemas/registry.js";
-import { blockSchema, generalBlockSchema } from "../schemas/blocks.js";
+import { NotTheCombination, previousCombination, previousCombinationRows, storedReviewStep } from "../labels-review/stage-review.js";
+import { uncertaintyRow, type UncertaintyRow } from "../labels-review/uncertainty.js";
+import type { LabelRow } from "../schemas/labels.js";
+import { type LabelChunkRow, labelChunkRowSchema, labelsShardRecordSchema } from "../schemas/label-chunks.js";
+import type { AlignedBlock } from "../schemas/aligned.js";
+import { type Block, blockSchema, generalBlockSchema } from "../schemas/blocks.js";
+import { type ChunkedMode, runChunked } from "../runner/chunked.js";
+import type { Shard } from "../runner/shards.js";
 import { stageInfo } from "./catalog.js";
 
-/** A chunk file's row: the labels plus the block's uncertainty row (split into two artifacts). */
-const chunkRowSchema = labelRowSchema.extend({ uncertainty: uncertaintyRowSchema });
-type ChunkRow = z.infer<typeof chunkRowSchema>;
+// Where they were before the executor took them over (bench/served.ts drives the scheduler itself).
+export { processChunks } from "../runner/schedule.js";
+export { parseShard } from "../runner/shards.js";
 
 export async function loadSources(ctx: StageContext, roles: readonly ModelRole[]): Promise<Record<string, LogitSource>> {
   const tok = await ctx.tokenizer();
@@ -63,38 +64,8 @@ function checkLengths(sources: Record<string, LogitSource>, longestOriginal: num
   }
 }
 
-export interface LabelsOptions {
-  /** Process only the chunks of this shard (chunk c belongs to shard c % count) into the shard folder. */
-  shard?: { index: number; count: number };
-  /** Build the outputs from finished chunks and shard folders only; a missing chunk is an error. */
-  mergeOnly?: boolean;
-}
-
-export const shardMetaSchema = z.object({
-  version: z.literal(1),
-  index: z.number().int(),
-  count: z.number().int(),
-  chunks: z.number().int(),
-  logitSpace: z.enum(["logprobs", "logits"]),
-  models: labelsMetaSchema.shape.models,
-});
-
-/** Parses "i/n" (0-based i). */
-export function parseShard(text: string): { index: number; count: number } {
-  const m = /^(\d+)\/(\d+)$/.exec(text.trim());
-  const index = m ? Number(m[1]) : NaN;
-  const count = m ? Number(m[2]) : NaN;
-  if (!m || count < 1 || index >= count) throw new UserError(`--shard expects i/n with 0 <= i < n, got "${text}"`, "write e.g. --shard 0/4 (shards are numbered from 0)");
-  return { index, count };
-}
-
-/** The folder shard runs write to: keyed by everything that shapes the chunks, so shards made from
- * other inputs or another config are never merged. */
-async function shardDir(ctx: StageContext): Promise<string> {
-  return join(ctx.config.runDir, "shards", `labels-${(await combinationKey(ctx)).slice(0, 16)}`);
-}
-
-/** Everything that shapes the combined labels; the review, applied afterwards, is not part of it. */
+/** Everything that shapes the combined labels; the review, applied afterwards, is not part of it. It
+ * also keys the shard folder, so shards made from other inputs or another config are never merged. */
 async function combinationKey(ctx: StageContext): Promise<string> {
   const c = ctx.config;
   return hashJson({
@@ -118,193 +89,193 @@ function modelKey(spec: object): Record<string, unknown> {
   return Object.fromEntries(Object.entries(spec).filter(([k]) => !TRANSPORT_FIELDS.has(k)));
 }
 
-const chunkName = (c: number) => `chunk-${String(c).padStart(6, "0")}.jsonl`;
+/** One item of the stage: a block and its aligned row. */
+interface LabelItem {
+  block: Block;
+  aligned: AlignedBlock;
+}
+
+/** blocks.jsonl and aligned.jsonl read together, row by row, their ids checked to pair up. */
+async function* blocksWithAligned(ctx: StageContext): AsyncGenerator<LabelItem> {
+  const aligned = ctx.stream("aligned");
+  const mismatch = (row: number, what: string) => new UserError(`aligned.jsonl does not match blocks.jsonl (row ${row}: ${what})`, "re-run `whp translate`");
+  try {
+    let n = 0;
+    for await (const block of ctx.stream("blocks")) {
+      n++;
+      const a = await aligned.next();
+      if (a.done) throw mismatch(n, `block ${block.id} has no aligned row`);
+      if (a.value.id !== block.id) throw mismatch(n, `block ${block.id}, aligned ${a.value.id}`);
+      yield { block, aligned: a.value };
+    }
+    const extra = await aligned.next();
+    if (!extra.done) throw mismatch(n + 1, `aligned ${extra.value.id} has no block`);
+  } finally {
+    await aligned.return(undefined);
+  }
+}
 
 /** Local tokenization of a few corpus samples (first, middle and last block), for the servers' check. */
-async function tokenizerSamples(ctx: StageContext, blocks: readonly { input_ids: number[] }[]): Promise<TokenizerSample[]> {
+async function tokenizerSamples(ctx: StageContext, count: number): Promise<TokenizerSample[]> {
   const tok = await ctx.tokenizer();
   const prefix = tok.info.prefixSpecialIds;
-  const picks = [...new Set([0, blocks.length >> 1, blocks.length - 1])].filter((i) => i >= 0 && i < blocks.length);
+  const picks = [...new Set([0, count >> 1, count - 1])].filter((i) => i >= 0 && i < count);
+  const ids = new Map<number, number[]>();
+  let i = 0;
+  for await (const b of ctx.stream("blocks")) {
+    if (picks.includes(i)) ids.set(i, b.input_ids);
+    if (++i > Math.max(...picks)) break;
+  }
   const out: TokenizerSample[] = [];
-  for (const i of picks) {
-    const text = await tok.decode(blocks[i].input_ids.slice(prefix.length, prefix.length + 96));
+  for (const p of picks) {
+    const text = await tok.decode(ids.get(p)!.slice(prefix.length, prefix.length + 96));
     if (text.trim()) out.push({ text, ids: [...prefix, ...(await tok.encodeIds(text))] });
   }
   return out;
 }
 
-async function runLabels(ctx: StageContext, opts: LabelsOptions = {}) {
+type LabelsMeta = { logitSpace: "logprobs" | "logits"; models: Record<string, ModelIdentity> };
+
+async function runLabels(ctx: StageContext, mode: ChunkedMode) {
   const { alphas } = ctx.config;
   const topK = ctx.config.logits.topK;
-  if (!opts.shard) {
-    // Only the review changed since the last run: re-apply it to the same combined labels.
-    const key = await combinationKey(ctx);
-    const prev = await previousCombination(ctx, key, ctx.log);
-    if (prev) {
-      ctx.log.info("labels: the combination's inputs are unchanged; re-applying the review without asking the models");
-      const { logitSpace, models } = prev.meta;
-      await writeOutputs(ctx, key, prev.rows, await readFile(ctx.path("labelsUncertainty"), "utf8"), { logitSpace, models });
-      return { blocks: prev.rows.length, topK, logitSpace, reused: true };
-    }
+  const key = await combinationKey(ctx);
+  if (mode.kind !== "shard") {
+    const reused = await reuseCombination(ctx, key);
+    if (reused) return reused;
   }
-  const blocks = await readArtifact(ctx, "blocks");
-  const aligned = await readArtifact(ctx, "aligned");
-  if (aligned.length !== blocks.length || aligned.some((a, i) => a.id !== blocks[i].id)) {
-    throw new UserError("aligned.jsonl does not match blocks.jsonl", "re-run `whp translate`");
-  }
-  const chunkSize = ctx.config.logits.chunkBlocks;
-  const chunks = Math.ceil(blocks.length / chunkSize);
-  const shards = await shardDir(ctx);
-  const outDir = opts.shard ? shards : ctx.partsDir();
-  await mkdir(outDir, { recursive: true });
-  const chunkIds = (c: number) => blocks.slice(c * chunkSize, (c + 1) * chunkSize).map((b) => b.id);
-
-  // Chunks already done: this run's own parts, or (when merging) a shard's.
-  const done = new Map<number, string>();
-  const todo: number[] = [];
-  for (let c = 0; c < chunks; c++) {
-    if (opts.shard && c % opts.shard.count !== opts.shard.index) continue;
-    const own = join(outDir, chunkName(c));
-    if (await validChunk(own, chunkIds(c))) done.set(c, own);
-    else if (!opts.shard && (await validChunk(join(shards, chunkName(c)), chunkIds(c)))) done.set(c, join(shards, chunkName(c)));
-    else todo.push(c);
-  }
-  if (opts.mergeOnly && todo.length) {
-    const count = await shardCount(shards);
-    throw new UserError(
-      `cannot merge: ${todo.length} of ${chunks} label chunk(s) are missing (first: chunk ${todo[0]}${count ? `, from shard ${todo[0] % count}/${count}` : ""})`,
-      `run the missing shards (\`whp labels --shard i/n\`) and copy their ${relative(ctx.config.runDir, shards)} folders into ${ctx.config.runDir}`,
-    );
-  }
-
-  let meta: { logitSpace: "logprobs" | "logits"; models: Record<string, ModelIdentity> };
+  // What the preflight needs from the whole corpus, seen as the survey streams past.
+  let longestOriginal = 0;
+  let longestTranslated = 0;
+  let firstIds: number[] = [];
+  let tokensToDo = 0;
+  const served: ReturnType<typeof servedOf> = [];
   let cacheInfo = { hits: 0, corrupt: 0 };
-  if (opts.mergeOnly) {
-    meta = await readShardMeta(shards);
-  } else {
-    const sources = await loadSources(ctx, ["baseline", "reinforced"]);
-    const { baseline, reinforced } = sources;
-    const served = Object.values(sources).filter(isServed);
-    if (served.length && todo.length) {
-      const samples = await tokenizerSamples(ctx, blocks);
-      await Promise.all(served.map((s) => s.preflight({ topK, samples })));
-    }
-    checkLengths(sources, Math.max(...blocks.map((b) => b.input_ids.length)), Math.max(...aligned.map((a) => a.translated_ids.length)));
-    // The probe sets each served source's logitSpace from what the server returns (models/preflight.ts).
-    if (served.length && todo.length) await Promise.all(served.map((s) => s.probe(blocks[0].input_ids.slice(0, 64), topK)));
-    if (baseline.logitSpace !== reinforced.logitSpace) {
-      throw new UserError(`the baseline returns ${baseline.logitSpace} but the reinforced model returns ${reinforced.logitSpace}`, "serve both in the same space (vLLM: the same --logprobs-mode)");
-    }
-    meta = { logitSpace: baseline.logitSpace, models: { baseline: baseline.identity, reinforced: reinforced.identity } };
-    // Blocks in flight: enough to keep every replica of the busier model busy; 1 for embedded models,
-    // which compute synchronously anyway.
-    const inFlight = Math.max(1, ...served.map((s) => s.capacity));
-    // Counted in tokens sent (original + translated), so the rate reads as tokens/s: a bar on a TTY,
-    // periodic lines otherwise (io/progress.ts).
-    const tokensToDo = todo.reduce((sum, c) => sum + chunkIds(c).reduce((n, _id, j) => n + blocks[c * chunkSize + j].input_ids.length + aligned[c * chunkSize + j].translated_ids.length, 0), 0);
-    const progress = startProgress(ctx.log, "labels", tokensToDo, { unit: "tokens" });
-    await processChunks(todo, inFlight, chunkSize, async (c, limit) => {
-      const first = c * chunkSize;
-      const last = Math.min(blocks.length, first + chunkSize);
-      const rows = await Promise.all(
-        Array.from({ length: last - first }, (_, j) =>
-          limit(async (): Promise<ChunkRow> => {
-            const i = first + j;
+  const result = await runChunked<LabelItem, LabelChunkRow, LabelsMeta>(
+    {
+      stage: "labels",
+      items: () => blocksWithAligned(ctx),
+      idOf: (it) => it.block.id,
+      chunkItems: ctx.config.logits.chunkBlocks,
+      chunkSchema: labelChunkRowSchema,
+      partsDir: ctx.partsDir(),
+      shardDir: join(ctx.config.runDir, "shards", `labels-${key.slice(0, 16)}`),
+      shardRecordSchema: labelsShardRecordSchema,
+      runDir: ctx.config.runDir,
+      shardCommand: "whp labels --shard i/n",
+    },
+    mode,
+    {
+      observe({ block, aligned }, index, todo) {
+        longestOriginal = Math.max(longestOriginal, block.input_ids.length);
+        longestTranslated = Math.max(longestTranslated, aligned.translated_ids.length);
+        if (index === 0) firstIds = block.input_ids.slice(0, 64);
+        // Counted in tokens sent (original + translated), so the rate reads as tokens/s.
+        if (todo) tokensToDo += block.input_ids.length + aligned.translated_ids.length;
+      },
+      async prepare(survey) {
+        const sources = await loadSources(ctx, ["baseline", "reinforced"]);
+        const { baseline, reinforced } = sources;
+        served.push(...servedOf(sources));
+        if (served.length && survey.todo) {
+          const samples = await tokenizerSamples(ctx, survey.items);
+          await Promise.all(served.map((s) => s.preflight({ topK, samples })));
+        }
+        checkLengths(sources, longestOriginal, longestTranslated);
+        // The probe sets each served source's logitSpace from what the server returns (models/preflight.ts).
+        if (served.length && survey.todo) await Promise.all(served.map((s) => s.probe(firstIds, topK)));
+        if (baseline.logitSpace !== reinforced.logitSpace) {
+          throw new UserError(`the baseline returns ${baseline.logitSpace} but the reinforced model returns ${reinforced.logitSpace}`, "serve both in the same space (vLLM: the same --logprobs-mode)");
+        }
+        // A bar on a TTY, periodic lines otherwise (io/progress.ts).
+        const progress = startProgress(ctx.log, "labels", tokensToDo, { unit: "tokens" });
+        return {
+          meta: { logitSpace: baseline.logitSpace, models: { baseline: baseline.identity, reinforced: reinforced.identity } },
+          // Blocks in flight: enough to keep every replica of the busier model busy; 1 for embedded
+          // models, which compute synchronously anyway.
+          inFlight: Math.max(1, ...served.map((s) => s.capacity)),
+          async compute({ block, aligned }): Promise<LabelChunkRow> {
             // The two models are asked at the same time: they are usually different servers.
-            const [r, b] = await Promise.all([reinforced.rows(blocks[i].input_ids, { topK }), baseline.rows(aligned[i].translated_ids, { topK })]);
-            const out = combineBlock({ reinforced: r, baseline: b, map: Int32Array.from(aligned[i].map), forbidden: aligned[i].forbidden, alphas, logitSpace: baseline.logitSpace });
-            progress.tick(blocks[i].input_ids.length + aligned[i].translated_ids.length);
-            return { id: blocks[i].id, labels: out.generic.map((g) => Array.from(toHfLabels(g))), uncertified: out.uncertified, uncertainty: uncertaintyRow(blocks[i].id, out, b, aligned[i].map, baseline.logitSpace) };
-          }),
-        ),
-      );
-      await writeFileAtomic(join(outDir, chunkName(c)), toJsonlText(rows));
-      done.set(c, join(outDir, chunkName(c)));
-    });
-    progress.done();
-    for (const s of served) {
-      const st = s.cacheStats();
-      cacheInfo = { hits: cacheInfo.hits + st.hits, corrupt: cacheInfo.corrupt + st.corrupt };
-    }
+            const [r, b] = await Promise.all([reinforced.rows(block.input_ids, { topK }), baseline.rows(aligned.translated_ids, { topK })]);
+            const out = combineBlock({ reinforced: r, baseline: b, map: Int32Array.from(aligned.map), forbidden: aligned.forbidden, alphas, logitSpace: baseline.logitSpace });
+            progress.tick(block.input_ids.length + aligned.translated_ids.length);
+            return { id: block.id, labels: out.generic.map((g) => Array.from(toHfLabels(g))), uncertified: out.uncertified, uncertainty: uncertaintyRow(block.id, out, b, aligned.map, baseline.logitSpace) };
+          },
+          done() {
+            progress.done();
+            for (const s of served) {
+              const st = s.cacheStats();
+              cacheInfo = { hits: cacheInfo.hits + st.hits, corrupt: cacheInfo.corrupt + st.corrupt };
+            }
+          },
+        };
+      },
+      async assemble(rows, meta) {
+        await writeOutputs(ctx, key, meta, rows);
+      },
+    },
+  );
+  const { chunks, items, meta } = result;
+  if (mode.kind === "shard") {
+    const { index, count } = mode.shard;
+    ctx.log.info(`labels: shard ${index}/${count} done (${result.resumed + result.todo} chunk(s) in shards/labels-${key.slice(0, 16)}); run \`whp merge\` once every shard is there`);
+    return { blocks: items, chunks, shard: `${index}/${count}` };
   }
-  const resumed = chunks - todo.length;
-  if (resumed && !opts.mergeOnly && !opts.shard) ctx.log.info(`labels: resumed, ${resumed} of ${chunks} chunk(s) were already done`);
-
-  if (opts.shard) {
-    const { index, count } = opts.shard;
-    await writeJsonAtomic(join(shards, `shard-${index}-of-${count}.json`), { version: 1, index, count, chunks, ...meta });
-    ctx.log.info(`labels: shard ${index}/${count} done (${done.size} chunk(s) in ${relative(ctx.config.runDir, shards)}); run \`whp merge\` once every shard is there`);
-    return { blocks: blocks.length, chunks, shard: `${index}/${count}` };
-  }
-
-  const rows: LabelRow[] = [];
-  let uncertainty = "";
-  for (let c = 0; c < chunks; c++) {
-    const chunk = await readJsonlAll(done.get(c)!, chunkRowSchema);
-    for (const { uncertainty: u, ...row } of chunk) rows.push(row);
-    uncertainty += toJsonlText(chunk.map((r) => r.uncertainty));
-  }
-  await writeOutputs(ctx, await combinationKey(ctx), rows, uncertainty, meta);
+  if (result.resumed && mode.kind === "run") ctx.log.info(`labels: resumed, ${result.resumed} of ${chunks} chunk(s) were already done`);
   // How many chunks a resumed run found done, cache hits and timings are logged, not recorded: a
   // resumed run must leave the same bytes as an uninterrupted one.
   if (cacheInfo.hits || cacheInfo.corrupt) ctx.log.info(`labels: ${cacheInfo.hits} response(s) from the cache, ${cacheInfo.corrupt} corrupt cache entr(ies) refetched`);
-  return { blocks: blocks.length, chunks, topK, logitSpace: meta.logitSpace };
+  return { blocks: items, chunks, topK, logitSpace: meta.logitSpace };
 }
 
-/** Writes the stage's outputs: the combined labels with the stored review applied on top (a cheap
- * last step, see labels-review/), the uncertainty rows, and the metadata recording both. */
-async function writeOutputs(ctx: StageContext, key: string, combined: readonly LabelRow[], uncertainty: string, meta: { logitSpace: "logprobs" | "logits"; models: Record<string, ModelIdentity> }): Promise<void> {
-  const { rows, review } = await applyStoredReview(ctx, combined);
-  const text = await writeArtifact(ctx, "labels", rows);
-  await writeFileAtomic(ctx.path("labelsUncertainty"), uncertainty);
-  const outputs = { labels: sha256(text), uncertainty: sha256(uncertainty) };
-  const { alphas } = ctx.config;
-  await writeArtifact(ctx, "labelsMeta", { version: 1, alphas, topK: ctx.config.logits.topK, logitSpace: meta.logitSpace, models: meta.models, combination: key, outputs, ...(review ? { review } : {}) });
-}
+const servedOf = (sources: Record<string, LogitSource>) => Object.values(sources).filter(isServed);
 
-/** Runs chunk tasks with at most `inFlight` blocks running at once across all chunks, so a slow block
- * in one chunk does not leave the servers idle. Exported for the request-rate benchmark. */
-export async function processChunks(todo: readonly number[], inFlight: number, chunkBlocks: number, task: (c: number, limit: LimitFunction) => Promise<void>): Promise<void> {
-  const limit = pLimit(inFlight);
-  let failed = false;
-  const guarded: LimitFunction = ((fn: () => Promise<unknown>) => limit(() => (failed ? Promise.reject(new Error("labels stage stopped")) : fn()))) as LimitFunction;
-  // Chunks are started a window at a time: memory holds only the rows of the chunks in flight. The
-  // window is counted in blocks: twice `inFlight` queued, plus one chunk, so the limit always has work
-  // while a chunk waits for its slowest block (a window of inFlight / 4 CHUNKS left most slots idle
-  // when chunks were small, and idled them at every chunk boundary when they were not).
-  const window = Math.max(2, Math.ceil((2 * inFlight) / chunkBlocks) + 1);
-  const queue = [...todo];
-  const workers = Array.from({ length: Math.min(window, queue.length) }, async () => {
-    for (let c = queue.shift(); c !== undefined; c = queue.shift()) {
-      try {
-        await task(c, guarded);
-      } catch (e) {
-        failed = true;
-        throw e;
-      }
-    }
-  });
-  await Promise.all(workers);
-}
-
-async function shardCount(dir: string): Promise<number> {
-  if (!(await fileExists(dir))) return 0;
-  const names = (await readdir(dir)).filter((n) => /^shard-\d+-of-\d+\.json$/.test(n));
-  return names.length ? Number(/-of-(\d+)/.exec(names[0])![1]) : 0;
-}
-
-/** The shards' model identities and logit space, which must all agree. */
-async function readShardMeta(dir: string): Promise<{ logitSpace: "logprobs" | "logits"; models: Record<string, ModelIdentity> }> {
-  const names = (await readdir(dir).catch(() => [] as string[])).filter((n) => /^shard-\d+-of-\d+\.json$/.test(n)).sort();
-  if (!names.length) throw new UserError(`no finished shard in ${dir}`, "run `whp labels --shard i/n` for every shard first");
-  const metas = await Promise.all(names.map((n) => readJson(join(dir, n), shardMetaSchema, "shard record")));
-  const first = metas[0];
-  for (const m of metas) {
-    if (m.count !== first.count || canonicalJson(m.models) !== canonicalJson(first.models) || m.logitSpace !== first.logitSpace) {
-      throw new UserError(`shard records in ${dir} disagree (shard ${m.index}/${m.count} vs ${first.index}/${first.count}: models or shard count differ)`, "re-run the shards with the same config and servers");
-    }
+/** Only the review changed since the last run: re-apply it to the same combined labels, streamed from
+ * the previous labels.jsonl (labels-uncertainty.jsonl, which the review does not touch, stays). */
+async function reuseCombination(ctx: StageContext, key: string) {
+  const prev = await previousCombination(ctx, key);
+  if (!prev?.outputs) return undefined;
+  ctx.log.info("labels: the combination's inputs are unchanged; re-applying the review without asking the models");
+  const { logitSpace, models } = prev;
+  try {
+    const blocks = await writeOutputs(ctx, key, { logitSpace, models }, previousCombinationRows(ctx, prev, ctx.log), prev.outputs.uncertainty);
+    return { blocks, topK: ctx.config.logits.topK, logitSpace, reused: true };
+  } catch (e) {
+    if (e instanceof NotTheCombination) return undefined;
+    throw e;
   }
-  return { logitSpace: first.logitSpace, models: first.models };
+}
+
+/**
+ * Writes the stage's outputs row by row: the combined labels with the stored review applied on top,
+ * the uncertainty rows (unless `keptUncertainty`, the sha256 of the file left in place), and the
+ * metadata recording both. Each file appears whole or not at all. The rows were validated when their
+ * chunk was written (or read from a validated file), so they are not checked a second time here.
+ * Returns the number of rows.
+ */
+async function writeOutputs(ctx: StageContext, key: string, meta: LabelsMeta, rows: AsyncIterable<LabelChunkRow | LabelRow>, keptUncertainty?: string): Promise<number> {
+  const review = await storedReviewStep(ctx);
+  const labels = await openAtomicWriter(ctx.path("labels"));
+  const uncertainty = keptUncertainty === undefined ? await openAtomicWriter(ctx.path("labelsUncertainty")) : undefined;
+  let n = 0;
+  let outputs: { labels: string; uncertainty: string };
+  try {
+    for await (const r of rows) {
+      const { uncertainty: u, ...row } = r as LabelRow & { uncertainty?: UncertaintyRow };
+      await labels.write(`${JSON.stringify(review.row(row))}\n`);
+      if (uncertainty) await uncertainty.write(`${JSON.stringify(u)}\n`);
+      n++;
+    }
+    outputs = { labels: (await labels.commit()).sha256, uncertainty: uncertainty ? (await uncertainty.commit()).sha256 : keptUncertainty! };
+  } catch (e) {
+    await labels.abort();
+    await uncertainty?.abort();
+    throw e;
+  }
+  const applied = review.finish();
+  const { alphas } = ctx.config;
+  await ctx.write("labelsMeta", { version: 1, alphas, topK: ctx.config.logits.topK, logitSpace: meta.logitSpace, models: meta.models, combination: key, outputs, ...(applied ? { review: applied } : {}) });
+  return n;
 }
 
 export const labelsStage: Stage = {
@@ -316,28 +287,17 @@ export const labelsStage: Stage = {
     // The review is an outside file: changing it re-runs the stage, which then reuses the combination.
     return { config: { models: { baseline: modelKey(config.models.baseline), reinforced: modelKey(config.models.reinforced) }, alphas: config.alphas, topK: config.logits.topK }, files: [join(config.runDir, ARTIFACTS.labelsReview)] };
   },
-  run: (ctx) => runLabels(ctx),
+  run: (ctx) => runLabels(ctx, { kind: "run" }),
 };
 
 /** Same stage (same name, version and fingerprint), but it only assembles finished shard chunks: what
  * `whp merge` runs, so the stage record it leaves lets later `whp run`s skip the labels stage. */
-export const labelsMergeStage: Stage = { ...labelsStage, run: (ctx) => runLabels(ctx, { mergeOnly: true }) };
+export const labelsMergeStage: Stage = { ...labelsStage, run: (ctx) => runLabels(ctx, { kind: "merge" }) };
 
 /** A shard run: outside the stage runner, since it writes no stage outputs and no stage record. */
-export async function runLabelsShard(ctx: StageContext, shard: { index: number; count: number }) {
+export async function runLabelsShard(ctx: StageContext, shard: Shard) {
   for (const name of labelsStage.reads) {
     if (!(await fileExists(ctx.path(name)))) throw new UserError(`--shard needs ${ctx.path(name)}`, "run the earlier stages first: whp ingest, tokenize, dictionary, translate");
   }
-  return runLabels(ctx, { shard });
-}
-
-/** A chunk left by an interrupted run counts only if it parses and holds exactly the expected blocks. */
-async function validChunk(file: string, ids: string[]): Promise<boolean> {
-  if (!(await fileExists(file))) return false;
-  try {
-    const rows = await readJsonlAll(file, chunkRowSchema);
-    return rows.length === ids.length && rows.every((r, i) => r.id === ids[i]);
-  } catch {
-    return false;
-  }
+  return runLabels(ctx, { kind: "shard", shard });
 }

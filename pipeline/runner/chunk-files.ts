@@ -1,0 +1,52 @@
+/**
+ * A chunked stage's chunk files: `chunk-000123.jsonl`, one row per item, written atomically. A chunk
+ * this run wrote was validated as it was written and is read back with JSON.parse only; a chunk left
+ * by an earlier run (or another machine's shard) is trusted only if every row matches the chunk schema
+ * AND the rows are exactly the expected items, in order: a leftover made under another chunk size, or
+ * renamed, must be recomputed, not merged (issue 12; tests/labels-resume.test.ts).
+ */
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { z } from "zod";
+import { fileExists, toJsonlText, writeFileAtomic } from "../io/artifacts.js";
+import { describeMismatch } from "../schemas/registry.js";
+
+export const chunkName = (c: number): string => `chunk-${String(c).padStart(6, "0")}.jsonl`;
+export const chunkPath = (dir: string, c: number): string => join(dir, chunkName(c));
+
+/** Validates (a mismatch is the stage's bug: a plain Error, nothing written) and writes one chunk. */
+export async function writeChunk<R>(dir: string, c: number, rows: readonly R[], schema: z.ZodType<R>): Promise<string> {
+  rows.forEach((row, i) => {
+    const parsed = schema.safeParse(row);
+    if (!parsed.success) throw new Error(`writing ${chunkName(c)} row ${i + 1}: ${describeMismatch(parsed.error, row)}`);
+  });
+  const file = chunkPath(dir, c);
+  await writeFileAtomic(file, toJsonlText(rows));
+  return file;
+}
+
+const lines = (text: string) => text.split("\n").filter((l) => l.length > 0);
+
+/** A leftover chunk's rows, or undefined when it is missing, does not parse, does not match the
+ * schema, or does not hold exactly `ids` in order. */
+export async function leftoverChunk<R extends { id: string }>(file: string, schema: z.ZodType<R>, ids: readonly string[]): Promise<R[] | undefined> {
+  if (!(await fileExists(file))) return undefined;
+  try {
+    const rows = lines(await readFile(file, "utf8")).map((l) => schema.parse(JSON.parse(l)));
+    if (rows.length !== ids.length || rows.some((r, i) => r.id !== ids[i])) return undefined;
+    return rows;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A chunk's rows for assembly: `validate` for a file from an earlier run (checked again, since it
+ * may have changed since the survey), plain JSON.parse for one this run wrote and validated. */
+export async function chunkRows<R extends { id: string }>(file: string, schema: z.ZodType<R>, ids: readonly string[], validate: boolean): Promise<R[]> {
+  if (validate) {
+    const rows = await leftoverChunk(file, schema, ids);
+    if (!rows) throw new Error(`${file} changed while the stage ran (it no longer holds the expected rows); run the stage again`);
+    return rows;
+  }
+  return lines(await readFile(file, "utf8")).map((l) => JSON.parse(l) as R);
+}
