@@ -41,6 +41,7 @@ export async function benchRequestRate(delayMs = 100, C = 16): Promise<{ ok: boo
     for (const u of server.urls) await control(u, "/bench/reset", "POST");
     const stage = await runLabelsTimed(inputs.dir);
     const rates = await Promise.all(server.urls.map(async (u) => workRate(await servedTimings(u))));
+    if (rates.some((r) => r.requests < inputs.blocks)) throw new Error(`the labels stage sent ${rates.map((r) => r.requests).join(" / ")} requests for ${inputs.blocks} blocks: it reused earlier work`);
     const ideal = C / (delayMs / 1000);
     const fraction = Math.min(...rates.map((r) => r.perSecond)) / ideal;
     const ok = fraction >= RATE_TARGET;

@@ -90,6 +90,8 @@ export async function benchServedStage(label: string, o: LabelsInputOptions, tar
       const stage = await runLabelsTimed(inputs.dir);
       // The bytes the stage received (every completions body, the probe's included).
       bodies = await servedBodies(url);
+      // Every block asks both models: fewer requests means the stage reused earlier work (a resume).
+      if (bodies.length < 2 * inputs.blocks) throw new Error(`the labels stage sent ${bodies.length} requests for ${inputs.blocks} blocks: it reused earlier work, so the bench would time less than a run`);
       texts = bodies.map((b) => b.body.toString());
       const a = await measure(() => {
         for (const t of texts) sink += (JSON.parse(t) as { choices: unknown[] }).choices.length;
