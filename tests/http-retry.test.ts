@@ -1,9 +1,7 @@
-import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
-import { nestFlatErrors, nodeFetch, responseBytes, serverErrorMessage } from "../pipeline/models/node-fetch.js";
 import { describe, expect, it } from "vitest";
 import { decodeRows, encodeRows } from "../pipeline/models/cache.js";
-import { backoffMs, EndpointPool, HttpStatusError, parseRetryAfter, ResponseShapeError, withRetry, type RetryPolicy } from "../pipeline/models/http-retry.js";
+import { backoffMs, EndpointPool, withRetry, type RetryPolicy } from "../pipeline/models/http-retry.js";
+import { parseRetryAfter, ResponseShapeError, serverErrorMessage, statusError } from "../pipeline/models/transport-error.js";
 
 const policy: RetryPolicy = { attempts: 4, baseDelayMs: 100, maxDelayMs: 1000, timeoutMs: 1000 };
 
@@ -25,7 +23,7 @@ describe("the retry policy", () => {
 
   it("retries 429/5xx/shape errors, honouring Retry-After, and does not retry other 4xx", async () => {
     const slept: number[] = [];
-    const failures = [new HttpStatusError(429, "", 2000, "u"), new HttpStatusError(503, "", undefined, "u"), new ResponseShapeError("short")];
+    const failures = [statusError(429, "", 2000, "u"), statusError(503, "", undefined, "u"), new ResponseShapeError("short")];
     let calls = 0;
     const out = await withRetry(async () => {
       if (calls < failures.length) throw failures[calls++];
@@ -37,32 +35,35 @@ describe("the retry policy", () => {
     let tries = 0;
     await expect(withRetry(async () => {
       tries++;
-      throw new HttpStatusError(400, "bad", undefined, "u");
+      throw statusError(400, "bad", undefined, "u");
     }, policy, { sleep: async () => {} })).rejects.toThrow(/HTTP 400/);
     expect(tries).toBe(1);
 
     tries = 0;
     await expect(withRetry(async () => {
       tries++;
-      throw new HttpStatusError(500, "boom", undefined, "u");
+      throw statusError(500, "boom", undefined, "u");
     }, policy, { sleep: async () => {} })).rejects.toThrow(/gave up after 4 attempts/);
     expect(tries).toBe(4);
   });
 
-  it("an endpoint pool sends each request to the least busy endpoint and respects its limit", async () => {
-    const pool = new EndpointPool(["a", "b", "c"], 2);
+  it("an endpoint pool sends each attempt to the endpoint whose server is least busy, limiting nothing itself", async () => {
+    const endpoints = ["a", "b", "c"].map((name) => ({ name, transport: { load: 0, limit: 2 } }));
+    const pool = new EndpointPool(endpoints);
     expect(pool.capacity).toBe(6);
-    let active = 0;
-    let peak = 0;
     const seen: string[] = [];
     await Promise.all(Array.from({ length: 12 }, () => pool.run(async (e) => {
-      seen.push(e);
-      peak = Math.max(peak, ++active);
+      seen.push(e.name);
+      e.transport.load++; // what the transport counts when a request is handed to it
       await new Promise((r) => setTimeout(r, 5));
-      active--;
+      e.transport.load--;
     })));
-    expect(peak).toBe(6);
     expect(["a", "b", "c"].map((e) => seen.filter((x) => x === e).length)).toEqual([4, 4, 4]);
+    // A busier server is passed over.
+    endpoints[0].transport.load = 5;
+    const next: string[] = [];
+    await Promise.all([pool.run(async (e) => void next.push(e.name)), pool.run(async (e) => void next.push(e.name))]);
+    expect(next).not.toContain("a");
   });
 });
 
@@ -87,37 +88,11 @@ describe("cache entries", () => {
   });
 });
 
-describe("nodeFetch reads a body into one buffer, handed over without a copy", () => {
-  it("bodies with and without Content-Length arrive intact, and responseBytes hands over the same buffer", async () => {
-    const big = Buffer.from(Array.from({ length: 300_000 }, (_, i) => String.fromCharCode(97 + (i % 26))).join(""));
-    const server = createServer((req, res) => {
-      if (req.url === "/len") res.writeHead(200, { "content-length": String(big.length) }).end(big);
-      else if (req.url === "/chunked") {
-        res.writeHead(200);
-        res.write(big.subarray(0, 1000));
-        res.end(big.subarray(1000));
-      } else res.writeHead(404).end("{\"object\":\"error\",\"message\":\"nope\",\"type\":\"NotFoundError\",\"code\":404}");
-    });
-    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    try {
-      const f = nodeFetch(2);
-      for (const path of ["/len", "/chunked"]) {
-        const res = await f(`${url}${path}`);
-        const bytes = await responseBytes(res);
-        expect(Buffer.from(bytes).equals(big)).toBe(true);
-        expect(await responseBytes(res)).toBe(bytes); // the same buffer: no copy
-      }
-      // A flat (vLLM < 0.10.1) error body reaches the openai client nested, with its message.
-      const nested = await nestFlatErrors(f)(`${url}/missing`);
-      expect(nested.status).toBe(404);
-      expect(await nested.json()).toEqual({ error: { object: "error", message: "nope", type: "NotFoundError", code: 404 } });
-      expect(serverErrorMessage('{"object":"error","message":"flat"}')).toBe("flat");
-      expect(serverErrorMessage('{"error":{"message":"nested"}}')).toBe("nested");
-      expect(serverErrorMessage('{"detail":"Not Found"}')).toBe("Not Found");
-      expect(serverErrorMessage("Internal Server Error")).toBe("Internal Server Error");
-    } finally {
-      server.close();
-    }
+describe("server error bodies", () => {
+  it("the message is read from every shape servers use", () => {
+    expect(serverErrorMessage('{"object":"error","message":"flat"}')).toBe("flat");
+    expect(serverErrorMessage('{"error":{"message":"nested"}}')).toBe("nested");
+    expect(serverErrorMessage('{"detail":"Not Found"}')).toBe("Not Found");
+    expect(serverErrorMessage("Internal Server Error")).toBe("Internal Server Error");
   });
 });

@@ -2,7 +2,7 @@
  * What the chat providers put in the request body for the servers that are picky about it: OpenAI's
  * reasoning models (max_completion_tokens, temperature) and vLLM-backed dedicated endpoints (the
  * model name). An in-process server on 127.0.0.1 records every body and answers like the real server
- * would; the requests are made by the real client libraries (openai-node, @huggingface/inference).
+ * would; the requests are made by the real ChatClient through the real transport.
  */
 import { createServer, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";

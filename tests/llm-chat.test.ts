@@ -1,7 +1,7 @@
 /**
  * Chat providers against an in-process server on 127.0.0.1 that speaks the OpenAI chat-completions
- * protocol (which is also what @huggingface/inference sends to a dedicated endpoint URL: POST
- * <endpoint>/v1/chat/completions), driven by the real client libraries.
+ * protocol (which is also what @huggingface/inference sent to a dedicated endpoint URL: POST
+ * <endpoint>/v1/chat/completions), sent by the real ChatClient through the real transport.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -16,7 +16,8 @@ import { extractWithChat } from "../pipeline/anchors/extract.js";
 import { parseAnswer } from "../pipeline/anchors/parse.js";
 import { readRawAnswers, setAsidePath } from "../pipeline/anchors/raw.js";
 import { memoryLogger } from "../pipeline/io/log.js";
-import { ChatClient, type ChatRequest } from "../pipeline/llm/chat.js";
+import { ChatClient, HF_ROUTER, type ChatRequest } from "../pipeline/llm/chat.js";
+import { routeOriginForTests } from "../pipeline/models/transport.js";
 import { llmConfigSchema, type LlmConfig } from "../pipeline/llm/config.js";
 import { extractionRequest, loadPrompt, type PromptTemplate } from "../pipeline/llm/prompts.js";
 
@@ -29,6 +30,7 @@ type Behaviour =
 
 interface Seen {
   path: string;
+  host: string | undefined;
   auth: string | undefined;
   body: { model?: string; messages: { role: string; content: string }[]; response_format?: { type: string; json_schema?: { name: string } }; max_tokens?: number };
 }
@@ -51,7 +53,7 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
   let text = "";
   for await (const chunk of req) text += chunk;
   const body = JSON.parse(text) as Seen["body"];
-  seen.push({ path: req.url ?? "", auth: req.headers.authorization, body });
+  seen.push({ path: req.url ?? "", host: req.headers.host, auth: req.headers.authorization, body });
   const b = script.shift() ?? { kind: "ok" };
   inFlight++;
   maxInFlight = Math.max(maxInFlight, inFlight);
@@ -184,28 +186,27 @@ for (const provider of ["openai", "hf"] as const) {
 }
 
 describe("hf through Inference Providers (no baseUrl)", () => {
-  it("posts to the router's OpenAI-style route with the Hub model id and the HF token (fetch redirected here)", async () => {
-    const urls: string[] = [];
-    const realFetch = globalThis.fetch;
-    // No test may leave this machine: every URL the client builds is recorded and served locally.
-    globalThis.fetch = (async (input: string | URL | Request, init?: RequestInit) => {
-      const url = typeof input === "string" ? input : input instanceof URL ? input.href : input.url;
-      urls.push(url);
-      return realFetch(`${base}/v1/chat/completions`, init);
-    }) as typeof fetch;
-    try {
-      script = [{ kind: "status", status: 429, retryAfter: "2" }, { kind: "ok" }];
-      const delays: number[] = [];
-      const client = new ChatClient(llmConfigSchema.parse({ provider: "hf", model: "meta-llama/Llama-3.1-8B-Instruct", timeoutMs: 1000 }), { HF_TOKEN: "hf_secrettoken" }, { sleep: async () => {}, onRetry: (r) => delays.push(r.delayMs) });
-      const a = await client.complete(request(client.cfg));
-      expect(a.text).toBe(GOOD);
-      expect(urls).toEqual(["https://router.huggingface.co/v1/chat/completions", "https://router.huggingface.co/v1/chat/completions"]);
-      expect(seen[1].body.model).toBe("meta-llama/Llama-3.1-8B-Instruct");
-      expect(seen[1].auth).toBe("Bearer hf_secrettoken");
-      expect(delays[0]).toBeGreaterThanOrEqual(2000);
-    } finally {
-      globalThis.fetch = realFetch;
-    }
+  it("posts to the router's OpenAI-style route with the Hub model id and the HF token (its origin routed here)", async () => {
+    // No test may leave this machine: the router's origin is connected to the local server, so the
+    // path and host the client builds are the real ones.
+    routeOriginForTests(HF_ROUTER, base);
+    script = [{ kind: "status", status: 429, retryAfter: "2" }, { kind: "ok" }];
+    const delays: number[] = [];
+    const client = new ChatClient(llmConfigSchema.parse({ provider: "hf", model: "meta-llama/Llama-3.1-8B-Instruct", timeoutMs: 1000 }), { HF_TOKEN: "hf_secrettoken" }, { sleep: async () => {}, onRetry: (r) => delays.push(r.delayMs) });
+    const a = await client.complete(request(client.cfg));
+    expect(a.text).toBe(GOOD);
+    expect(HF_ROUTER).toBe("https://router.huggingface.co/v1");
+    expect(seen.map((x) => [x.path, x.host])).toEqual([["/v1/chat/completions", "router.huggingface.co"], ["/v1/chat/completions", "router.huggingface.co"]]);
+    expect(seen[1].body.model).toBe("meta-llama/Llama-3.1-8B-Instruct");
+    expect(seen[1].auth).toBe("Bearer hf_secrettoken");
+    expect(delays[0]).toBeGreaterThanOrEqual(2000);
+  });
+
+  it("a named provider is asked for with the router's :<provider> suffix", async () => {
+    routeOriginForTests(HF_ROUTER, base);
+    const client = new ChatClient(llmConfigSchema.parse({ provider: "hf", model: "meta-llama/Llama-3.1-8B-Instruct", hfProvider: "together", timeoutMs: 1000 }), { HF_TOKEN: "hf_secrettoken" });
+    await client.complete(request(client.cfg));
+    expect(seen[0].body.model).toBe("meta-llama/Llama-3.1-8B-Instruct:together");
   });
 });
 

@@ -1,9 +1,10 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { APIConnectionError } from "openai";
 import { afterEach, describe, expect, it } from "vitest";
-import { isTransportFailure, withRetry, type RetryPolicy } from "../pipeline/models/http-retry.js";
-import { nodeFetch } from "../pipeline/models/node-fetch.js";
+import { UserError } from "../pipeline/core/errors.js";
+import { classifyFailure, withRetry, type RetryPolicy } from "../pipeline/models/http-retry.js";
+import { transportFor } from "../pipeline/models/transport.js";
+import { ResponseShapeError, statusError, TransportError } from "../pipeline/models/transport-error.js";
 import { SglangSource, sglangModelSchema } from "../pipeline/models/sglang.js";
 import { V } from "./helpers/served.js";
 
@@ -46,25 +47,31 @@ describe("only transport failures are retried", () => {
     }
   });
 
-  it("the openai client's APIConnectionError is retried only when what it wraps is a transport failure", () => {
-    expect(isTransportFailure(new APIConnectionError({ cause: Object.assign(new TypeError("fetch failed"), { cause: Object.assign(new Error("read ECONNRESET"), { code: "ECONNRESET" }) }) }))).toBe(true);
-    expect(isTransportFailure(new APIConnectionError({ cause: new TypeError("Cannot read properties of undefined (reading 'x')") }))).toBe(false);
-    expect(isTransportFailure(Object.assign(new Error("socket hang up"), { code: "ECONNRESET" }))).toBe(true);
-    expect(isTransportFailure(Object.assign(new Error("other side closed"), { code: "UND_ERR_SOCKET" }))).toBe(true);
-    expect(isTransportFailure(new TypeError("x is not a function"))).toBe(false);
+  it("only a TransportError is ever retried: by kind, and by status for status errors", () => {
+    for (const kind of ["connection", "timeout", "shape"] as const) expect(classifyFailure(new TransportError(kind, "x")).retry).toBe(true);
+    expect(classifyFailure(new ResponseShapeError("short")).retry).toBe(true);
+    for (const s of [408, 429, 500, 503]) expect(classifyFailure(statusError(s, "", undefined, "u")).retry).toBe(true);
+    for (const s of [400, 401, 404, 422]) expect(classifyFailure(statusError(s, "", undefined, "u")).retry).toBe(false);
+    // Errors that look like the network's but are not TransportErrors: our own code, not retried.
+    expect(classifyFailure(Object.assign(new Error("socket hang up"), { code: "ECONNRESET" })).retry).toBe(false);
+    expect(classifyFailure(new TypeError("fetch failed")).retry).toBe(false);
+    expect(classifyFailure(new SyntaxError("Unexpected end of JSON input")).retry).toBe(false);
+    expect(classifyFailure(new UserError("x", "y")).retry).toBe(false);
   });
 
-  it("Node's fetch (undici) to a closed port fails with a retryable error, retried to the last attempt", async () => {
+  it("the transport to a closed port fails with a connection error, retried to the last attempt", async () => {
     const url = await listen(() => {});
     servers[0].close();
     await new Promise((r) => setTimeout(r, 20));
-    const { tries, error } = await attemptsUntilSettled(() => fetch(`${url}/x`));
-    expect(error).toBeInstanceOf(TypeError);
-    expect((error as Error & { cause?: { code?: string } }).cause?.code).toBe("ECONNREFUSED");
+    const t = transportFor(url, 2, "closed-port test");
+    const { tries, error } = await attemptsUntilSettled(() => t.request({ path: "/x", timeoutMs: 1000 }));
+    expect(error).toBeInstanceOf(TransportError);
+    expect((error as TransportError).kind).toBe("connection");
+    expect(error?.message).toMatch(/ECONNREFUSED/);
     expect(tries).toBe(policy.attempts);
   });
 
-  it("a body cut off mid-way is retried, both through Node's fetch and through node-fetch.ts", async () => {
+  it("a body cut off mid-way is a connection error, retried", async () => {
     let calls = 0;
     const url = await listen((_req, res) => {
       calls++;
@@ -72,10 +79,12 @@ describe("only transport failures are retried", () => {
       if (calls % 2 === 1) res.write("partial", () => res.destroy());
       else res.end("x".repeat(100));
     });
-    const viaUndici = await attemptsUntilSettled(async () => (await fetch(url)).text());
-    expect(viaUndici).toEqual({ tries: 2 });
-    const viaNode = await attemptsUntilSettled(async () => (await nodeFetch(2)(url)).text());
-    expect(viaNode).toEqual({ tries: 2 });
+    const t = transportFor(url, 2, "cut-body test");
+    const kinds: string[] = [];
+    let tries = 0;
+    const body = await withRetry(() => (tries++, t.request({ path: "/", timeoutMs: 1000 })), policy, { sleep: async () => {}, onRetry: ({ error }) => void kinds.push((error as TransportError).kind) });
+    expect(body.body.toString()).toBe("x".repeat(100));
+    expect([tries, kinds]).toEqual([2, ["connection"]]);
   });
 
   it("a provider's response reader that calls undefined fails on the first request, over real HTTP", async () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { UserError } from "../pipeline/core/errors.js";
 import type { TopKRows } from "../pipeline/core/rows.js";
-import { ResponseShapeError } from "../pipeline/models/http-retry.js";
+import { ResponseShapeError } from "../pipeline/models/transport-error.js";
 import { parseSglangGenerate, SglangSource, sglangInputLimit, sglangModelSchema } from "../pipeline/models/sglang.js";
 import { VllmSource, vllmModelSchema } from "../pipeline/models/vllm.js";
 import { serversClosedAfterEach, V, plain, randomTokens, tinyModel } from "./helpers/served.js";

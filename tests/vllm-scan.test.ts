@@ -1,10 +1,13 @@
 /** The byte scanner for vLLM responses must give exactly what JSON.parse + parseVllmCompletion gives,
- * and leave every body it cannot vouch for to that path (which reports it as a retryable error). */
+ * leave every shape it does not handle to that path ("bail"), and refuse a body that cannot be JSON
+ * ("malformed") itself, as a retryable error; any other failure while scanning is an error too. */
 import fc from "fast-check";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { seededRandom } from "../pipeline/core/hash.js";
 import type { TopKRows } from "../pipeline/core/rows.js";
-import { classifyFailure, ResponseShapeError } from "../pipeline/models/http-retry.js";
+import { classifyFailure } from "../pipeline/models/http-retry.js";
+import { RowsBuilder } from "../pipeline/models/server-rows.js";
+import { parseJsonBody, ResponseShapeError } from "../pipeline/models/transport-error.js";
 import { parseJsonNumberText as scanJsonNumber } from "../pipeline/models/json-number.js";
 import { scanVllmCompletion } from "../pipeline/models/vllm-scan.js";
 import { VllmBodyStream } from "../pipeline/models/vllm-stream.js";
@@ -16,7 +19,7 @@ const bytes = (text: string) => Buffer.from(text);
 /** The reference: what the provider did before the scanner, as a comparable value or an error. */
 function viaJsonParse(text: string, tokens: number[], k: number | "full", keep = false): TopKRows | Error {
   try {
-    return parseVllmCompletion(JSON.parse(text), tokens, k, V, keep ? "keep" : "drop");
+    return parseVllmCompletion(parseJsonBody(text, "/v1/completions"), tokens, k, V, keep ? "keep" : "drop");
   } catch (e) {
     return e as Error;
   }
@@ -30,11 +33,19 @@ const dump = (r: TopKRows) => ({
   floor: Buffer.from(r.floor.buffer, r.floor.byteOffset, r.floor.byteLength).toString("hex"),
 });
 
-/** Asserts the scanner either matches the reference exactly or declines (and then the reference path runs). */
-function expectSame(text: string, tokens: number[], k: number | "full", keep = false): "scanned" | "declined" {
+/** Asserts the scanner matches the reference exactly, declines (and then the reference path runs),
+ * or refuses a body the reference refuses too, with an error of the same class. */
+function expectSame(text: string, tokens: number[], k: number | "full", keep = false): "scanned" | "declined" | "refused" {
   // What the provider used to parse: the body as fetch's Response.text() decodes it (a BOM dropped).
   const ref = viaJsonParse(new TextDecoder().decode(bytes(text)), tokens, k, keep);
-  const fast = scanVllmCompletion(bytes(text), tokens, k, V, keep ? "keep" : "drop");
+  let fast: TopKRows | undefined;
+  try {
+    fast = scanVllmCompletion(bytes(text), tokens, k, V, keep ? "keep" : "drop");
+  } catch (e) {
+    expect(ref).toBeInstanceOf(Error);
+    expect(e).toBeInstanceOf((ref as Error).constructor);
+    return "refused";
+  }
   if (fast) {
     expect(ref).not.toBeInstanceOf(Error);
     expect(dump(fast)).toEqual(dump(ref as TopKRows));
@@ -153,7 +164,6 @@ describe("scanVllmCompletion gives exactly what JSON.parse + parseVllmCompletion
       good.replace(/"logprob":(-[\d.]+)/, '"logprob":"$1"'),
       good.replace(/"logprob":(-[\d.]+)/, '"logprob":null'),
       good.replace(/\{"(\d+)":\{/, `{"${V + 3}":{`), // outside the vocabulary: a UserError
-      `${good} x`,
       good.replace("[null", "[null,{}"),
     ];
     expect(expectSame(good.replace(/"logprob":(-[\d.]+)/g, '"logprob":$1e0'), toks(10), 3)).toBe("scanned"); // exponents: read by V8
@@ -163,20 +173,51 @@ describe("scanVllmCompletion gives exactly what JSON.parse + parseVllmCompletion
     });
   });
 
-  it("a truncated or garbled body never yields rows: the error is one the retry layer retries", () => {
+  it("a truncated body or bytes after the JSON are malformed: the scanner itself refuses them (retried), JSON.parse never runs", () => {
     const good = body(10, 20, 4);
-    for (const cut of [1, 10, good.length >> 2, good.length >> 1, good.length - 2, good.length - 1]) {
-      const text = good.slice(0, cut);
-      expect(scanVllmCompletion(bytes(text), toks(20), 4, V, "drop")).toBeUndefined();
+    for (const text of [...[1, 10, good.length >> 2, good.length >> 1, good.length - 2, good.length - 1].map((cut) => good.slice(0, cut)), `${good} x`, `${good}}`]) {
       let err: unknown;
+      const parse = vi.spyOn(JSON, "parse");
       try {
         readVllmCompletion(bytes(text), toks(20), 4, V, "drop");
       } catch (e) {
         err = e;
+      } finally {
+        expect(parse).not.toHaveBeenCalled();
+        parse.mockRestore();
       }
-      expect(err).toBeInstanceOf(SyntaxError);
+      expect(err).toBeInstanceOf(ResponseShapeError);
+      expect((err as Error).message).toMatch(/truncated|bytes after its JSON/);
       expect(classifyFailure(err).retry).toBe(true);
+      expect(expectSame(text, toks(20), 4)).toBe("refused");
     }
+  });
+
+  it("a shape it does not handle is left to JSON.parse (bail), which reads the rows", () => {
+    const good = body(14, 10, 3);
+    const escaped = good.replace(/"logprob":/, '"logpro\u0062":-1,"logprob":'); // an escaped field name the scanner will not read
+    expect(scanVllmCompletion(bytes(escaped), toks(10), 3, V, "drop")).toBeUndefined();
+    expect(dump(readVllmCompletion(bytes(escaped), toks(10), 3, V, "drop"))).toEqual(dump(viaJsonParse(escaped, toks(10), 3) as TopKRows));
+  });
+
+  it("any other failure while scanning is an error, not a fallback to JSON.parse (a bug is not hidden)", () => {
+    const good = body(15, 10, 3);
+    const add = vi.spyOn(RowsBuilder.prototype, "add").mockImplementation(() => {
+      throw new TypeError("a bug in the rows builder");
+    });
+    try {
+      expect(() => scanVllmCompletion(bytes(good), toks(10), 3, V, "drop")).toThrow(/a bug in the rows builder/);
+    } finally {
+      add.mockRestore();
+    }
+    // The rows builder's own verdict (a row shorter than k) comes from the scanner directly.
+    const short = '{"choices":[{"prompt_logprobs":[null,{"5":{"logprob":-0.5}},{"3":{"logprob":-0.1},"4":{"logprob":-2}}]}]}';
+    expect(() => scanVllmCompletion(bytes(short), [0, 7], 2, V, "drop")).toThrow(/expected at least 2 entries/);
+    expect(expectSame(short, [0, 7], 2)).toBe("refused");
+  });
+
+  it("a garbled body is a retryable error either way", () => {
+    const good = body(10, 20, 4);
     // A body too long to be a string (full rows) that the scanner declines: a retryable shape error.
     const tooLong = (() => {
       try {

@@ -4,7 +4,7 @@ import { describe, expect, it, vi } from "vitest";
 import { VllmBodyStream } from "../pipeline/models/vllm-stream.js";
 import { UserError } from "../pipeline/core/errors.js";
 import type { TopKRows } from "../pipeline/core/rows.js";
-import { ResponseShapeError } from "../pipeline/models/http-retry.js";
+import { ResponseShapeError } from "../pipeline/models/transport-error.js";
 import { detectLogitSpace } from "../pipeline/models/preflight.js";
 import { fullRowsBytes, parseVllmCompletion, promptFor, VllmSource, vllmModelSchema } from "../pipeline/models/vllm.js";
 import { serversClosedAfterEach, V, plain, randomTokens, tempCache, tinyModel } from "./helpers/served.js";

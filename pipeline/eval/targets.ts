@@ -10,7 +10,9 @@
 import { z } from "zod";
 import type { ResolvedConfig } from "../config.js";
 import { UserError } from "../core/errors.js";
-import { fetchJson, timed, withRetry } from "../models/http-retry.js";
+import { withRetry } from "../models/http-retry.js";
+import { transportFor } from "../models/transport.js";
+import { parseJsonBody } from "../models/transport-error.js";
 import { SERVED_PROVIDERS, type ServedModelSpec, servedModelSpecSchema } from "../models/registry.js";
 import { retryPolicy } from "../models/vllm.js";
 import { EVAL_MODELS, type EvalModelName } from "./sandbox.js";
@@ -53,7 +55,9 @@ export function parseInlineModel(arg: string): InlineModel | undefined {
 async function discoverModel(m: InlineModel): Promise<string> {
   const policy = retryPolicy({ attempts: 3, timeoutSeconds: 30 });
   const path = m.provider === "vllm" ? "/v1/models" : "/get_model_info";
-  const body = await withRetry(() => timed(policy.timeoutMs, (signal) => fetchJson(`${m.url}${path}`, { signal })), policy).catch((e: unknown) => {
+  // One request through the server's shared pool, claiming no concurrency of its own.
+  const transport = transportFor(m.url);
+  const body = await withRetry(async () => parseJsonBody((await transport.request({ path, timeoutMs: policy.timeoutMs })).body, path), policy).catch((e: unknown) => {
     throw new UserError(`--model ${m.name}: cannot reach ${m.url}${path} (${(e as Error).message})`, "start the server, or fix the URL");
   });
   if (m.provider === "sglang") {

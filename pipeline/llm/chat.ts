@@ -1,12 +1,20 @@
 /**
- * Chat models behind one interface, in a closed registry. Transport failures are retried in ONE place
+ * Chat models behind one interface, in a closed registry. Both providers speak the OpenAI chat
+ * completions protocol, sent through the one transport (models/transport.ts) and retried in ONE place
  * (withRetry from models/http-retry.ts: 429 + Retry-After, 408, 5xx, dropped connections, timeouts,
- * truncated bodies, jittered backoff); the client libraries' own retries are switched off.
+ * truncated bodies, jittered backoff).
+ *
+ * Why no SDK (openai-node, @huggingface/inference): both only built this one POST and read its answer,
+ * each with its own error classes, retries and fetch; a fetch adapter under them would still leave
+ * their errors to translate back into TransportError (a second classifier). Calling the protocol
+ * directly is less code and leaves one error type. The openai package's request/response TYPES keep
+ * the fields honest.
  */
-import { InferenceClient } from "@huggingface/inference";
-import OpenAI from "openai";
+import type { ChatCompletion, ChatCompletionCreateParamsNonStreaming } from "openai/resources/chat/completions";
 import { UserError } from "../core/errors.js";
-import { EndpointPool, HttpStatusError, ResponseShapeError, parseRetryAfter, timed, withRetry, type RetryHooks, type RetryPolicy } from "../models/http-retry.js";
+import { withRetry, type RetryHooks, type RetryPolicy } from "../models/http-retry.js";
+import { transportFor, type Transport } from "../models/transport.js";
+import { parseJsonBody, ResponseShapeError, TransportError } from "../models/transport-error.js";
 import { type LlmConfig, maxTokensField } from "./config.js";
 import { refusedParameter } from "./refused.js";
 
@@ -35,16 +43,18 @@ export interface ChatAnswer {
   finishReason: string | null;
 }
 
-/** One attempt against one endpoint; retries and limits live in ChatClient. */
-type Attempt = (req: ChatRequest, signal: AbortSignal) => Promise<ChatAnswer>;
-
 export interface ChatEnv {
   OPENAI_API_KEY?: string;
   HF_TOKEN?: string;
 }
 
+/** Hugging Face Inference Providers' OpenAI-compatible router (provider "auto" picks one; a named
+ * provider is asked for with a `:<provider>` suffix on the model id). */
+export const HF_ROUTER = "https://router.huggingface.co/v1";
+export const OPENAI_API = "https://api.openai.com/v1";
+
 const completionShape = (body: unknown): ChatAnswer => {
-  const b = body as { model?: unknown; choices?: { message?: { content?: unknown }; finish_reason?: unknown }[] } | null;
+  const b = body as Partial<ChatCompletion> | null;
   const choice = b?.choices?.[0];
   if (!choice || typeof choice.message?.content !== "string") throw new ResponseShapeError("chat completion without choices[0].message.content");
   return { text: choice.message.content, model: typeof b?.model === "string" ? b.model : "", finishReason: typeof choice.finish_reason === "string" ? choice.finish_reason : null };
@@ -54,76 +64,56 @@ const completionShape = (body: unknown): ChatAnswer => {
  * since either name asks for the same answer. */
 const tokenLimit = (cfg: LlmConfig, req: ChatRequest) => (maxTokensField(cfg) === "max_completion_tokens" ? { max_completion_tokens: req.maxTokens } : { max_tokens: req.maxTokens });
 
-const responseFormat = (req: ChatRequest) =>
-  req.jsonSchema ? { type: "json_schema" as const, json_schema: { name: req.jsonSchema.name, schema: req.jsonSchema.schema, strict: true } } : undefined;
+const responseFormat = (req: ChatRequest): ChatCompletionCreateParamsNonStreaming["response_format"] =>
+  req.jsonSchema ? { type: "json_schema", json_schema: { name: req.jsonSchema.name, schema: req.jsonSchema.schema, strict: true } } : undefined;
 
-function openaiAttempt(cfg: LlmConfig, env: ChatEnv): Attempt {
-  const apiKey = env.OPENAI_API_KEY;
-  // Local servers (vLLM, Ollama...) accept any key; only the default OpenAI URL really needs one.
-  if (!apiKey && !cfg.baseUrl) throw new UserError("llm.provider openai needs OPENAI_API_KEY in the environment", "export OPENAI_API_KEY=..., or set llm.baseUrl to a local OpenAI-compatible server");
-  // why: retries happen in withRetry only, and our own timeout covers the whole body.
-  const client = new OpenAI({ apiKey: apiKey ?? "unused", baseURL: cfg.baseUrl, maxRetries: 0, timeout: cfg.timeoutMs });
-  return async (req, signal) => {
-    const res = await client.chat.completions.create(
-      { model: req.model, messages: req.messages, temperature: req.temperature, ...tokenLimit(cfg, req), response_format: responseFormat(req) },
-      { signal },
-    );
-    return completionShape(res);
-  };
+/** Where a provider's requests go: the chat completions URL, its key, and the model field. */
+interface Route {
+  url: string;
+  key: string | undefined;
+  /** The `model` field sent, or undefined to send none. */
+  model: (req: ChatRequest) => string | undefined;
 }
 
-function hfAttempt(cfg: LlmConfig, env: ChatEnv): Attempt {
-  const token = env.HF_TOKEN;
-  if (!token && !cfg.baseUrl) throw new UserError("llm.provider hf needs HF_TOKEN in the environment", "export HF_TOKEN=hf_... (a token with Inference Providers permission)");
-  const client = new InferenceClient(token ?? "");
-  // why: the HF client hides response headers in its errors, so Retry-After would be lost; read the
-  // status here and throw the error our retry policy understands.
-  const fetchWithStatus: typeof fetch = async (input, init) => {
-    const res = await fetch(input, cfg.baseUrl && !cfg.model ? withoutModel(init) : init);
-    if (!res.ok) {
-      const body = await res.text().catch(() => "");
-      throw new HttpStatusError(res.status, body, parseRetryAfter(res.headers.get("retry-after")), cfg.baseUrl ? "the hf endpoint" : "Hugging Face Inference Providers");
-    }
-    return res;
-  };
-  return async (req, signal) => {
-    const args = {
-      model: req.model || undefined,
-      messages: req.messages,
-      temperature: req.temperature,
-      ...tokenLimit(cfg, req),
-      response_format: responseFormat(req),
-      ...(cfg.baseUrl ? { endpointUrl: cfg.baseUrl } : { provider: cfg.hfProvider as "auto" | undefined }),
-    };
-    // why: retry_on_error false - the client would otherwise re-send every 503 itself, forever.
-    const res = await client.chatCompletion(args as Parameters<InferenceClient["chatCompletion"]>[0], { signal, fetch: fetchWithStatus, retry_on_error: false });
-    return completionShape(res);
-  };
+function openaiRoute(cfg: LlmConfig, env: ChatEnv): Route {
+  const key = env.OPENAI_API_KEY;
+  // Local servers (vLLM, Ollama...) accept any key; only the default OpenAI URL really needs one.
+  if (!key && !cfg.baseUrl) throw new UserError("llm.provider openai needs OPENAI_API_KEY in the environment", "export OPENAI_API_KEY=..., or set llm.baseUrl to a local OpenAI-compatible server");
+  return { url: `${(cfg.baseUrl ?? OPENAI_API).replace(/\/+$/, "")}/chat/completions`, key, model: (req) => req.model };
 }
 
 /**
- * The request without its `model` field. @huggingface/inference 4.x, given an endpointUrl and no
- * model, writes the URL itself as the model name (lib/makeRequestOptions.js: `maybeModel ??
- * args.endpointUrl`, then HFInferenceConversationalTask.preparePayload sets `model`); vLLM answers
- * 404 to a model it does not serve, and serves its own when the field is absent (serving_engine.py,
- * _is_model_supported: no name -> supported).
+ * hf: a dedicated endpoint (baseUrl) gets the URL @huggingface/inference 4.x built for it
+ * (HFInferenceConversationalTask.makeUrl: ".../v1" + "/chat/completions", a URL already ending in
+ * "/chat/completions" as it is, anything else + "/v1/chat/completions"); without a model it is sent no
+ * model field (vLLM answers 404 to a model it does not serve, and serves its own when the field is
+ * absent: serving_engine.py _is_model_supported). Without baseUrl: the router, with the Hub model id.
  */
-function withoutModel(init: RequestInit | undefined): RequestInit | undefined {
-  if (typeof init?.body !== "string") return init;
-  const { model: _url, ...rest } = JSON.parse(init.body) as Record<string, unknown>;
-  return { ...init, body: JSON.stringify(rest) };
+function hfRoute(cfg: LlmConfig, env: ChatEnv): Route {
+  const key = env.HF_TOKEN;
+  if (!key && !cfg.baseUrl) throw new UserError("llm.provider hf needs HF_TOKEN in the environment", "export HF_TOKEN=hf_... (a token with Inference Providers permission)");
+  if (cfg.baseUrl) {
+    const base = cfg.baseUrl.trim().replace(/\/+$/, "");
+    const url = base.endsWith("/v1") ? `${base}/chat/completions` : base.endsWith("/chat/completions") ? base : `${base}/v1/chat/completions`;
+    return { url, key, model: (req) => req.model || undefined };
+  }
+  const provider = cfg.hfProvider && cfg.hfProvider !== "auto" ? `:${cfg.hfProvider}` : "";
+  return { url: `${HF_ROUTER}/chat/completions`, key, model: (req) => `${req.model}${provider}` };
 }
 
-const ATTEMPTS: Record<ChatProviderName, (cfg: LlmConfig, env: ChatEnv) => Attempt> = { openai: openaiAttempt, hf: hfAttempt };
+const ROUTES: Record<ChatProviderName, (cfg: LlmConfig, env: ChatEnv) => Route> = { openai: openaiRoute, hf: hfRoute };
 
 export function isChatProvider(name: string): name is ChatProviderName {
   return (CHAT_PROVIDERS as readonly string[]).includes(name);
 }
 
-/** A chat model with its endpoint limit and the retry policy: the only way the tool calls an LLM. */
+/** A chat model with its endpoint's transport and the retry policy: the only way the tool calls an LLM. */
 export class ChatClient {
-  private readonly pool: EndpointPool<Attempt>;
   readonly policy: RetryPolicy;
+  private readonly route: Route;
+  private readonly transport: Transport;
+  private readonly path: string;
+  private readonly headers: Record<string, string>;
 
   constructor(
     readonly cfg: LlmConfig,
@@ -131,13 +121,27 @@ export class ChatClient {
     private readonly hooks: RetryHooks = {},
   ) {
     if (!isChatProvider(cfg.provider)) throw new UserError(`llm.provider "${cfg.provider}" is not a chat model`, `use one of ${CHAT_PROVIDERS.join(", ")}`);
-    this.pool = new EndpointPool([ATTEMPTS[cfg.provider](cfg, env)], cfg.concurrency);
+    this.route = ROUTES[cfg.provider](cfg, env);
+    const url = new URL(this.route.url);
+    // The endpoint's origin is one server: its pool's connections are llm.concurrency.
+    this.transport = transportFor(url.origin, cfg.concurrency, `llm (${cfg.provider} ${cfg.model ?? "endpoint model"})`);
+    this.path = url.pathname;
+    this.headers = this.route.key ? { authorization: `Bearer ${this.route.key}` } : {};
     this.policy = { attempts: cfg.attempts, baseDelayMs: 500, maxDelayMs: 30_000, timeoutMs: cfg.timeoutMs };
   }
 
-  /** One retry loop around single attempts; each attempt takes an endpoint slot and starts its clock. */
+  /** One retry loop around single attempts; each attempt's clock starts once it holds a connection. */
   complete(req: ChatRequest): Promise<ChatAnswer> {
-    return withRetry(() => this.pool.run((attempt) => timed(this.policy.timeoutMs, (signal) => attempt(req, signal))), this.policy, this.hooks).catch((e: unknown) => {
+    const model = this.route.model(req);
+    const body: ChatCompletionCreateParamsNonStreaming = {
+      ...(model === undefined ? {} : { model }),
+      messages: req.messages,
+      temperature: req.temperature,
+      ...tokenLimit(this.cfg, req),
+      ...(req.jsonSchema ? { response_format: responseFormat(req) } : {}),
+    } as ChatCompletionCreateParamsNonStreaming;
+    const attempt = async () => completionShape(parseJsonBody((await this.transport.request({ path: this.path, json: body, headers: this.headers, timeoutMs: this.policy.timeoutMs })).body, "chat completion"));
+    return withRetry(attempt, this.policy, this.hooks).catch((e: unknown) => {
       throw authFailure(e, this.cfg) ?? refusedParameter(e, this.cfg) ?? e;
     });
   }
@@ -145,10 +149,9 @@ export class ChatClient {
 
 /** A refused key (401/403) is the user's to fix, not a crash: exit 2 naming the variable and endpoint. */
 function authFailure(err: unknown, cfg: LlmConfig): UserError | undefined {
-  const e = err as { status?: unknown; httpResponse?: { status?: unknown } } | null;
-  const status = typeof e?.status === "number" ? e.status : e?.httpResponse?.status;
+  const status = err instanceof TransportError ? err.status : undefined;
   if (status !== 401 && status !== 403) return undefined;
-  const endpoint = cfg.baseUrl ?? (cfg.provider === "hf" ? "Hugging Face Inference Providers" : "https://api.openai.com/v1");
+  const endpoint = cfg.baseUrl ?? (cfg.provider === "hf" ? "Hugging Face Inference Providers" : OPENAI_API);
   const variable = cfg.provider === "hf" ? "HF_TOKEN" : "OPENAI_API_KEY";
   return new UserError(`the chat endpoint refused the key (HTTP ${status}): check OPENAI_API_KEY / HF_TOKEN for ${endpoint}`, `export ${variable} with a key that ${endpoint} accepts (llm.provider ${cfg.provider})`);
 }

@@ -1,15 +1,14 @@
 /**
  * A chat endpoint's 400 that refuses one of the request's parameters, turned into a user error that
- * names the config switch to change. The shapes are OpenAI's (openai-node's APIError exposes
- * `param`, `code` and the server's `message`; the HF client's errors reach us as HttpStatusError with
- * the raw body), e.g. for a reasoning model asked with max_tokens:
+ * names the config switch to change. The shapes are OpenAI's (read from the status error's body: both
+ * providers speak the OpenAI protocol through the transport), e.g. for a reasoning model asked with max_tokens:
  *   {"error":{"message":"Unsupported parameter: 'max_tokens' is not supported with this model. Use
  *   'max_completion_tokens' instead.","type":"invalid_request_error","param":"max_tokens",
  *   "code":"unsupported_parameter"}}
  * and for a temperature other than 1: param "temperature", code "unsupported_value".
  */
 import { UserError } from "../core/errors.js";
-import { HttpStatusError } from "../models/http-retry.js";
+import { TransportError } from "../models/transport-error.js";
 import { type LlmConfig, maxTokensField } from "./config.js";
 
 interface Refusal {
@@ -19,24 +18,21 @@ interface Refusal {
   message: string;
 }
 
-/** status/param/code/message from openai-node's APIError or from a raw JSON error body (nested
- * `{"error":{...}}`, or the flat `{"object":"error","message":...}` of vLLM before 0.10.1). */
+/** status/param/code/message from a status error's JSON body (nested `{"error":{...}}`, or the flat
+ * `{"object":"error","message":...}` of vLLM before 0.10.1), or its raw text. */
 function refusalOf(err: unknown): Refusal | undefined {
+  if (!(err instanceof TransportError) || err.kind !== "status" || err.status === undefined) return undefined;
   const str = (v: unknown) => (typeof v === "string" ? v : "");
-  if (err instanceof HttpStatusError) {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(err.body);
-    } catch {
-      return { status: err.status, param: "", code: "", message: err.body };
-    }
-    const p = parsed as { error?: unknown; message?: unknown; param?: unknown; code?: unknown } | null;
-    const e = (p && typeof p.error === "object" && p.error !== null ? p.error : p) as { message?: unknown; param?: unknown; code?: unknown } | null;
-    return { status: err.status, param: str(e?.param), code: str(e?.code), message: str(e?.message) || err.body };
+  const text = err.body ?? "";
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return { status: err.status, param: "", code: "", message: text };
   }
-  const e = err as { status?: unknown; param?: unknown; code?: unknown; error?: { message?: unknown } } | null;
-  if (typeof e?.status !== "number") return undefined;
-  return { status: e.status, param: str(e.param), code: str(e.code), message: str(e.error?.message) || (err instanceof Error ? err.message : "") };
+  const p = parsed as { error?: unknown; message?: unknown; param?: unknown; code?: unknown } | null;
+  const e = (p && typeof p.error === "object" && p.error !== null ? p.error : p) as { message?: unknown; param?: unknown; code?: unknown } | null;
+  return { status: err.status, param: str(e?.param), code: str(e?.code), message: str(e?.message) || text };
 }
 
 const UNSUPPORTED = /unsupported|not supported|unrecognized|unknown (field|parameter|argument)|extra (fields|inputs)|not permitted/i;

@@ -10,7 +10,7 @@
  */
 import { UserError } from "../core/errors.js";
 import type { TopKRows } from "../core/rows.js";
-import { ResponseShapeError } from "./http-retry.js";
+import { ResponseShapeError } from "./transport-error.js";
 
 /** Whether to keep the entry servers add for the prompt's actual next token when it is not among the
  * top k. "drop" makes every row exactly the top k, so labels depend only on the top k (and equal the

@@ -16,11 +16,12 @@ import { z } from "zod";
 import { UserError } from "../core/errors.js";
 import type { ModelIdentity, RowRequest, Rows, TopKRows } from "../core/rows.js";
 import { cached } from "./cache.js";
-import { EndpointPool, originLimit, HttpStatusError, ResponseShapeError, fetchJson, timed, withRetry, type RetryPolicy } from "./http-retry.js";
+import { EndpointPool, withRetry, type RetryPolicy } from "./http-retry.js";
 import { checkLogprobsLimit, compareTokenization, probeReplicas, type PreflightInput, type ServedLogitSource } from "./preflight.js";
 import { RowsBuilder, type ActualTokenMode } from "./server-rows.js";
 import { answered, answeredLogprobs } from "./answer-cache.js";
-import { serverErrorMessage } from "./node-fetch.js";
+import { transportFor, type Transport } from "./transport.js";
+import { parseJsonBody, ResponseShapeError, serverErrorMessage, TransportError } from "./transport-error.js";
 import { apiKeyFrom, retryPolicy, servedOptions, type SourceDeps } from "./vllm.js";
 
 export const sglangModelSchema = z
@@ -108,8 +109,11 @@ export function parseSglangGenerate(body: unknown, tokens: readonly number[], k:
 
 interface Endpoint {
   url: string;
+  transport: Transport;
   headers: Record<string, string>;
 }
+
+const isStatus = (e: unknown, ...statuses: number[]): e is TransportError => e instanceof TransportError && e.kind === "status" && statuses.includes(e.status ?? 0);
 
 export class SglangSource implements ServedLogitSource {
   readonly identity: ModelIdentity;
@@ -134,12 +138,8 @@ export class SglangSource implements ServedLogitSource {
     this.policy = retryPolicy(spec);
     const apiKey = apiKeyFrom(spec, this.where);
     const headers: Record<string, string> = apiKey ? { authorization: `Bearer ${apiKey}` } : {};
-    // One limit per server origin, shared with any other source reaching the same server (originLimit).
-    this.pool = new EndpointPool<Endpoint>(
-      spec.urls.map((url) => ({ url: url.replace(/\/+$/, ""), headers })),
-      spec.concurrency,
-      spec.urls.map((url) => originLimit(url, spec.concurrency, this.where, deps.warn)),
-    );
+    // One pool per server origin, shared with any other source reaching the same server (transportFor).
+    this.pool = new EndpointPool<Endpoint>(spec.urls.map((url) => ({ url: url.replace(/\/+$/, ""), transport: transportFor(url, spec.concurrency, this.where, deps.warn), headers })));
   }
 
   get capacity(): number {
@@ -153,7 +153,7 @@ export class SglangSource implements ServedLogitSource {
   /** One request, retried as a whole: `read` runs inside the attempt, so a body of the wrong shape is
    * retried like a dropped connection. */
   private call<T = unknown>(path: string, body: unknown, ep?: Endpoint, read: (json: unknown) => T = (j) => j as T): Promise<T> {
-    const attempt = (e: Endpoint) => timed(this.policy.timeoutMs, async (signal) => read(await fetchJson(`${e.url}${path}`, { body, headers: e.headers, signal })));
+    const attempt = async (e: Endpoint) => read(parseJsonBody((await e.transport.request({ path, json: body, headers: e.headers, timeoutMs: this.policy.timeoutMs })).body, path));
     return withRetry(() => (ep ? attempt(ep) : this.pool.run(attempt)), this.policy, {
       onRetry: ({ attempt: a, delayMs, error }) => this.deps.warn?.(`${this.where}: attempt ${a} failed (${String((error as Error).message).slice(0, 160)}); retrying in ${Math.round(delayMs)} ms`),
     });
@@ -162,10 +162,10 @@ export class SglangSource implements ServedLogitSource {
   async preflight({ topK, samples }: PreflightInput): Promise<void> {
     checkLogprobsLimit(this.where, topK, this.spec.maxLogprobs, "maxLogprobs");
     for (const ep of this.pool.endpoints) {
-      const get = (path: string) => withRetry(() => timed(this.policy.timeoutMs, (signal) => fetchJson(`${ep.url}${path}`, { headers: ep.headers, signal })), this.policy);
+      const get = (path: string) => withRetry(async () => parseJsonBody((await ep.transport.request({ path, headers: ep.headers, timeoutMs: this.policy.timeoutMs })).body, path), this.policy);
       // Newer SGLang: /server_info (/get_server_info is deprecated there); older: /get_server_info only.
       const info = await get("/server_info")
-        .catch((e: unknown) => (e instanceof HttpStatusError && e.status === 404 ? get("/get_server_info") : Promise.reject(e)))
+        .catch((e: unknown) => (isStatus(e, 404) ? get("/get_server_info") : Promise.reject(e)))
         .catch((e: unknown) => {
           throw new UserError(`${this.where}: cannot reach ${ep.url}/get_server_info (${(e as Error).message})`, "start the server, or fix urls: for this model");
         });
@@ -185,7 +185,7 @@ export class SglangSource implements ServedLogitSource {
     let tokenized: unknown;
     for (const path of ["/v1/tokenize", "/tokenize"]) {
       tokenized = await this.call(path, { prompt: text, add_special_tokens: true }, ep).catch((e: unknown) => {
-        if (e instanceof HttpStatusError && (e.status === 404 || e.status === 405)) return undefined;
+        if (isStatus(e, 404, 405)) return undefined;
         throw e;
       });
       if (tokenized !== undefined) break;
@@ -260,10 +260,10 @@ export class SglangSource implements ServedLogitSource {
 
   /** A 400 names what to change; a 500 for a -inf value (old SGLang, plain JSON) names the cause. */
   private explain(err: unknown): unknown {
-    if (err instanceof HttpStatusError && err.status === 400) return new UserError(`${this.where}: the server refused the request: ${serverErrorMessage(err.body).slice(0, 300)}`, "check blockSize against the server's --context-length and logits.topK");
-    if (err instanceof HttpStatusError && err.status === 500 && /out of range float|not json compliant|^internal server error$/i.test(serverErrorMessage(err.body))) {
+    if (isStatus(err, 400)) return new UserError(`${this.where}: the server refused the request: ${serverErrorMessage(err.body ?? "").slice(0, 300)}`, "check blockSize against the server's --context-length and logits.topK");
+    if (isStatus(err, 500) && /out of range float|not json compliant|^internal server error$/i.test(serverErrorMessage(err.body ?? ""))) {
       return new UserError(
-        `${this.where}: the server answered 500 to a log-prob request, every attempt (${serverErrorMessage(err.body).slice(0, 120)}): SGLang ${this.version} writes plain JSON, which cannot hold a -inf log-prob (a token the model rules out), and fails the whole response`,
+        `${this.where}: the server answered 500 to a log-prob request, every attempt (${serverErrorMessage(err.body ?? "").slice(0, 120)}): SGLang ${this.version} writes plain JSON, which cannot hold a -inf log-prob (a token the model rules out), and fails the whole response`,
         "upgrade SGLang to a release that writes responses with orjson (-inf becomes null, which whp reads as -inf), or serve the model with vLLM",
       );
     }

@@ -5,19 +5,29 @@
  * cost ~3 ms per 0.7 MB body on Node 20: together most of the client's time per request.
  *
  * Contract: scanVllmCompletion returns exactly what parseVllmCompletion(JSON.parse(text), ...) returns
- * (text = the body decoded as fetch's Response.text() does), or `undefined` when it cannot vouch for
- * that (invalid JSON, a truncated body, an unexpected shape, duplicate keys, escaped keys where a
- * name matters...). The caller then takes the JSON.parse path,
- * which throws the same error it always did (SyntaxError / ResponseShapeError: retried as a malformed
- * response). So the fast path never decides an error or a label on its own. Pure, synchronous.
+ * (text = the body decoded as fetch's Response.text() does), or one of two verdicts:
+ * - "bail", `undefined`: a shape it does not handle or cannot vouch for (escaped or duplicate keys,
+ *   non-canonical ids, a value that is not a number, a different layout...). The caller then takes
+ *   the JSON.parse path, which decides rows or error as it always did.
+ * - "malformed": it throws a ResponseShapeError (retried) for a body that cannot be JSON at all: it
+ *   ends inside a value (truncated), or has bytes after the top-level value. JSON.parse would refuse
+ *   it too, so nothing is gained by running it.
+ * Any other error met while scanning (the rows builder's shape errors, a bug of ours) is thrown as
+ * it is, never turned into a fallback that would hide it. Pure, synchronous.
  */
 import type { TopKRows } from "../core/rows.js";
 import { jsonNumberEnd, readJsonNumber } from "./json-number.js";
 import { RowsBuilder, type ActualTokenMode } from "./server-rows.js";
+import { ResponseShapeError } from "./transport-error.js";
 
-/** Thrown inside the scanner to abandon the fast path; never escapes this file. */
+/** Thrown inside the scanner to abandon the fast path (a shape it does not handle); never escapes
+ * this file. */
 class Bail {}
 const BAIL = new Bail();
+/** Thrown inside the scanner when the input ends where JSON needs more: the body is truncated. */
+const TRUNCATED = new Bail();
+/** Thrown when bytes follow the top-level value: not JSON. */
+const TRAILING = new Bail();
 
 /** Per-row duplicate-key detection: seenStamp[id] === stamp means the id is already in this row.
  * Shared across calls (the scan is synchronous) so a request does not allocate a vocabulary-sized array. */
@@ -45,7 +55,9 @@ export class Scanner {
 
   /** Skips whitespace, then requires character `ch`. */
   expect(ch: number): void {
-    if (this.ws() !== ch) throw BAIL;
+    const c = this.ws();
+    if (c === undefined) throw TRUNCATED;
+    if (c !== ch) throw BAIL;
     this.i++;
   }
 
@@ -55,7 +67,7 @@ export class Scanner {
     this.i++;
     if (c === 44) return true;
     if (c === closer) return false;
-    throw BAIL;
+    throw c === undefined ? TRUNCATED : BAIL;
   }
 
   /** Opens an object; false when it is empty ("{}" consumed). */
@@ -71,13 +83,15 @@ export class Scanner {
   /** Reads a string at the cursor (after whitespace); returns [start, end) of its raw contents, or -1
    * as end when it holds escapes (the contents are validated either way). */
   rawString(): number {
-    if (this.ws() !== Q) throw BAIL;
+    const first = this.ws();
+    if (first === undefined) throw TRUNCATED;
+    if (first !== Q) throw BAIL;
     const s = this.s;
     let i = ++this.i;
     const len = this.len;
     let escaped = false;
     for (;;) {
-      if (i >= len) throw BAIL;
+      if (i >= len) throw TRUNCATED;
       const c = s[i];
       if (c === Q) break;
       if (c === BACKSLASH) {
@@ -128,6 +142,7 @@ export class Scanner {
   }
 
   literal(word: string): void {
+    if (this.i + word.length > this.len && this.startsWith(word.slice(0, this.len - this.i), this.i)) throw TRUNCATED;
     if (!this.startsWith(word, this.i)) throw BAIL;
     this.i += word.length;
   }
@@ -136,6 +151,7 @@ export class Scanner {
   skipValue(depth = 0): void {
     if (depth > 512) throw BAIL;
     const c = this.ws();
+    if (c === undefined) throw TRUNCATED;
     if (c === Q) this.rawString();
     else if (c === 123) {
       if (this.openObject())
@@ -171,7 +187,7 @@ export class Scanner {
   }
 }
 
-/** Returns the rows, or undefined: take the JSON.parse path (see the file comment). */
+/** Returns the rows, undefined (bail: take the JSON.parse path), or throws (see the file comment). */
 export function scanVllmCompletion(body: Uint8Array, tokens: readonly number[], k: number | "full", vocabSize: number, actualToken: ActualTokenMode): TopKRows | undefined {
   const n = tokens.length;
   if (n === 0) return undefined;
@@ -179,13 +195,16 @@ export function scanVllmCompletion(body: Uint8Array, tokens: readonly number[], 
     seenStamp = new Int32Array(vocabSize);
     stamp = 0;
   }
+  const sc = new Scanner(body);
   try {
-    return scan(new Scanner(body), n, k, vocabSize, actualToken);
+    return scan(sc, n, k, vocabSize, actualToken);
   } catch (e) {
     if (e === BAIL) return undefined;
-    // RowsBuilder's own errors (rows too short, ids outside the vocabulary...): the JSON.parse path
-    // reports them, after checks of its own that may come first.
-    return undefined;
+    if (e === TRUNCATED) throw new ResponseShapeError(`the response ends inside its JSON (truncated after ${body.length} bytes)`);
+    if (e === TRAILING) throw new ResponseShapeError(`the response has bytes after its JSON value (at byte ${sc.i})`);
+    // The rows builder's own errors (a row too short, fewer rows than tokens) and anything else: an
+    // error, not a fallback (a fallback would hide a bug of ours behind JSON.parse's verdict).
+    throw e;
   }
 }
 
@@ -226,8 +245,9 @@ export function scanRow(sc: Scanner, b: RowsBuilder, vocabSize: number, exactTop
   b.endRow(exactTopK);
 }
 
-/** Whether an error came from the scanner giving up (rather than from the rows builder). */
-export const isBail = (e: unknown) => e === BAIL;
+/** Whether an error came from the scanner giving up on a row, for either reason (rather than from the
+ * rows builder). */
+export const isBail = (e: unknown) => e === BAIL || e === TRUNCATED || e === TRAILING;
 
 /** Makes sure the per-row duplicate detection covers a vocabulary of this size. */
 export function prepareScan(vocabSize: number): void {
@@ -282,7 +302,7 @@ function scan(sc: Scanner, n: number, k: number | "full", vocabSize: number, act
       while (sc.more(93)) sc.skipValue();
     } else sc.skipValue();
   } while (sc.more(125));
-  if (sc.ws() !== undefined) throw BAIL; // text after the value
+  if (sc.ws() !== undefined) throw TRAILING; // text after the value: not JSON
   if (!rowsDone) throw BAIL;
   return b.finish();
 }

@@ -15,7 +15,7 @@
  * keys, ...) is a ResponseShapeError (retried), never other rows. Pure, synchronous per chunk.
  */
 import type { TopKRows } from "../core/rows.js";
-import { ResponseShapeError } from "./http-retry.js";
+import { parseJsonBody, ResponseShapeError } from "./transport-error.js";
 import { RowsBuilder, type ActualTokenMode } from "./server-rows.js";
 import { isBail, prepareScan, Scanner, scanRow } from "./vllm-scan.js";
 
@@ -158,7 +158,7 @@ export class VllmBodyStream {
     this.suffix.push(Buffer.from(c));
   }
 
-  /** The rows, once the whole body is in; a ResponseShapeError / SyntaxError (retried) otherwise. */
+  /** The rows, once the whole body is in; a ResponseShapeError (retried) otherwise. */
   end(): TopKRows {
     if (this.phase === Phase.Prefix) throw new ResponseShapeError("choices[0].prompt_logprobs is missing (is this a vLLM server?)");
     if (this.phase !== Phase.Suffix) throw new ResponseShapeError("the response ended inside prompt_logprobs");
@@ -166,7 +166,7 @@ export class VllmBodyStream {
     // A sentinel where the rows were: JSON.parse must put it at choices[0].prompt_logprobs (so no
     // later duplicate key replaces the array read, and no other key was read instead).
     const skeleton = Buffer.concat([this.prefix, Buffer.from(`"${SENTINEL}"]`), ...this.suffix]);
-    const parsed = JSON.parse(new TextDecoder().decode(skeleton)) as { choices?: { prompt_logprobs?: unknown }[] } | null;
+    const parsed = parseJsonBody(skeleton, "/v1/completions (the body around prompt_logprobs)") as { choices?: { prompt_logprobs?: unknown }[] } | null;
     const p = parsed?.choices?.[0]?.prompt_logprobs;
     if (!(Array.isArray(p) && p.length === 1 && p[0] === SENTINEL)) throw new ResponseShapeError("the prompt_logprobs read is not choices[0].prompt_logprobs (a duplicate key, or another place in the body)");
     return this.b.finish();

@@ -1,6 +1,6 @@
 /**
- * vLLM as a logit source: its OpenAI-compatible /v1/completions, called through the `openai` client
- * with vLLM's extra request fields. One request per sequence:
+ * vLLM as a logit source: its OpenAI-compatible /v1/completions with vLLM's extra request fields, sent
+ * through the one transport (transport.ts; bodies built and read here). One request per sequence:
  *   prompt: the block's token ids plus one extra id (promptFor), max_tokens: 1 (the smallest vLLM
  *   accepts), temperature: 0,
  *   prompt_logprobs: k  -> per prompt position j >= 1, a dict {token id: {logprob, rank, decoded_token}}
@@ -10,16 +10,16 @@
  * and from the sampler, which follows --logprobs-mode while the prompt path (V1) is a log-softmax.
  * Values of -9999.0 stand for -inf. See server-rows.ts for the position convention.
  */
-import OpenAI, { APIError } from "openai";
 import { z } from "zod";
 import { UserError } from "../core/errors.js";
 import type { LogitSpace, ModelIdentity, RowRequest, Rows, TopKRows } from "../core/rows.js";
 import { answered, answeredLogprobs, type AnswerCache } from "./answer-cache.js";
 import { cached, type RowsCache } from "./cache.js";
-import { EndpointPool, originLimit, ResponseShapeError, fetchJson, timed, withRetry, type RetryPolicy } from "./http-retry.js";
+import { EndpointPool, withRetry, type RetryPolicy } from "./http-retry.js";
 import { checkLogprobsLimit, compareTokenization, probeReplicas, type PreflightInput, type ServedLogitSource } from "./preflight.js";
 import { ACTUAL_TOKEN_MODES, RowsBuilder, type ActualTokenMode } from "./server-rows.js";
-import { nestFlatErrors, nodeFetch, responseBytes, type BodySink } from "./node-fetch.js";
+import { transportFor, type Transport } from "./transport.js";
+import { parseJsonBody, ResponseShapeError, serverErrorMessage, TransportError } from "./transport-error.js";
 import { VllmBodyStream } from "./vllm-stream.js";
 import { scanVllmCompletion } from "./vllm-scan.js";
 
@@ -121,9 +121,10 @@ export function parseVllmCompletion(body: unknown, tokens: readonly number[], k:
 /** Longest body decoded to a string for JSON.parse (V8's strings hold at most 2^29 - 24 UTF-16 units). */
 const MAX_TEXT_BYTES = 2 ** 29 - 24;
 
-/** Reads a response body: the byte scanner when it can vouch for its result, else the body decoded as
- * fetch's Response.text() does (TextDecoder: BOM dropped, bad UTF-8 replaced) + JSON.parse +
- * parseVllmCompletion, which reports every malformed body (SyntaxError / ResponseShapeError: retried). */
+/** Reads a response body: the byte scanner when it can vouch for its result, else (the scanner bailed:
+ * a shape it does not handle) the body decoded as fetch's Response.text() does (TextDecoder: BOM
+ * dropped, bad UTF-8 replaced) + JSON.parse + parseVllmCompletion, which reports every malformed body
+ * (ResponseShapeError: retried). A body the scanner finds malformed is its error, not a fallback. */
 export function readVllmCompletion(body: Uint8Array | string, tokens: readonly number[], k: number | "full", vocabSize: number, actualToken: ActualTokenMode, maxTextBytes = MAX_TEXT_BYTES): TopKRows {
   const bytes = typeof body === "string" ? Buffer.from(body) : body;
   const fast = scanVllmCompletion(bytes, tokens, k, vocabSize, actualToken);
@@ -131,8 +132,7 @@ export function readVllmCompletion(body: Uint8Array | string, tokens: readonly n
   // A full-row body can exceed the longest string V8 makes (~2^29 characters): JSON.parse cannot
   // judge it, so it is reported as a malformed response (retried) rather than as a RangeError.
   if (bytes.length > maxTextBytes) throw new ResponseShapeError(`a ${(bytes.length / 1e6).toFixed(0)} MB response the byte scanner could not read (truncated or not vLLM's shape), too long to parse as text`);
-  const text = typeof body === "string" ? body : new TextDecoder().decode(body);
-  return parseVllmCompletion(JSON.parse(text), tokens, k, vocabSize, actualToken);
+  return parseVllmCompletion(parseJsonBody(body, "/v1/completions"), tokens, k, vocabSize, actualToken);
 }
 
 /** Reads the prompt's own tokens' log-probs from a /v1/completions body (prompt_logprobs). Pure. */
@@ -148,11 +148,11 @@ export function parsePromptTokenLogprobs(body: unknown, tokens: readonly number[
   return out;
 }
 
-/** Turns a vLLM 400 into an error that says which flag or setting to change. Error bodies in the
- * pre-0.10.1 flat shape reach here nested (nestFlatErrors), so their message is read too. */
+/** Turns a vLLM 400 into an error that says which flag or setting to change. The server's message is
+ * read from either error shape (serverErrorMessage: nested since 0.10.1, flat before). */
 function explainBadRequest(err: unknown, where: string, spec: VllmModelSpec): unknown {
-  if (!(err instanceof APIError) || err.status !== 400) return err;
-  const msg = err.message;
+  if (!(err instanceof TransportError) || err.status !== 400) return err;
+  const msg = serverErrorMessage(err.body ?? "");
   if (/logprobs/i.test(msg) && /max/i.test(msg)) {
     return new UserError(`${where}: the server refused the request: ${msg}`, "raise the server's limit with --max-logprobs <k> (and set maxLogprobs to match), or lower logits.topK");
   }
@@ -191,7 +191,7 @@ export const fullRowsBytes = (n: number, vocabSize: number) => (n + 1) * vocabSi
 
 interface Endpoint {
   url: string;
-  client: OpenAI;
+  transport: Transport;
   headers: Record<string, string>;
 }
 
@@ -220,19 +220,10 @@ export class VllmSource implements ServedLogitSource {
     this.fullBudget = new MemoryBudget(spec.fullRowsMemoryMB * 1024 * 1024);
     this.policy = retryPolicy(spec);
     const apiKey = apiKeyFrom(spec, this.where);
-    this.pool = new EndpointPool<Endpoint>(
-      spec.urls.map((url) => ({
-        url: url.replace(/\/+$/, ""),
-        // The SDK must not retry on its own: withRetry is the one place that does. Its transport is a
-        // node:http fetch with keep-alive (node-fetch.ts): Node's fetch cost more CPU per request. Its
-        // sockets are not capped: the origin's limit below is the one concurrency limit, and it keeps
-        // the sockets in use to what it lets through (a cap here was a second limiter, per source).
-        client: new OpenAI({ baseURL: `${url.replace(/\/+$/, "")}/v1`, apiKey: apiKey ?? "EMPTY", maxRetries: 0, timeout: this.policy.timeoutMs, fetch: nestFlatErrors(nodeFetch(Infinity)) }),
-        headers: (apiKey ? { authorization: `Bearer ${apiKey}` } : {}) as Record<string, string>,
-      })),
-      spec.concurrency,
-      spec.urls.map((url) => originLimit(url, spec.concurrency, this.where, deps.warn)),
-    );
+    const headers: Record<string, string> = apiKey ? { authorization: `Bearer ${apiKey}` } : {};
+    // One pool per server origin, shared with any other source reaching the same server (transportFor):
+    // its connections are the one concurrency limit.
+    this.pool = new EndpointPool<Endpoint>(spec.urls.map((url) => ({ url: url.replace(/\/+$/, ""), transport: transportFor(url, spec.concurrency, this.where, deps.warn), headers })));
   }
 
   get capacity(): number {
@@ -243,8 +234,13 @@ export class VllmSource implements ServedLogitSource {
     return { hits: this.deps.cache?.hits ?? 0, corrupt: this.deps.cache?.corrupt ?? 0 };
   }
 
-  private retry<T>(fn: (ep: Endpoint, signal: AbortSignal) => Promise<T>): Promise<T> {
-    return withRetry(() => this.pool.run((ep) => timed(this.policy.timeoutMs, (signal) => fn(ep, signal))), this.policy, {
+  /** One request to `ep`: a 2xx body (or a TransportError); `json` makes it a POST. */
+  private send(ep: Endpoint, path: string, json?: unknown) {
+    return ep.transport.request({ path, json, headers: ep.headers, timeoutMs: this.policy.timeoutMs });
+  }
+
+  private retry<T>(fn: (ep: Endpoint) => Promise<T>): Promise<T> {
+    return withRetry(() => this.pool.run(fn), this.policy, {
       onRetry: ({ attempt, delayMs, error }) => this.deps.warn?.(`${this.where}: attempt ${attempt} failed (${String((error as Error).message).slice(0, 160)}); retrying in ${Math.round(delayMs)} ms`),
     });
   }
@@ -253,7 +249,7 @@ export class VllmSource implements ServedLogitSource {
     checkLogprobsLimit(this.where, topK, this.spec.maxLogprobs, "--max-logprobs");
     // Every replica is checked: one wrongly configured replica would silently poison a share of the labels.
     for (const ep of this.pool.endpoints) {
-      const models = await withRetry(() => timed(this.policy.timeoutMs, (signal) => fetchJson(`${ep.url}/v1/models`, { headers: ep.headers, signal })), this.policy).catch((e: unknown) => {
+      const models = await withRetry(async () => parseJsonBody((await this.send(ep, "/v1/models")).body, "/v1/models"), this.policy).catch((e: unknown) => {
         throw new UserError(`${this.where}: cannot reach ${ep.url}/v1/models (${(e as Error).message})`, "start the server, or fix urls: for this model");
       });
       const listed = z.object({ data: z.array(z.object({ id: z.string(), max_model_len: z.number().int().optional() }).loose()) }).safeParse(models);
@@ -262,10 +258,7 @@ export class VllmSource implements ServedLogitSource {
       if (!entry) throw new UserError(`${this.where}: ${ep.url} does not serve "${this.spec.model}" (it serves: ${listed.data.data.map((m) => m.id).join(", ")})`, "set model: to one of the served names");
       if (this.spec.maxModelLen === undefined && entry.max_model_len) this.maxModelLen = Math.min(this.maxModelLen, entry.max_model_len - 2);
       for (const sample of samples) {
-        const res = await withRetry(
-          () => timed(this.policy.timeoutMs, (signal) => fetchJson(`${ep.url}/tokenize`, { body: { model: this.spec.model, prompt: sample.text, add_special_tokens: true }, headers: ep.headers, signal })),
-          this.policy,
-        );
+        const res = await withRetry(async () => parseJsonBody((await this.send(ep, "/tokenize", { model: this.spec.model, prompt: sample.text, add_special_tokens: true })).body, "/tokenize"), this.policy);
         const parsed = z.object({ tokens: z.array(z.number().int()), max_model_len: z.number().int().optional() }).loose().safeParse(res);
         if (!parsed.success) throw new UserError(`${this.where}: ${ep.url}/tokenize answered without a token list`, "use a vLLM server (its /tokenize endpoint is needed for the tokenizer check)");
         compareTokenization(`${this.where} at ${ep.url}`, sample, parsed.data.tokens);
@@ -280,11 +273,10 @@ export class VllmSource implements ServedLogitSource {
     const key = { v: 1, kind: "token-logprobs", identity: this.identity, tokens };
     return answeredLogprobs(this.deps.answers, key, async () => {
       try {
-        return await this.retry(async (ep, signal) => {
+        return await this.retry(async (ep) => {
           // prompt_logprobs lists the prompt's own token at every position besides the top 1.
-          const body = { model: this.spec.model, prompt: [...tokens], max_tokens: 1, temperature: 0, prompt_logprobs: 1 };
-          const res = await ep.client.completions.create(body as unknown as OpenAI.CompletionCreateParamsNonStreaming, { signal }).asResponse();
-          return parsePromptTokenLogprobs(JSON.parse(await res.text()), tokens);
+          const res = await this.send(ep, "/v1/completions", { model: this.spec.model, prompt: [...tokens], max_tokens: 1, temperature: 0, prompt_logprobs: 1 });
+          return parsePromptTokenLogprobs(parseJsonBody(res.body, "/v1/completions"), tokens);
         });
       } catch (err) {
         throw await this.explain(err);
@@ -296,10 +288,9 @@ export class VllmSource implements ServedLogitSource {
     const key = { v: 1, kind: "complete", identity: this.identity, tokens, maxTokens };
     return answered(this.deps.answers, key, async () => {
       try {
-        return await this.retry(async (ep, signal) => {
-          const body = { model: this.spec.model, prompt: [...tokens], max_tokens: maxTokens, temperature: 0 };
-          const res = await ep.client.completions.create(body as unknown as OpenAI.CompletionCreateParamsNonStreaming, { signal }).asResponse();
-          const text = (JSON.parse(await res.text()) as { choices?: { text?: unknown }[] } | null)?.choices?.[0]?.text;
+        return await this.retry(async (ep) => {
+          const res = await this.send(ep, "/v1/completions", { model: this.spec.model, prompt: [...tokens], max_tokens: maxTokens, temperature: 0 });
+          const text = (parseJsonBody(res.body, "/v1/completions") as { choices?: { text?: unknown }[] } | null)?.choices?.[0]?.text;
           if (typeof text !== "string") throw new ResponseShapeError("choices[0].text is missing");
           return text;
         });
@@ -331,26 +322,20 @@ export class VllmSource implements ServedLogitSource {
     // Full rows ask for the local vocabulary's size rather than -1: vLLM up to 0.10.2 refuses -1, and
     // newer ones read -1 as the model's (possibly padded) vocabulary.
     const kk = k === "full" ? this.vocabSize : k;
-    const attempt = async (e: Endpoint, signal: AbortSignal) => {
+    const attempt = async (e: Endpoint) => {
       const body = { model: this.spec.model, prompt: promptFor(tokens), max_tokens: 1, temperature: 0, prompt_logprobs: kk };
       if (k === "full") {
-        // Full rows are read while they arrive (vllm-stream.ts): the body is never held whole.
+        // Full rows are read while they arrive (vllm-stream.ts): the body is never held whole. A push
+        // that throws (a body not in vLLM's shape) stops the request with that error.
         const stream = new VllmBodyStream(tokens.length, k, this.vocabSize, this.spec.actualToken);
-        const sink: BodySink = { push: (c) => stream.push(c) };
-        await e.client.completions.create(body as unknown as OpenAI.CompletionCreateParamsNonStreaming, { signal, fetchOptions: { bodySink: sink } as unknown as OpenAI.RequestOptions["fetchOptions"] }).asResponse();
-        if (sink.error !== undefined) throw sink.error;
+        await e.transport.request({ path: "/v1/completions", json: body, headers: e.headers, timeoutMs: this.policy.timeoutMs, sink: stream });
         return stream.end();
       }
-      // asResponse: read the body ourselves, under the same timeout as the headers.
-      const res = await e.client.completions.create(body as unknown as OpenAI.CompletionCreateParamsNonStreaming, { signal }).asResponse();
-      // The raw bytes, not res.text(): the scanner reads bytes, and decoding 0.7 MB cost more than
-      // scanning it; responseBytes hands over nodeFetch's buffer without a copy.
-      return readVllmCompletion(await responseBytes(res), tokens, k, this.vocabSize, this.spec.actualToken);
+      // The raw bytes, not text: the scanner reads bytes, and decoding 0.7 MB cost more than scanning it.
+      const res = await this.send(e, "/v1/completions", body);
+      return readVllmCompletion(res.body, tokens, k, this.vocabSize, this.spec.actualToken);
     };
-    const go = () =>
-      ep
-        ? withRetry(() => timed(this.policy.timeoutMs, (signal) => attempt(ep, signal)), this.policy)
-        : this.retry(attempt);
+    const go = () => (ep ? withRetry(() => attempt(ep), this.policy) : this.retry(attempt));
     try {
       return await (k === "full" ? this.fullBudget.run(fullRowsBytes(tokens.length, this.vocabSize), go) : go());
     } catch (err) {
@@ -360,17 +345,18 @@ export class VllmSource implements ServedLogitSource {
 
   /** A refusal as an error that says what to change (404: the served models; 400: the flag). */
   private async explain(err: unknown): Promise<unknown> {
-    if (err instanceof APIError && err.status === 404) return this.explainNotFound(err);
+    if (err instanceof TransportError && err.status === 404) return this.explainNotFound(err);
     return explainBadRequest(err, this.where, this.spec);
   }
 
   /** vLLM answers an unknown model name with 404 NotFoundError: name the models the server has. */
-  private async explainNotFound(err: APIError): Promise<unknown> {
+  private async explainNotFound(err: TransportError): Promise<unknown> {
     const ep = this.pool.endpoints[0];
-    const models = await timed(this.policy.timeoutMs, (signal) => fetchJson(`${ep.url}/v1/models`, { headers: ep.headers, signal })).catch(() => undefined);
+    const models = await this.send(ep, "/v1/models").then((r) => parseJsonBody(r.body, "/v1/models"), () => undefined);
     const names = ((models as { data?: { id?: unknown }[] } | undefined)?.data ?? []).map((m) => m.id).filter((x): x is string => typeof x === "string");
-    if (!names.length && !/model/i.test(err.message)) return err;
-    return new UserError(`${this.where}: the server answered 404 (${err.message})${names.length ? `; it serves: ${names.join(", ")}` : ""}`, "set model: to one of the names the server lists at /v1/models (vLLM's --served-model-name)");
+    const said = serverErrorMessage(err.body ?? "");
+    if (!names.length && !/model/i.test(said)) return err;
+    return new UserError(`${this.where}: the server answered 404 (${said})${names.length ? `; it serves: ${names.join(", ")}` : ""}`, "set model: to one of the names the server lists at /v1/models (vLLM's --served-model-name)");
   }
 
   async rows(tokens: readonly number[], request: RowRequest): Promise<Rows> {
