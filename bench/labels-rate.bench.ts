@@ -16,7 +16,8 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { buildLabelsInputs, writeServedConfig, type LabelsInputOptions } from "./labels-inputs.js";
 import { runLabelsTimed, verdict } from "./labels-run.js";
-import { control, servedTimings, startReplayServer } from "./replay-server.js";
+import { viaSources } from "./labels-served.bench.js";
+import { control, servedBodies, servedTimings, startReplayServer } from "./replay-server.js";
 
 export const RATE_TARGET = 0.9;
 
@@ -33,7 +34,7 @@ export async function benchRequestRate(delayMs = 100, C = 16): Promise<{ ok: boo
   // ~30 rounds of C blocks per model: the steady state, not the first connections.
   const o: LabelsInputOptions = { tokens: 30 * C * 16, blockSize: 16, topK: 20, terms: 200 };
   const inputs = await buildLabelsInputs(o);
-  const server = await startReplayServer({ runDir: join(inputs.dir, "run"), tokenizerPath: join(inputs.dir, "tokenizer.json"), k: 20, delayMs, concurrency: C, servers: 2 });
+  const server = await startReplayServer({ runDir: join(inputs.dir, "run"), tokenizerPath: join(inputs.dir, "tokenizer.json"), k: 20, delayMs, concurrency: C, servers: 2, record: true });
   try {
     const [baseline, reinforced] = server.urls;
     await writeServedConfig(inputs.dir, o, { baseline, reinforced }, C);
@@ -43,6 +44,13 @@ export async function benchRequestRate(delayMs = 100, C = 16): Promise<{ ok: boo
     const rates = await Promise.all(server.urls.map(async (u) => workRate(await servedTimings(u))));
     if (rates.some((r) => r.requests < inputs.blocks)) throw new Error(`the labels stage sent ${rates.map((r) => r.requests).join(" / ")} requests for ${inputs.blocks} blocks: it reused earlier work`);
     const ideal = C / (delayMs / 1000);
+    // The same requests through VllmSource alone (no stage, no cache), C at a time per model: what
+    // the transport allows, so a shortfall can be placed in the stage or below it.
+    const bodies = (await Promise.all(server.urls.map((u) => servedBodies(u)))).flat();
+    for (const u of server.urls) await control(u, "/bench/reset", "POST");
+    await viaSources(inputs.dir, bodies, false);
+    const sourceRates = await Promise.all(server.urls.map(async (u) => workRate(await servedTimings(u))));
+    const sourceFraction = Math.min(...sourceRates.map((r) => r.perSecond)) / ideal;
     const fraction = Math.min(...rates.map((r) => r.perSecond)) / ideal;
     const ok = fraction >= RATE_TARGET;
     console.log(
@@ -50,6 +58,7 @@ export async function benchRequestRate(delayMs = 100, C = 16): Promise<{ ok: boo
         `${rates.map((r, i) => `${["baseline", "reinforced"][i]} ${r.requests} requests in ${r.seconds.toFixed(2)} s = ${r.perSecond.toFixed(1)}/s`).join(", ")} ` +
         `= ${(100 * fraction).toFixed(1)}% of C/delay (${ideal}/s; target >= ${100 * RATE_TARGET}%: ${verdict(ok)}); stage ${stage.wallS.toFixed(2)} s wall, ${stage.cpuS.toFixed(2)} s CPU`,
     );
+    console.log(`  the same requests through VllmSource.rows alone (no stage, no cache), C at a time per model: ${(100 * sourceFraction).toFixed(1)}% of C/delay (for comparison, no target)`);
     return { ok, fraction };
   } finally {
     await server.close();

@@ -40,7 +40,7 @@ async function measure(fn: () => unknown): Promise<Measure> {
 
 /** Each model's requests through its own VllmSource, `capacity` at a time per model, as the stage
  * keeps them in flight. */
-async function viaSources(dir: string, bodies: readonly ServedBody[], withCache: boolean): Promise<void> {
+export async function viaSources(dir: string, bodies: readonly ServedBody[], withCache: boolean): Promise<void> {
   const ctx = await servedContext(dir);
   const topK = ctx.config.logits.topK;
   const cacheDir = withCache ? await mkdtemp(join(tmpdir(), "whp-bench-cache-")) : undefined;
