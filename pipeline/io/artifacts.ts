@@ -1,7 +1,6 @@
 import { createReadStream } from "node:fs";
 import { appendFile, mkdir, open, readFile, rename, rm, stat } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
-import { createInterface } from "node:readline";
 import { createHash, randomBytes } from "node:crypto";
 import { z } from "zod";
 import { UserError } from "../core/errors.js";
@@ -238,9 +237,8 @@ export async function readJson<T>(path: string, schema: z.ZodType<T>, what: stri
 /** The JSON value of each non-blank line of a JSONL file, with its line number, read as a stream. A
  * line that is not JSON is a user error at `where(line)` (each reader names files its own way). */
 export async function* jsonlValues(path: string, where: (line: number) => string): AsyncGenerator<{ raw: unknown; line: number }> {
-  const input = createReadStream(path, { encoding: "utf8" });
   let line = 0;
-  for await (const text of createInterface({ input, crlfDelay: Infinity })) {
+  for await (const text of fileLines(path)) {
     line++;
     if (text.trim() === "") continue;
     let raw: unknown;
@@ -251,6 +249,30 @@ export async function* jsonlValues(path: string, where: (line: number) => string
     }
     yield { raw, line };
   }
+}
+
+/**
+ * The lines of a text file (without their \n or \r\n), read as the caller takes them. Not readline:
+ * its async iterator reads up to 1,024 lines ahead of the caller, which for a stage reading a
+ * corpus-sized file slowly (translate, export) is most of the file held in memory; here at most one
+ * read chunk and the current line are.
+ */
+export async function* fileLines(path: string): AsyncGenerator<string> {
+  let partial: string[] = [];
+  for await (const chunk of createReadStream(path, { encoding: "utf8" })) {
+    const text = chunk as string;
+    let from = 0;
+    for (let nl = text.indexOf("\n"); nl >= 0; nl = text.indexOf("\n", from)) {
+      partial.push(text.slice(from, nl));
+      const line = partial.join("");
+      partial = [];
+      yield line.endsWith("\r") ? line.slice(0, -1) : line;
+      from = nl + 1;
+    }
+    if (from < text.length) partial.push(text.slice(from));
+  }
+  const last = partial.join("");
+  if (last !== "") yield last.endsWith("\r") ? last.slice(0, -1) : last;
 }
 
 /** Reads a JSONL artifact line by line, validating each line; errors name the file and line. */
