@@ -8,13 +8,14 @@
  * part of, and wall):
  *   (a) JSON.parse of each body (decoded to a string beforehand): the parse-only floor;
  *   (b) the provider's body reader, readVllmCompletion, on the bytes;
- *   (c) VllmSource.rows over HTTP, no cache (the stage's concurrency: each model's capacity);
+ *   (c) VllmSource.rows over HTTP, no cache (the stage's concurrency: each model's capacity), each
+ *       distinct request once (the stage's probe repeats one, which (d)'s cache would answer);
  *   (d) the same with a response cache (an empty one in a temp folder);
  *   (e) the whole stage: runStage on the labels stage, cache on and empty, chunks, resume
  *       bookkeeping, the combination, output files.
  * Differences give where the time goes: parse = b, transport = c - b, cache = d - c, bookkeeping
  * (the combination included) = e - d. Targets: e within 1.5x of a (CPU) with top-20 rows, 2x with
- * full rows. Rounds are interleaved; the figure judged is the mean over rounds, after a warm-up.
+ * full rows. Figures are compared per position handled. Rounds are interleaved; the figure judged is the mean over rounds, after a warm-up.
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -63,6 +64,15 @@ export async function viaSources(dir: string, bodies: readonly ServedBody[], wit
   }
 }
 
+/** Each (model, prompt) once, in first-seen order. */
+function distinct(bodies: readonly ServedBody[]): ServedBody[] {
+  const seen = new Set<string>();
+  return bodies.filter((b) => {
+    const key = `${b.model}|${b.prompt.join(",")}`;
+    return !seen.has(key) && (seen.add(key), true);
+  });
+}
+
 export interface ServedStageResult {
   label: string;
   ratioCpu: number;
@@ -99,8 +109,8 @@ export async function benchServedStage(label: string, o: LabelsInputOptions, tar
       const b = await measure(() => {
         for (const x of bodies) sink += readVllmCompletion(x.body, x.prompt.slice(0, -1), k, 32_000, "drop").n;
       });
-      const c = await measure(() => viaSources(inputs.dir, bodies, false));
-      const d = await measure(() => viaSources(inputs.dir, bodies, true));
+      const c = await measure(() => viaSources(inputs.dir, distinct(bodies), false));
+      const d = await measure(() => viaSources(inputs.dir, distinct(bodies), true));
       if (round === 0) continue; // warm-up: JIT, page cache
       runs.a.push(a);
       runs.b.push(b);
@@ -109,10 +119,16 @@ export async function benchServedStage(label: string, o: LabelsInputOptions, tar
       runs.e.push({ cpuS: stage.cpuS, wallS: stage.wallS });
     }
     if (sink === 0) throw new Error("nothing parsed");
-    const positions = bodies.reduce((n, x) => n + x.prompt.length - 1, 0);
+    const positionsOf = (xs: readonly ServedBody[]) => xs.reduce((n, x) => n + x.prompt.length - 1, 0);
+    const all = positionsOf(bodies);
+    const unique = positionsOf(distinct(bodies));
+    // (c) and (d) send each distinct request once (a repeated probe would be a cache hit in (d)), so
+    // every figure is compared per position of what the variant handled.
+    const positions: Record<Variant, number> = { a: all, b: all, c: unique, d: unique, e: all };
     const mb = bodies.reduce((n, x) => n + x.body.length, 0) / 1e6;
     const mean = (v: Variant, f: "cpuS" | "wallS") => runs[v].reduce((s, m) => s + m[f], 0) / runs[v].length;
-    const us = (s: number) => `${fmt((s / positions) * 1e6, 1)} µs`;
+    const perPosition = (v: Variant, f: "cpuS" | "wallS" = "cpuS") => mean(v, f) / positions[v];
+    const us = (seconds: number) => `${fmt(seconds * 1e6, 1)} µs`;
     const names: Record<Variant, string> = {
       a: "(a) JSON.parse only",
       b: "(b) body reader (readVllmCompletion)",
@@ -120,15 +136,15 @@ export async function benchServedStage(label: string, o: LabelsInputOptions, tar
       d: "(d) VllmSource.rows over HTTP + cache",
       e: "(e) whole labels stage (runStage)",
     };
-    console.log(`labels stage, served (issue 17), ${label}: ${inputs.blocks} blocks, ${bodies.length} responses, ${fmt(positions)} positions, ${fmt(mb, 1)} MB of JSON; mean of ${rounds} rounds after a warm-up; server: a child process replaying bodies instantly`);
+    console.log(`labels stage, served (issue 17), ${label}: ${inputs.blocks} blocks, ${bodies.length} responses (${distinct(bodies).length} distinct), ${fmt(all)} positions, ${fmt(mb, 1)} MB of JSON; mean of ${rounds} rounds after a warm-up; server: a child process replaying bodies instantly`);
     for (const v of VARIANTS) {
       const per = runs[v].map((m) => `${m.cpuS.toFixed(2)}`).join(" / ");
-      console.log(`  ${names[v].padEnd(42)} CPU ${mean(v, "cpuS").toFixed(2)} s (${per}) = ${us(mean(v, "cpuS")).padStart(9)}/position; wall ${mean(v, "wallS").toFixed(2)} s = ${us(mean(v, "wallS"))}/position; ${fmt(mean(v, "cpuS") / mean("a", "cpuS"), 2)}x (a) CPU`);
+      console.log(`  ${names[v].padEnd(42)} CPU ${mean(v, "cpuS").toFixed(2)} s (${per}) = ${us(perPosition(v)).padStart(9)}/position; wall ${mean(v, "wallS").toFixed(2)} s = ${us(perPosition(v, "wallS"))}/position; ${fmt(perPosition(v) / perPosition("a"), 2)}x (a) CPU`);
     }
     const ratioCpu = mean("e", "cpuS") / mean("a", "cpuS");
     const ratioWall = mean("e", "wallS") / mean("a", "wallS");
-    const diff = (x: Variant, y: Variant) => mean(x, "cpuS") - mean(y, "cpuS");
-    console.log(`  where the client's CPU goes, per position: parse ${us(mean("b", "cpuS"))} (b), transport ${us(diff("c", "b"))} (c - b), cache ${us(diff("d", "c"))} (d - c), bookkeeping ${us(diff("e", "d"))} (e - d: chunks, resume, combination, outputs)`);
+    const diff = (x: Variant, y: Variant) => perPosition(x) - perPosition(y);
+    console.log(`  where the client's CPU goes, per position: parse ${us(perPosition("b"))} (b), transport ${us(diff("c", "b"))} (c - b), cache ${us(diff("d", "c"))} (d - c), bookkeeping ${us(diff("e", "d"))} (e - d: chunks, resume, combination, outputs)`);
     const ok = ratioCpu <= target;
     console.log(`  whole stage / JSON.parse only: ${ratioCpu.toFixed(2)}x CPU (target <= ${target}x: ${verdict(ok)}), ${ratioWall.toFixed(2)}x wall`);
     await rm(inputs.dir, { recursive: true, force: true });
