@@ -1,7 +1,8 @@
 /** writeDataset on hand-made blocks: untrainable blocks are listed, not silently dropped; gzip is
  * platform-independent; the card states exact numbers; embedded-model labels are marked as
  * demonstration data and served ones are not; the output verifies. */
-import { mkdtemp, readFile } from "node:fs/promises";
+import { createHash } from "node:crypto";
+import { mkdtemp, readdir, readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { gunzipSync } from "node:zlib";
@@ -158,4 +159,52 @@ describe("writeDataset", () => {
     await writeDataset(small.dir, small.inp);
     expect(small.log.lines.filter((l) => l.includes("exceeds the README"))).toEqual([]);
   });
+
+  it("a failure in the middle of the rows leaves the previous dataset folder as it was and no staging folder", async () => {
+    const { dir, inp } = await inputs({ formats: ["hf", "text"], gzip: true, validationFraction: 0.4 });
+    await writeDataset(dir, inp);
+    const before = await readFile(join(dir, "dataset", "manifest.json"), "utf8");
+    const failing = {
+      ...inp,
+      rows: async function* () {
+        let n = 0;
+        for await (const r of inp.rows()) {
+          if (++n === 2) throw new Error("labels.jsonl line 2: broken");
+          yield r;
+        }
+      },
+    };
+    await expect(writeDataset(dir, failing)).rejects.toThrow("labels.jsonl line 2: broken");
+    expect(await readFile(join(dir, "dataset", "manifest.json"), "utf8")).toBe(before);
+    expect((await readdir(dir)).sort()).toEqual(["dataset"]);
+    expect((await verifyDataset(join(dir, "dataset"))).problems).toEqual([]);
+  });
+
+  it("the streamed gzip files are the bytes gzipDeterministic makes of the whole text, also past the writer's buffer", async () => {
+    // Enough rows of hf and reinforcement to pass several 1 MB buffers into zlib.
+    const { dir, inp } = await inputs({ gzip: true, validationFraction: 0 });
+    const ids = Array.from({ length: 4000 }, (_, t) => 1 + ((t * 7919) % 5000));
+    const labels = [ids.map((v, t) => (t === 0 ? -100 : v)), ids.map((v, t) => (t % 5 === 0 ? -100 : v))];
+    const n = 120;
+    const rows = Array.from({ length: n }, (_, i) => ({
+      block: { id: `d#${i}`, doc: "d", index: i, span: [0, 1] as [number, number], input_ids: ids, starts: ids.map(() => 0), ends: ids.map(() => 0) },
+      labels: { id: `d#${i}`, labels, uncertified: [0, 0] },
+      aligned: { id: `d#${i}`, translated_ids: ids, map: ids.map((_, t) => t), forbidden: [], occurrences: [], unaligned: [] },
+    }));
+    await writeDataset(dir, {
+      ...inp,
+      rows: async function* () {
+        yield* rows;
+      },
+      scan: scanRows(rows.map((r) => r.labels)),
+    });
+    const gz = await readFile(join(dir, "dataset", "hf", "train.jsonl.gz"));
+    const text = gunzipSync(gz);
+    expect(text.length).toBeGreaterThan(3 * 2 ** 20);
+    expect(gz.equals(gzipDeterministic(text))).toBe(true);
+    const manifest = JSON.parse(await readFile(join(dir, "dataset", "manifest.json"), "utf8"));
+    const entry = manifest.files.find((f: { path: string }) => f.path === "hf/train.jsonl.gz");
+    expect(entry).toMatchObject({ rows: n, bytes: gz.length, sha256: createHash("sha256").update(gz).digest("hex") });
+    expect((await verifyDataset(join(dir, "dataset"))).problems).toEqual([]);
+  }, 60_000);
 });

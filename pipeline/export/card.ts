@@ -34,7 +34,7 @@ export interface CardInfo {
   validationFraction: number;
   /** Blocks in the run and blocks actually held out (the split's count, not the fraction). */
   split: { blocks: number; validation: number };
-  /** The main labels counted exactly (see countLabels in dataset.ts). */
+  /** The main labels counted exactly (see addToScan in dataset-scan.ts). */
   labelCounts: { trained: number; masked: number; firsts: number };
   /** Embedded logit sources; empty when every model was served. */
   embedded: EmbeddedSource[];
