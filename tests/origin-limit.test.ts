@@ -1,6 +1,7 @@
 /**
  * The concurrency limit belongs to the server, not to the source: baseline and reinforced served by one
- * server (what `whp serve` starts) share its `concurrency`, over real HTTP, through the real clients.
+ * server (what `whp serve` starts) share its `concurrency` (one transport pool per origin, whose
+ * connections are the limit), over real HTTP, through the real providers.
  */
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -12,8 +13,10 @@ import { V } from "./helpers/served.js";
 const servers: Server[] = [];
 afterEach(() => servers.splice(0).forEach((s) => (s.closeAllConnections(), s.close())));
 
-/** A server that holds each completion request 15 ms and records the most it ever held at once. */
-async function countingServer(): Promise<{ url: string; peak: () => number; requests: () => number }> {
+/** A server that holds each completion request 15 ms and records the most it ever held at once, and
+ * the connections opened to it. */
+async function countingServer(): Promise<{ url: string; peak: () => number; requests: () => number; sockets: () => number }> {
+  let sockets = 0;
   let inFlight = 0;
   let peak = 0;
   let requests = 0;
@@ -29,9 +32,10 @@ async function countingServer(): Promise<{ url: string; peak: () => number; requ
       }, 15);
     });
   });
+  server.on("connection", () => sockets++);
   servers.push(server);
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, peak: () => peak, requests: () => requests };
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, peak: () => peak, requests: () => requests, sockets: () => sockets };
 }
 
 const vllm = (url: string, role: string, concurrency: number, warnings: string[]) =>
@@ -52,6 +56,8 @@ describe("one concurrency limit per server origin", () => {
       await flood([make(s.url, "baseline", 3, warnings), make(s.url, "reinforced", 3, warnings)]);
       expect(s.requests()).toBe(48);
       expect(s.peak()).toBe(3);
+      // One pool for the server: its connections are the limit, kept alive and shared by both roles.
+      expect(s.sockets()).toBeLessThanOrEqual(3);
       expect(warnings).toEqual([]);
     });
   }
