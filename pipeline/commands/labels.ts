@@ -18,7 +18,7 @@ export function labelsCommand(cmd: Command, stage: StageInfo): void {
   cmd.addOption(new Option("--apply-review <csv>", "apply the verdicts of a `whp review-queue labels` CSV (stored as labels-review.json; no model is asked again), then `whp export`").conflicts("shard"));
   cmd.action(async (opts: CommonOptions & { shard?: string; applyReview?: string }) => {
     const { config, log } = await setup(opts);
-    const [{ createContext, runStage }, { labelsStage, parseShard, runLabelsShard }] = await Promise.all([import("../stage.js"), import("../stages/labels.js")]);
+    const [{ createContext, runStage }, { labelsStage, runLabelsShard }, { parseShard }] = await Promise.all([import("../stage.js"), import("../stages/labels.js"), import("../runner/shards.js")]);
     const ctx = createContext(config, log);
     if (opts.applyReview) {
       const { applyReviewCsv } = await import("./review-queue-labels.js");

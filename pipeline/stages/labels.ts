@@ -4,7 +4,9 @@
  * (`--shard i/n`) and merges them (`whp merge`), and hands the rows back in order, which the stage
  * writes row by row with the stored review applied on the way (labels-review/stage-review.ts). Served
  * models also cache every response (models/cache.ts). */
+import { createReadStream } from "node:fs";
 import { join } from "node:path";
+import { createInterface } from "node:readline";
 import { fileExists, fileSha256, openAtomicWriter, readJsonlAll } from "../io/artifacts.js";
 import { combineBlock, toHfLabels } from "../core/combine.js";
 import { UserError } from "../core/errors.js";
@@ -24,9 +26,6 @@ import { type ChunkedMode, runChunked } from "../runner/chunked.js";
 import type { Shard } from "../runner/shards.js";
 import { stageInfo } from "./catalog.js";
 
-// Where they were before the executor took them over (bench/served.ts drives the scheduler itself).
-export { processChunks } from "../runner/schedule.js";
-export { parseShard } from "../runner/shards.js";
 
 export async function loadSources(ctx: StageContext, roles: readonly ModelRole[]): Promise<Record<string, LogitSource>> {
   const tok = await ctx.tokenizer();
@@ -115,17 +114,28 @@ async function* blocksWithAligned(ctx: StageContext): AsyncGenerator<LabelItem> 
   }
 }
 
+/** The input ids of blocks.jsonl's rows at `rows` (0-based), parsing only those lines: the survey has
+ * validated every row already, and this pass must not cost a third validated read of the corpus. */
+async function blockIdsAt(ctx: StageContext, rows: readonly number[]): Promise<Map<number, number[]>> {
+  const out = new Map<number, number[]>();
+  const last = Math.max(-1, ...rows);
+  const lines = createInterface({ input: createReadStream(ctx.path("blocks")), crlfDelay: Infinity });
+  let i = 0;
+  for await (const line of lines) {
+    if (!line.trim()) continue;
+    if (rows.includes(i)) out.set(i, blockSchema.parse(JSON.parse(line)).input_ids);
+    if (++i > last) break;
+  }
+  lines.close();
+  return out;
+}
+
 /** Local tokenization of a few corpus samples (first, middle and last block), for the servers' check. */
 async function tokenizerSamples(ctx: StageContext, count: number): Promise<TokenizerSample[]> {
   const tok = await ctx.tokenizer();
   const prefix = tok.info.prefixSpecialIds;
   const picks = [...new Set([0, count >> 1, count - 1])].filter((i) => i >= 0 && i < count);
-  const ids = new Map<number, number[]>();
-  let i = 0;
-  for await (const b of ctx.stream("blocks")) {
-    if (picks.includes(i)) ids.set(i, b.input_ids);
-    if (++i > Math.max(...picks)) break;
-  }
+  const ids = await blockIdsAt(ctx, picks);
   const out: TokenizerSample[] = [];
   for (const p of picks) {
     const text = await tok.decode(ids.get(p)!.slice(prefix.length, prefix.length + 96));
