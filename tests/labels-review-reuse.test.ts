@@ -40,11 +40,13 @@ describe("labels: re-applying a changed review streams the previous combination"
     const first = await run(fx, "labels");
     expect(first.code, first.stderr).toBe(0);
     expect(first.stderr).toMatch(/re-applying the review without asking the models/);
+    expect(first.stderr).not.toMatch(/recomputing/);
     const uncertainty = await read(fx, "labels-uncertainty.jsonl");
     await review(fx, B);
     const second = await run(fx, "labels");
     expect(second.code, second.stderr).toBe(0);
     expect(second.stderr).toMatch(/re-applying the review without asking the models/);
+    expect(second.stderr).not.toMatch(/recomputing/);
 
     await review(fresh, B);
     expect((await run(fresh, "labels", "--force", "--quiet")).code).toBe(0);
