@@ -23,14 +23,13 @@ export async function scheduleChunks<C>(chunks: AsyncIterable<C> | Iterable<C>, 
   const it: AsyncIterator<C> | Iterator<C> = Symbol.asyncIterator in chunks ? chunks[Symbol.asyncIterator]() : (chunks as Iterable<C>)[Symbol.iterator]();
   // Async generators queue concurrent next() calls, so workers may share one iterator.
   const next = async () => (failed ? undefined : await it.next());
+  // A failure in a task or in the stream (a bad input row) stops every worker.
   const workers = Array.from({ length: chunkWindow(inFlight, chunkItems) }, async () => {
-    for (let r = await next(); r && !r.done; r = await next()) {
-      try {
-        await task(r.value, guarded);
-      } catch (e) {
-        failed = true;
-        throw e;
-      }
+    try {
+      for (let r = await next(); r && !r.done; r = await next()) await task(r.value, guarded);
+    } catch (e) {
+      failed = true;
+      throw e;
     }
   });
   await Promise.all(workers);
