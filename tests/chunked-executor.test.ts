@@ -51,13 +51,13 @@ async function toy(n: number, chunkItems = 3) {
     runDir: dir,
     shardCommand: "whp toy --shard i/n",
   };
-  const run = async (mode: ChunkedMode, compute: (i: number) => Row = (i) => ({ id: `b${i}`, v: i * 10 }), inFlight = 1) => {
+  const run = async (mode: ChunkedMode, compute: (i: number) => Row = (i) => ({ id: `b${i}`, v: i * 10 }), inFlight = 1, onPrepare?: () => Promise<void>) => {
     const rows: Row[] = [];
     passes = 0;
     maxAhead = 0;
     computed.length = 0;
     const res = await runChunked(spec, mode, {
-      prepare: async () => ({
+      prepare: async () => (await onPrepare?.(), {
         meta: { model: "m" },
         inFlight,
         compute: async (i) => {
@@ -97,6 +97,15 @@ describe("chunked executor", () => {
     expect(again.computed).toEqual([3, 4, 5, 6, 7, 8, 9]);
     expect(again.rows).toEqual(expected(10));
     expect(again.res.resumed).toBe(1);
+  });
+
+  it("a leftover that changes after the survey validated it is validated again at assembly", async () => {
+    const t = await toy(6);
+    await t.run({ kind: "run" });
+    await rm(chunkPath(t.spec.partsDir, 1));
+    // Chunk 0 is a valid leftover at the survey, then edited (another size) before assembly.
+    const edit = () => writeFile(chunkPath(t.spec.partsDir, 0), `${JSON.stringify({ id: "b0", v: 0.5 })}\n`);
+    await expect(t.run({ kind: "run" }, undefined, 1, edit)).rejects.toThrow(/chunk-000000\.jsonl changed while the stage ran/);
   });
 
   it("a leftover whose rows do not match the chunk schema is recomputed", async () => {

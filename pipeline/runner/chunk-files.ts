@@ -40,8 +40,8 @@ export async function leftoverChunk<R extends { id: string }>(file: string, sche
   }
 }
 
-/** A chunk's rows for assembly: `validate` for a file from an earlier run (checked again, since it
- * may have changed since the survey), plain JSON.parse for one this run wrote and validated. */
+/** A chunk's rows for assembly: `validate` for a leftover that changed since the survey validated it
+ * (checked again), plain JSON.parse for one this run wrote, or validated and left unchanged. */
 export async function chunkRows<R extends { id: string }>(file: string, schema: z.ZodType<R>, ids: readonly string[], validate: boolean): Promise<R[]> {
   if (validate) {
     const rows = await leftoverChunk(file, schema, ids);

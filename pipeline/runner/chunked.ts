@@ -15,7 +15,7 @@
  *   and stops on the first missing chunk, naming the shard that makes it.
  * - Assembly. The rows of every chunk, in chunk order, one chunk in memory at a time.
  */
-import { mkdir } from "node:fs/promises";
+import { mkdir, stat } from "node:fs/promises";
 import { relative } from "node:path";
 import type { LimitFunction } from "p-limit";
 import type { z } from "zod";
@@ -75,9 +75,16 @@ export interface ChunkedHooks<Item, Row, Meta> {
 
 interface ChunkAt {
   file: string;
-  /** A leftover from an earlier run: validated again when assembled. */
-  leftover: boolean;
+  /** A leftover from an earlier run: its size and mtime when the survey validated it. Assembly
+   * validates it again only if they changed since (resume stays safe without checking every number
+   * twice); a chunk this run wrote has none (validated as it was written). */
+  surveyed?: { size: number; mtimeMs: number };
 }
+
+const stampOf = async (file: string) => {
+  const s = await stat(file);
+  return { size: s.size, mtimeMs: s.mtimeMs };
+};
 
 /** Cuts a stream of items into chunks of `size`, numbered from 0. */
 async function* cut<Item>(items: AsyncIterable<Item>, size: number): AsyncGenerator<{ c: number; items: Item[] }> {
@@ -114,8 +121,14 @@ export async function runChunked<Item, Row extends { id: string }, Meta extends 
     chunks = chunk.c + 1;
     let at: ChunkAt | undefined;
     if (owns(chunk.c)) {
-      if (await leftoverChunk(chunkPath(outDir, chunk.c), spec.chunkSchema, chunkIds)) at = { file: chunkPath(outDir, chunk.c), leftover: true };
-      else if (mode.kind !== "shard" && (await leftoverChunk(chunkPath(spec.shardDir, chunk.c), spec.chunkSchema, chunkIds))) at = { file: chunkPath(spec.shardDir, chunk.c), leftover: true };
+      for (const dir of mode.kind === "shard" ? [outDir] : [outDir, spec.shardDir]) {
+        const file = chunkPath(dir, chunk.c);
+        const before = await stampOf(file).catch(() => undefined);
+        if (before && (await leftoverChunk(file, spec.chunkSchema, chunkIds))) {
+          at = { file, surveyed: before };
+          break;
+        }
+      }
       if (at) done.set(chunk.c, at);
       else todo.add(chunk.c);
     }
@@ -144,7 +157,7 @@ export async function runChunked<Item, Row extends { id: string }, Meta extends 
     };
     await scheduleChunks(pending(), work.inFlight, spec.chunkItems, async (chunk, limit: LimitFunction) => {
       const rows = await Promise.all(chunk.items.map((it) => limit(() => work.compute(it))));
-      done.set(chunk.c, { file: await writeChunk(outDir, chunk.c, rows, spec.chunkSchema), leftover: false });
+      done.set(chunk.c, { file: await writeChunk(outDir, chunk.c, rows, spec.chunkSchema) });
     });
     work.done?.();
   }
@@ -158,7 +171,9 @@ export async function runChunked<Item, Row extends { id: string }, Meta extends 
     for (let c = 0; c < chunks; c++) {
       const at = done.get(c);
       if (!at) throw new Error(`${spec.stage}: chunk ${c} is neither done nor to do (executor bug)`);
-      yield* await chunkRows(at.file, spec.chunkSchema, ids[c], at.leftover);
+      const now = at.surveyed && (await stampOf(at.file).catch(() => undefined));
+      const changed = at.surveyed !== undefined && (!now || now.size !== at.surveyed.size || now.mtimeMs !== at.surveyed.mtimeMs);
+      yield* await chunkRows(at.file, spec.chunkSchema, ids[c], changed);
     }
   };
   await hooks.assemble(ordered(), meta);
