@@ -79,7 +79,8 @@ export async function synthesizeLabels(runDir: string, alphas: readonly number[]
 /** Runs one stage in a fresh process (tsx's loader flags passed on from this one). */
 function runChild(stage: string, config: string): Promise<StageRun> {
   return new Promise((res, rej) => {
-    const child = spawn(process.execPath, [...process.execArgv, CHILD, stage, config], { stdio: ["ignore", "pipe", "pipe"] });
+    // The thread pool bin/whp.js gives every run (2 unless set): the tokenizer's native memory depends on it.
+    const child = spawn(process.execPath, [...process.execArgv, CHILD, stage, config], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, UV_THREADPOOL_SIZE: process.env.UV_THREADPOOL_SIZE ?? "2" } });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d) => (stdout += d));
