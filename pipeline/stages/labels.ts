@@ -4,9 +4,7 @@
  * (`--shard i/n`) and merges them (`whp merge`), and hands the rows back in order, which the stage
  * writes row by row with the stored review applied on the way (labels-review/stage-review.ts). Served
  * models also cache every response (models/cache.ts). */
-import { createReadStream } from "node:fs";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
 import { fileExists, fileSha256, openAtomicWriter, readJsonlAll } from "../io/artifacts.js";
 import { combineBlock, toHfLabels } from "../core/combine.js";
 import { UserError } from "../core/errors.js";
@@ -20,11 +18,11 @@ import { NotTheCombination, previousCombination, previousCombinationRows, stored
 import { uncertaintyRow, type UncertaintyRow } from "../labels-review/uncertainty.js";
 import type { LabelRow } from "../schemas/labels.js";
 import { type LabelChunkRow, labelChunkRowSchema, labelsShardRecordSchema } from "../schemas/label-chunks.js";
-import type { AlignedBlock } from "../schemas/aligned.js";
-import { type Block, blockSchema, generalBlockSchema } from "../schemas/blocks.js";
+import { blockSchema, generalBlockSchema } from "../schemas/blocks.js";
 import { type ChunkedMode, runChunked } from "../runner/chunked.js";
 import type { Shard } from "../runner/shards.js";
 import { stageInfo } from "./catalog.js";
+import { blockIdsAt, blocksWithAligned, type LabelItem } from "./labels-inputs.js";
 
 
 export async function loadSources(ctx: StageContext, roles: readonly ModelRole[]): Promise<Record<string, LogitSource>> {
@@ -86,48 +84,6 @@ const TRANSPORT_FIELDS = new Set(["urls", "apiKeyEnv", "concurrency", "timeoutSe
 
 function modelKey(spec: object): Record<string, unknown> {
   return Object.fromEntries(Object.entries(spec).filter(([k]) => !TRANSPORT_FIELDS.has(k)));
-}
-
-/** One item of the stage: a block and its aligned row. */
-interface LabelItem {
-  block: Block;
-  aligned: AlignedBlock;
-}
-
-/** blocks.jsonl and aligned.jsonl read together, row by row, their ids checked to pair up. */
-async function* blocksWithAligned(ctx: StageContext): AsyncGenerator<LabelItem> {
-  const aligned = ctx.stream("aligned");
-  const mismatch = (row: number, what: string) => new UserError(`aligned.jsonl does not match blocks.jsonl (row ${row}: ${what})`, "re-run `whp translate`");
-  try {
-    let n = 0;
-    for await (const block of ctx.stream("blocks")) {
-      n++;
-      const a = await aligned.next();
-      if (a.done) throw mismatch(n, `block ${block.id} has no aligned row`);
-      if (a.value.id !== block.id) throw mismatch(n, `block ${block.id}, aligned ${a.value.id}`);
-      yield { block, aligned: a.value };
-    }
-    const extra = await aligned.next();
-    if (!extra.done) throw mismatch(n + 1, `aligned ${extra.value.id} has no block`);
-  } finally {
-    await aligned.return(undefined);
-  }
-}
-
-/** The input ids of blocks.jsonl's rows at `rows` (0-based), parsing only those lines: the survey has
- * validated every row already, and this pass must not cost a third validated read of the corpus. */
-async function blockIdsAt(ctx: StageContext, rows: readonly number[]): Promise<Map<number, number[]>> {
-  const out = new Map<number, number[]>();
-  const last = Math.max(-1, ...rows);
-  const lines = createInterface({ input: createReadStream(ctx.path("blocks")), crlfDelay: Infinity });
-  let i = 0;
-  for await (const line of lines) {
-    if (!line.trim()) continue;
-    if (rows.includes(i)) out.set(i, blockSchema.parse(JSON.parse(line)).input_ids);
-    if (++i > last) break;
-  }
-  lines.close();
-  return out;
 }
 
 /** Local tokenization of a few corpus samples (first, middle and last block), for the servers' check. */
