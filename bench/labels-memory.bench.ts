@@ -34,7 +34,12 @@ interface ChildResult {
 
 /** Runs the labels stage of the run folder `dir` in a fresh process; its peak RSS. */
 function inChild(dir: string, nodeFlags: string[] = []): Promise<ChildResult> {
-  const child = fork(fileURLToPath(import.meta.url), ["--child", dir], { execArgv: [...process.execArgv, ...nodeFlags], stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  const child = fork(fileURLToPath(import.meta.url), ["--child", dir], {
+    execArgv: [...process.execArgv, ...nodeFlags],
+    // bin/whp.js's libuv pool (2 threads unless set): glibc keeps a malloc arena per pool thread.
+    env: { ...process.env, UV_THREADPOOL_SIZE: process.env.UV_THREADPOOL_SIZE ?? "2" },
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+  });
   return new Promise((resolve, reject) => {
     let result: ChildResult | undefined;
     child.on("message", (m: ChildResult) => (result = m));
