@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { CachedChat } from "../pipeline/eval/judge.js";
+import { settleCacheWrites } from "../pipeline/io/disk-cache.js";
 import { AnswerCache } from "../pipeline/models/answer-cache.js";
 import { createServedSource } from "../pipeline/models/registry.js";
 import { vllmModelSchema } from "../pipeline/models/vllm.js";
@@ -39,6 +40,7 @@ describe("a torn cache entry is refetched, counted and warned about", () => {
     const want = await Promise.all(blocks.map(async (b) => plain(await first.src.rows(b, { topK: 5 }))));
     const requests = () => s.stats.requests["/v1/completions"];
     expect(requests()).toBe(3);
+    await settleCacheWrites(); // entries are written in the background
 
     const files = await entries(join(cacheDir, "vllm"));
     expect(files).toHaveLength(3);
@@ -48,6 +50,7 @@ describe("a torn cache entry is refetched, counted and warned about", () => {
 
     const second = run(s.url, cacheDir);
     expect(await Promise.all(blocks.map(async (b) => plain(await second.src.rows(b, { topK: 5 }))))).toEqual(want);
+    await settleCacheWrites();
     expect(requests()).toBe(5);
     expect(second.src.cacheStats()).toEqual({ hits: 1, corrupt: 2 });
     expect(second.warnings.filter((w) => /cache entry [0-9a-f]{12} is corrupt \((checksum mismatch|too short)\); fetching it again/.test(w))).toHaveLength(2);
@@ -66,6 +69,7 @@ describe("a torn cache entry is refetched, counted and warned about", () => {
     const tokens = randomTokens(9, 16);
     const first = await run(s.url, cacheDir).src.tokenLogprobs(tokens);
     const asked = s.stats.requests["/v1/completions"];
+    await settleCacheWrites();
     const [file] = await entries(join(cacheDir, "vllm-answers"));
     await truncate(file, (await readFile(file)).length - 9);
     const again = run(s.url, cacheDir);
@@ -83,6 +87,7 @@ describe("the judge's chat cache: one behaviour with the others", () => {
     const req = { model: "judge", messages: [{ role: "user" as const, content: "score this" }], temperature: 0, maxTokens: 8 };
     const first = new CachedChat(inner, dir, () => {});
     expect((await first.complete(req)).text).toBe("answer 1");
+    await settleCacheWrites();
     const [file] = await entries(dir);
     await truncate(file, (await readFile(file)).length >> 1);
 
@@ -90,6 +95,7 @@ describe("the judge's chat cache: one behaviour with the others", () => {
     const second = new CachedChat(inner, dir, (m) => warnings.push(m));
     expect((await second.complete(req)).text).toBe("answer 2");
     expect([second.calls, second.hits, second.corrupt]).toEqual([1, 0, 1]);
+    await settleCacheWrites();
     expect(warnings).toEqual([expect.stringMatching(/^chat cache entry [0-9a-f]{12} is corrupt \(.+\); fetching it again$/)]);
 
     const third = new CachedChat(inner, dir, (m) => warnings.push(m));
@@ -103,6 +109,7 @@ describe("cache entries are redacted like every other write", () => {
     const dir = await mkdtemp(join(tmpdir(), "whp-cache-"));
     const secret = "sk-abcdefghijklmnop1234";
     await new AnswerCache(dir).through({ q: 1 }, async () => `the key is ${secret}`, (v) => String(v));
+    await settleCacheWrites();
     const [file] = await entries(dir);
     const text = await readFile(file, "utf8");
     expect(text).toContain("the key is");

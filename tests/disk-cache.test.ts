@@ -49,6 +49,7 @@ describe("DiskCache", () => {
   it("a JSON entry whose value was changed fails its checksum: counted, warned, fetched again, rewritten", async () => {
     const { cache, warnings } = await jsonCache();
     await cache.through({ q: 3 }, async () => ({ n: 1 }));
+    await cache.flush();
     const file = cache.fileOf(cache.keyOf({ q: 3 }));
     await writeFile(file, (await readFile(file, "utf8")).replace('"n":1', '"n":2'));
     let fetches = 0;
@@ -56,22 +57,27 @@ describe("DiskCache", () => {
     expect(fetches).toBe(1);
     expect(cache.corrupt).toBe(1);
     expect(warnings).toEqual([expect.stringMatching(/^test cache entry [0-9a-f]{12} is corrupt \(checksum mismatch\); fetching it again$/)]);
+    await cache.flush();
     expect(JSON.parse(await readFile(file, "utf8")).value).toEqual({ n: 1 });
   });
 
   it("an entry under another key's name is not trusted", async () => {
-    const { cache } = await jsonCache();
+    const { cache, dir } = await jsonCache();
     await cache.through({ q: 4 }, async () => ({ n: 4 }));
+    await cache.flush();
     const misplaced = cache.fileOf(cache.keyOf({ q: 5 }));
     await mkdir(dirname(misplaced), { recursive: true });
     await writeFile(misplaced, await readFile(cache.fileOf(cache.keyOf({ q: 4 }))));
-    expect(await cache.through({ q: 5 }, async () => ({ n: 5 }))).toEqual({ n: 5 });
-    expect(cache.corrupt).toBe(1);
+    // The next run (a cache opened now lists the folder with the planted file in it).
+    const next = new DiskCache<unknown, { n: number }>(dir, jsonCodec(), { label: "test cache" });
+    expect(await next.through({ q: 5 }, async () => ({ n: 5 }))).toEqual({ n: 5 });
+    expect(next.corrupt).toBe(1);
   });
 
   it("a value the caller's check rejects is treated like a corrupt entry", async () => {
     const { cache, warnings } = await jsonCache();
     await cache.through({ q: 6 }, async () => ({ n: -1 }));
+    await cache.flush();
     const check = (v: { n: number }) => {
       if (v.n < 0) throw new Error("negative");
       return v;
@@ -90,6 +96,7 @@ describe("DiskCache", () => {
     const warnings: string[] = [];
     const cache = new RowsCache(await mkdtemp(join(tmpdir(), "whp-disk-cache-")), (m) => warnings.push(m));
     await cache.through({ r: 1 }, async () => rows());
+    await cache.flush();
     const file = cache.fileOf(cache.keyOf({ r: 1 }));
     const stored = await readFile(file);
     stored[60] ^= 1;

@@ -183,6 +183,7 @@ describe("replicas, concurrency and the cache", () => {
     const cache = await tempCache();
     const tokens = randomTokens(8, 20);
     const first = plain(await source([s.url], {}, cache).rows(tokens, { topK: 4 }));
+    await cache.flush(); // entries are written in the background
     const again = source([s.url], {}, await Promise.resolve(cache));
     expect(plain(await again.rows(tokens, { topK: 4 }))).toEqual(first);
     expect(s.stats.requests["/v1/completions"]).toBe(1);

@@ -8,15 +8,18 @@
  * caller may check the value; either failure is counted in `corrupt`, warned about with the entry's
  * short key and the reason, and the value is fetched again and rewritten. Never trusted, never silent.
  *
- * Two concurrent gets of one key make one fetch: the second waits for the first (which also means the
- * temp file of an entry's write is never raced by this process).
+ * Two concurrent gets of one key make one fetch: the second waits for the first.
  */
 import { createHash } from "node:crypto";
-import { readFile } from "node:fs/promises";
+import { readdir, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { canonicalJson, hashJson } from "../core/hash.js";
 import { redact } from "../core/redact.js";
-import { writeCacheEntry } from "./cache-write.js";
+import { EntryIndex } from "./cache-index.js";
+import { cacheWrites, folderWrites, settle, type FolderWrites, type WriteQueue } from "./cache-queue.js";
+import { entryBytes, redactEntry, writeRedactedEntry, type RedactedEntry } from "./cache-write.js";
+
+export { settleCacheWrites } from "./cache-queue.js";
 
 /** How a value is stored: bytes or text that carry their own checksum and repeat their key. */
 export interface CacheCodec<V> {
@@ -36,19 +39,53 @@ export interface DiskCacheOptions {
   /** How warnings name the cache: "<label> entry <key> is corrupt (...)". */
   label: string;
   warn?: (message: string) => void;
+  /** Tests: the file-system calls (to hold a write back, or to see which calls a get makes). */
+  io?: Partial<CacheIo>;
+  /** Tests: a queue with other limits than the process's one. */
+  writes?: WriteQueue;
 }
+
+export interface CacheIo {
+  readFile(path: string): Promise<Buffer>;
+  readdir(path: string): Promise<string[]>;
+  rm(path: string): Promise<void>;
+  writeEntry(path: string, data: RedactedEntry): Promise<void>;
+}
+
+const realIo: CacheIo = {
+  readFile: (path) => readFile(path),
+  readdir: (path) => readdir(path),
+  rm: (path) => rm(path, { force: true }),
+  writeEntry: (path, data) => writeRedactedEntry(path, data),
+};
 
 export class DiskCache<K, V> {
   hits = 0;
   /** Entries found corrupt (by the codec or the caller's check), warned about and fetched again. */
   corrupt = 0;
+  /** Entries whose background write failed (warned about; fetched again when next asked for). */
+  writeFailures = 0;
   private readonly inflight = new Map<string, Promise<V>>();
+  private readonly io: CacheIo;
+  private readonly index: EntryIndex;
+  private readonly folder: FolderWrites;
+  private readonly writes: WriteQueue;
 
   constructor(
     readonly dir: string,
     private readonly codec: CacheCodec<V>,
     private readonly options: DiskCacheOptions,
-  ) {}
+  ) {
+    this.io = { ...realIo, ...options.io };
+    this.index = new EntryIndex(dir, codec.ext, this.io);
+    this.folder = folderWrites(dir);
+    this.writes = options.writes ?? cacheWrites;
+  }
+
+  /** Waits until every entry queued for this cache's folder is written (or failed, and warned about). */
+  flush(): Promise<void> {
+    return settle([this.folder]);
+  }
 
   /** The cache key of a request: the hash of its canonical JSON. */
   keyOf(request: K): string {
@@ -60,7 +97,7 @@ export class DiskCache<K, V> {
   }
 
   /**
-   * The cached value for `request`, or `fetch()`'s, stored first. `check` (optional) validates a
+   * The cached value for `request`, or `fetch()`'s (its entry written in the background). `check` (optional) validates a
    * cached value further (a schema); it throws on a bad one, which is then treated as corrupt.
    */
   through<T extends V>(request: K, fetch: () => Promise<T>, check?: (value: V) => T): Promise<T> {
@@ -81,17 +118,52 @@ export class DiskCache<K, V> {
     const hit = await this.read(key, check);
     if (hit) return hit.value;
     const value = await fetch();
-    await writeCacheEntry(this.fileOf(key), this.codec.encode(key, value));
+    await this.store(key, value); // waits for room in the queue at most, not for the write
     return value;
   }
 
+  /** Queues the entry's write; resolves once it holds a place in the queue. */
+  private async store(key: string, value: V): Promise<void> {
+    const data = redactEntry(this.codec.encode(key, value));
+    const folder = this.folder;
+    folder.pending.set(key, data);
+    let settled!: () => void;
+    const unsettled = new Promise<void>((r) => (settled = r));
+    folder.unsettled.add(unsettled);
+    const write = async () => {
+      try {
+        await this.io.writeEntry(this.fileOf(key), data);
+        folder.written.add(key);
+      } catch (err) {
+        this.writeFailures++;
+        folder.written.delete(key);
+        this.index.forget(key);
+        const reason = (err as Error).message.split("\n")[0].slice(0, 160);
+        this.options.warn?.(`${this.options.label} entry ${key.slice(0, 12)} could not be written (${reason}); it will be fetched again`);
+      } finally {
+        if (folder.pending.get(key) === data) folder.pending.delete(key);
+        folder.unsettled.delete(unsettled);
+        settled();
+      }
+    };
+    await this.writes.add(entryBytes(data), write);
+  }
+
   private async read<T extends V>(key: string, check?: (value: V) => T): Promise<{ value: T } | undefined> {
+    const pending = this.folder.pending.get(key);
+    if (pending !== undefined) return this.decoded(key, typeof pending === "string" ? Buffer.from(pending) : Buffer.from(pending.buffer, pending.byteOffset, pending.byteLength), check);
+    if (!this.folder.written.has(key) && !(await this.index.mayHold(key))) return undefined;
     let bytes: Buffer;
     try {
-      bytes = await readFile(this.fileOf(key));
+      bytes = await this.io.readFile(this.fileOf(key));
     } catch {
       return undefined; // not cached (or unreadable: fetched again and rewritten either way)
     }
+    return this.decoded(key, bytes, check);
+  }
+
+  /** The value in an entry's bytes, or undefined (counted and warned about) when it is not to be trusted. */
+  private decoded<T extends V>(key: string, bytes: Buffer, check?: (value: V) => T): { value: T } | undefined {
     let reason: string;
     try {
       const decoded = this.codec.decode(key, bytes);

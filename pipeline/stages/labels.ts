@@ -9,6 +9,7 @@ import { fileExists, fileSha256, openAtomicWriter, readJsonlAll } from "../io/ar
 import { combineBlock, toHfLabels } from "../core/combine.js";
 import { UserError } from "../core/errors.js";
 import { startProgress } from "../io/progress.js";
+import { settleCacheWrites } from "../io/cache-queue.js";
 import { hashJson } from "../core/hash.js";
 import type { LogitSource, ModelIdentity } from "../core/rows.js";
 import { isServed, type TokenizerSample } from "../models/preflight.js";
@@ -182,6 +183,7 @@ async function runLabels(ctx: StageContext, mode: ChunkedMode) {
     },
   );
   const { chunks, items, meta } = result;
+  await settleCacheWrites(); // responses are cached in the background: on disk before the stage is done
   if (mode.kind === "shard") {
     const { index, count } = mode.shard;
     ctx.log.info(`labels: shard ${index}/${count} done (${result.resumed + result.todo} chunk(s) in shards/labels-${key.slice(0, 16)}); run \`whp merge\` once every shard is there`);
