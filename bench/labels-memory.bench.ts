@@ -4,7 +4,7 @@
  *
  * For each corpus size (default ~1 M and ~5 M tokens; WHP_BENCH_MEMORY_TOKENS=a,b sets them) the run
  * folder is built by the real earlier stages on a generated book (labels-inputs.ts), and the labels
- * stage runs in a FRESH child process (maxRSS is a lifetime peak) against a replay server in another
+ * stage runs in a FRESH child process (its peak is a lifetime peak; see peakRssMb) against a replay server in another
  * child, which answers every request with a body kept per prompt length: nothing but the stage scales
  * with the corpus. The response cache is on, so its writes are in the figure. Rows are top-k with a
  * small k (WHP_BENCH_MEMORY_TOPK, default 2): what is held per request in flight does not depend on
@@ -14,6 +14,7 @@
  * keeps from heap V8 merely left uncollected.
  */
 import { fork } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -25,6 +26,23 @@ export const MEMORY_LIMIT_MB = 500;
 export const MEMORY_GROWTH = 1.3;
 /** Old-space cap of the diagnostic run (bytes the stage may keep live, in MB). */
 const CAPPED_HEAP_MB = 128;
+
+/**
+ * This process's peak RSS in MB. On Linux, VmHWM of /proc/self/status: the high-water mark of this
+ * program's own memory. Not getrusage's maxRSS there: Linux carries the pre-exec image's peak into
+ * it (exec_mmap keeps the old mm's hiwater_rss), and a child forked from a bench process that holds
+ * a 5 M-token corpus starts with the parent's pages counted, so maxRSS read 351-513 MB where VmHWM
+ * reads the stage's own peak.
+ */
+export function peakRssMb(): number {
+  try {
+    const m = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync("/proc/self/status", "utf8"));
+    if (m) return Number(m[1]) / 1024;
+  } catch {
+    // not Linux: getrusage below
+  }
+  return process.resourceUsage().maxRSS / 1024;
+}
 
 interface ChildResult {
   maxRssMb: number;
@@ -92,7 +110,7 @@ export async function benchMemory(): Promise<{ ok: boolean }> {
 
 if (process.argv[2] === "--child") {
   const r = await runLabelsTimed(process.argv[3]);
-  process.send!({ maxRssMb: process.resourceUsage().maxRSS / 1024, wallS: r.wallS, cpuS: r.cpuS } satisfies ChildResult);
+  process.send!({ maxRssMb: peakRssMb(), wallS: r.wallS, cpuS: r.cpuS } satisfies ChildResult);
 } else if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
   const r = await benchMemory();
   if (!r.ok) process.exitCode = 1;
