@@ -4,11 +4,11 @@
  * fetched value comes back before its entry is written, flush waits for the write, a failed write is
  * counted, warned about and fetched again, the queue is bounded, and a killed run's temps go.
  */
-import { mkdir, mkdtemp, readdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { type CacheIo, DiskCache, jsonCodec } from "../pipeline/io/disk-cache.js";
+import { type CacheCodec, type CacheIo, DiskCache, jsonCodec } from "../pipeline/io/disk-cache.js";
 import { WriteQueue } from "../pipeline/io/cache-queue.js";
 import { writeCacheEntry, writeRedactedEntry, type RedactedEntry } from "../pipeline/io/cache-write.js";
 
@@ -117,6 +117,46 @@ describe("the cache off the request's critical path", () => {
     const next = await observed({ dir: o.dir });
     expect(await next.cache.through({ q: 2 }, async () => ({ n: -1 }))).toEqual({ n: 2 });
     expect([next.cache.hits, next.cache.corrupt]).toEqual([1, 0]);
+  });
+
+  it("an entry this process wrote after another cache on the folder listed it is found by that cache", async () => {
+    const a = await observed();
+    const b = await observed({ dir: a.dir });
+    await b.cache.through({ q: 0 }, async () => ({ n: 0 })); // b lists the folder: empty
+    await b.cache.flush();
+    await a.cache.through({ q: 5 }, async () => ({ n: 5 }));
+    await a.cache.flush();
+    expect(await b.cache.through({ q: 5 }, async () => ({ n: -1 }))).toEqual({ n: 5 });
+    expect(b.cache.hits).toBe(1);
+  });
+
+  it("entries are redacted before they are queued: the disk and a repeat while pending get no secret, even from a codec that leaves it in", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "whp-cache-bg-"));
+    const secret = "sk-abcdefghijklmnop1234";
+    // A codec that stores the text as it is (jsonCodec redacts on its own; this one relies on the writer).
+    const rawText: CacheCodec<string> = { ext: ".txt", encode: (key, v) => `${key}\n${v}`, decode: (key, b) => b.toString("utf8").slice(key.length + 1) };
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const io: Partial<CacheIo> = { writeEntry: async (p, data) => (await gate, writeRedactedEntry(p, data)) };
+    const cache = new DiskCache<unknown, string>(dir, rawText, { label: "raw cache", io });
+    expect(await cache.through({ q: 1 }, async () => `the key is ${secret}`)).toContain(secret); // the caller gets what was fetched
+    const again = await cache.through({ q: 1 }, async () => "asked again");
+    expect(again).toMatch(/^the key is /);
+    expect(again).not.toContain(secret);
+    release();
+    await cache.flush();
+    const text = await readFile(cache.fileOf(cache.keyOf({ q: 1 })), "utf8");
+    expect(text).toContain("the key is");
+    expect(text).not.toContain(secret);
+  });
+
+  it("two writes into a folder removed since this process made it both make it again", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "whp-cache-bg-"));
+    const sub = join(dir, "ab");
+    await writeCacheEntry(join(sub, "first"), "1");
+    await rm(sub, { recursive: true });
+    await Promise.all([writeCacheEntry(join(sub, "second"), "2"), writeCacheEntry(join(sub, "third"), "3")]);
+    expect((await readdir(sub)).sort()).toEqual(["second", "third"]);
   });
 
   it("the write queue is bounded: with its places taken, the next caller waits for one to be freed", async () => {
