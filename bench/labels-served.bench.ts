@@ -22,6 +22,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { RowsCache } from "../pipeline/models/cache.js";
+import { settleCacheWrites } from "../pipeline/io/disk-cache.js";
 import { readVllmCompletion, VllmSource, type VllmModelSpec } from "../pipeline/models/vllm.js";
 import { buildLabelsInputs, servedContext, writeServedConfig, type LabelsInputOptions } from "./labels-inputs.js";
 import { cpuSeconds, fmt, runLabelsTimed, verdict } from "./labels-run.js";
@@ -60,7 +61,7 @@ export async function viaSources(dir: string, bodies: readonly ServedBody[], wit
       }),
     );
   } finally {
-    if (cacheDir) await rm(cacheDir, { recursive: true, force: true });
+    if (cacheDir) await settleCacheWrites().then(() => rm(cacheDir, { recursive: true, force: true })); // entries are written in the background
   }
 }
 
