@@ -97,8 +97,9 @@ export class DiskCache<K, V> {
   }
 
   /**
-   * The cached value for `request`, or `fetch()`'s (its entry written in the background). `check` (optional) validates a
-   * cached value further (a schema); it throws on a bad one, which is then treated as corrupt.
+   * The cached value for `request`, or `fetch()`'s (its entry written in the background). `check`
+   * (optional) validates a cached value further (a schema); it throws on a bad one, which is then
+   * treated as corrupt.
    */
   through<T extends V>(request: K, fetch: () => Promise<T>, check?: (value: V) => T): Promise<T> {
     const key = this.keyOf(request);
