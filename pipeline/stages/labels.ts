@@ -158,9 +158,14 @@ async function runLabels(ctx: StageContext, mode: ChunkedMode) {
         const progress = startProgress(ctx.log, "labels", tokensToDo, { unit: "tokens" });
         return {
           meta: { logitSpace: baseline.logitSpace, models: { baseline: baseline.identity, reinforced: reinforced.identity } },
-          // Blocks in flight: enough to keep every replica of the busier model busy; 1 for embedded
-          // models, which compute synchronously anyway.
-          inFlight: Math.max(1, ...served.map((s) => s.capacity)),
+          // Blocks in flight: twice what the busier model's servers take at once; 1 for embedded
+          // models, which compute synchronously anyway. Why twice: a block holds its slot while it
+          // is combined, after its responses came back; with exactly `capacity` slots a server's
+          // connection stayed idle for that time (and until the other model answered), and the
+          // stage reached ~85% of C/delay. The servers' own limit is their transport pool
+          // (models/transport.ts: connections = concurrency), which queues the extra requests and
+          // sends each the moment a connection frees; their timeout starts only then.
+          inFlight: Math.max(1, ...served.map((s) => 2 * s.capacity)),
           async compute({ block, aligned }): Promise<LabelChunkRow> {
             // The two models are asked at the same time: they are usually different servers.
             const [r, b] = await Promise.all([reinforced.rows(block.input_ids, { topK }), baseline.rows(aligned.translated_ids, { topK })]);
