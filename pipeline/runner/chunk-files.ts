@@ -14,11 +14,20 @@ import { describeMismatch } from "../schemas/registry.js";
 export const chunkName = (c: number): string => `chunk-${String(c).padStart(6, "0")}.jsonl`;
 export const chunkPath = (dir: string, c: number): string => join(dir, chunkName(c));
 
-/** Validates (a mismatch is the stage's bug: a plain Error, nothing written) and writes one chunk. */
-export async function writeChunk<R>(dir: string, c: number, rows: readonly R[], schema: z.ZodType<R>): Promise<string> {
-  rows.forEach((row, i) => {
+/** A row check from a schema: the reason a row does not match it, or undefined. */
+export const schemaCheck =
+  <R>(schema: z.ZodType<R>) =>
+  (row: R): string | undefined => {
     const parsed = schema.safeParse(row);
-    if (!parsed.success) throw new Error(`writing ${chunkName(c)} row ${i + 1}: ${describeMismatch(parsed.error, row)}`);
+    return parsed.success ? undefined : describeMismatch(parsed.error, row);
+  };
+
+/** Checks every row (a mismatch is the stage's bug: a plain Error, nothing written) and writes one
+ * chunk. `check` gives the reason a row is wrong, or undefined (schemaCheck, or a stage's own). */
+export async function writeChunk<R>(dir: string, c: number, rows: readonly R[], check: (row: R) => string | undefined): Promise<string> {
+  rows.forEach((row, i) => {
+    const wrong = check(row);
+    if (wrong !== undefined) throw new Error(`writing ${chunkName(c)} row ${i + 1}: ${wrong}`);
   });
   const file = chunkPath(dir, c);
   await writeFileAtomic(file, toJsonlText(rows));

@@ -18,7 +18,7 @@ import { ARTIFACTS, type Stage, type StageContext } from "../stage.js";
 import { NotTheCombination, previousCombination, previousCombinationRows, storedReviewStep } from "../labels-review/stage-review.js";
 import { uncertaintyRow, type UncertaintyRow } from "../labels-review/uncertainty.js";
 import type { LabelRow } from "../schemas/labels.js";
-import { type LabelChunkRow, labelChunkRowSchema, labelsShardRecordSchema } from "../schemas/label-chunks.js";
+import { checkBuiltLabelChunkRow, type LabelChunkRow, labelChunkRowSchema, labelsShardRecordSchema } from "../schemas/label-chunks.js";
 import { blockSchema, generalBlockSchema } from "../schemas/blocks.js";
 import { type ChunkedMode, runChunked } from "../runner/chunked.js";
 import type { Shard } from "../runner/shards.js";
@@ -125,6 +125,7 @@ async function runLabels(ctx: StageContext, mode: ChunkedMode) {
       idOf: (it) => it.block.id,
       chunkItems: ctx.config.logits.chunkBlocks,
       chunkSchema: labelChunkRowSchema,
+      checkBuilt: checkBuiltLabelChunkRow,
       partsDir: ctx.partsDir(),
       shardDir: join(ctx.config.runDir, "shards", `labels-${key.slice(0, 16)}`),
       shardRecordSchema: labelsShardRecordSchema,
