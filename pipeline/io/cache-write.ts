@@ -10,6 +10,7 @@
  * are removed by the next process that lists the folder (io/cache-index.ts), never a live writer's.
  */
 import { mkdir, rename, rm, writeFile } from "node:fs/promises";
+import { isUtf8 } from "node:buffer";
 import { dirname } from "node:path";
 import { redact, redactBytes } from "../core/redact.js";
 import { tempPathFor } from "./artifacts.js";
@@ -19,7 +20,11 @@ import { tempPathFor } from "./artifacts.js";
 export type RedactedEntry = (string | Uint8Array) & { readonly __redacted: true };
 
 export function redactEntry(data: string | Uint8Array): RedactedEntry {
-  return (typeof data === "string" ? redact(data) : redactBytes(data)) as RedactedEntry;
+  if (typeof data === "string") return redact(data) as RedactedEntry;
+  // Bytes that are not UTF-8 (a binary rows entry, always in practice) are what redactBytes leaves
+  // untouched anyway (it rewrites text only); isUtf8 tells in ~4 µs per 86 KB entry where redactBytes'
+  // own search of the bytes took ~50 µs.
+  return (isUtf8(data) ? redactBytes(data) : data) as RedactedEntry;
 }
 
 export const entryBytes = (data: RedactedEntry): number => (typeof data === "string" ? Buffer.byteLength(data) : data.byteLength);
