@@ -11,7 +11,11 @@ export function canonicalJson(value: unknown): string {
 }
 
 function sortKeys(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(sortKeys);
+  if (Array.isArray(value)) {
+    // An array of plain values (a request's 512 token ids) is its own canonical form: not copied.
+    for (let i = 0; i < value.length; i++) if (value[i] !== null && typeof value[i] === "object") return value.map(sortKeys);
+    return value;
+  }
   if (value && typeof value === "object" && !(ArrayBuffer.isView(value))) {
     const out: Record<string, unknown> = {};
     for (const key of Object.keys(value as object).sort()) {
