@@ -23,7 +23,7 @@ import { blockSchema, generalBlockSchema } from "../schemas/blocks.js";
 import { type ChunkedMode, runChunked } from "../runner/chunked.js";
 import type { Shard } from "../runner/shards.js";
 import { stageInfo } from "./catalog.js";
-import { blockIdsAt, blocksWithAligned, type LabelItem } from "./labels-inputs.js";
+import { blockIdsAt, labelItems, type LabelItem } from "./labels-inputs.js";
 
 
 export async function loadSources(ctx: StageContext, roles: readonly ModelRole[]): Promise<Record<string, LogitSource>> {
@@ -121,7 +121,7 @@ async function runLabels(ctx: StageContext, mode: ChunkedMode) {
   const result = await runChunked<LabelItem, LabelChunkRow, LabelsMeta>(
     {
       stage: "labels",
-      items: () => blocksWithAligned(ctx),
+      items: labelItems(ctx),
       idOf: (it) => it.block.id,
       chunkItems: ctx.config.logits.chunkBlocks,
       chunkSchema: labelChunkRowSchema,
