@@ -83,6 +83,7 @@ describe("the fast entry path", () => {
     expect(at('"7":{"logprob":-1.5,"rank":2,"decoded_token":"a\\"b"}')).toBe(-1);
     expect(at('"7":{"logprob":-1.5,"rank":2,"decoded_token":"a\u0001"}')).toBe(-1);
     expect(at('"07":{"logprob":-1.5,"rank":2,"decoded_token":"a"}')).toBe(-1);
+    expect(at('"00":{"logprob":-1.5,"rank":2,"decoded_token":"a"}')).toBe(-1);
     expect(at('"1234567890":{"logprob":-1.5,"rank":2,"decoded_token":"a"}')).toBe(-1);
     expect(at('"123456789":{"logprob":-1.5,"rank":2,"decoded_token":"a"}')).toBe(123456789);
     expect(at('"7":{"logprob":-1.5,"rank":02,"decoded_token":"a"}')).toBe(-1);
@@ -100,6 +101,16 @@ describe("the fast entry path", () => {
         expect(agree(Buffer.from(vllmBody(seed, 16, 5)), toks(16), 5, keep)).toBe("scanned");
         expect(agree(Buffer.from(vllmBody(seed, 16, 5, odd)), toks(16), 5, keep)).toBe("scanned");
       }
+  });
+
+  it("an id listed twice in a row (each entry in vLLM's layout) is the JSON.parse path's to judge", () => {
+    const text = vllmBody(3, 6, 4);
+    // the second entry of the first row takes the first entry's id
+    const first = /\[null,\{"(\d+)":\{[^}]*\},"(\d+)"/.exec(text)!;
+    const twice = text.replace(first[0], first[0].slice(0, -first[2].length - 2) + `"${first[1]}"`);
+    expect(twice.split(`"${first[1]}":`).length).toBe(text.split(`"${first[1]}":`).length + 1);
+    expect(twice).not.toBe(text);
+    for (const keep of [false, true]) expect(agree(Buffer.from(twice), toks(6), 4, keep)).toBe("declined");
   });
 
   it("any one byte changed, removed or added in the rows agrees with JSON.parse (property over positions)", () => {
