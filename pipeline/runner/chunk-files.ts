@@ -50,12 +50,13 @@ export async function leftoverChunk<R extends { id: string }>(file: string, sche
 }
 
 /** A chunk's rows for assembly: `validate` for a leftover that changed since the survey validated it
- * (checked again), plain JSON.parse for one this run wrote, or validated and left unchanged. */
-export async function chunkRows<R extends { id: string }>(file: string, schema: z.ZodType<R>, ids: readonly string[], validate: boolean): Promise<R[]> {
+ * (checked again), otherwise each line through `read` (JSON.parse unless the executor was given a
+ * reader for the chunks this run wrote). */
+export async function chunkRows<R extends { id: string }>(file: string, schema: z.ZodType<R>, ids: readonly string[], validate: boolean, read: (line: string) => R = (l) => JSON.parse(l) as R): Promise<R[]> {
   if (validate) {
     const rows = await leftoverChunk(file, schema, ids);
     if (!rows) throw new Error(`${file} changed while the stage ran (it no longer holds the expected rows); run the stage again`);
     return rows;
   }
-  return lines(await readFile(file, "utf8")).map((l) => JSON.parse(l) as R);
+  return lines(await readFile(file, "utf8")).map(read);
 }

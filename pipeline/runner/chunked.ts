@@ -38,6 +38,9 @@ export interface ChunkedSpec<Item, Row extends { id: string }, Meta extends obje
   /** Optional: the chunk schema's verdict on a row this run just built, cheaper than zod (the reason
    * it does not match, or undefined). Leftovers are always parsed with chunkSchema. */
   readonly checkBuilt?: (row: Row) => string | undefined;
+  /** Optional: how assembly reads a line of a chunk this run wrote (its own JSON.stringify of a row
+   * that passed checkBuilt), JSON.parse by default. Leftovers are always read with JSON.parse. */
+  readonly readWritten?: (line: string) => Row;
   /** This run's own chunks (the runner's parts folder, keyed by the stage fingerprint). */
   readonly partsDir: string;
   /** The shard folder, keyed by everything that shapes the chunks. */
@@ -176,7 +179,7 @@ export async function runChunked<Item, Row extends { id: string }, Meta extends 
       if (!at) throw new Error(`${spec.stage}: chunk ${c} is neither done nor to do (executor bug)`);
       const now = at.surveyed && (await stampOf(at.file).catch(() => undefined));
       const changed = at.surveyed !== undefined && (!now || now.size !== at.surveyed.size || now.mtimeMs !== at.surveyed.mtimeMs);
-      yield* await chunkRows(at.file, spec.chunkSchema, ids[c], changed);
+      yield* await chunkRows(at.file, spec.chunkSchema, ids[c], changed, at.surveyed ? undefined : spec.readWritten);
     }
   };
   await hooks.assemble(ordered(), meta);

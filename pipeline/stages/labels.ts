@@ -24,6 +24,7 @@ import { type ChunkedMode, runChunked } from "../runner/chunked.js";
 import type { Shard } from "../runner/shards.js";
 import { stageInfo } from "./catalog.js";
 import { blockIdsAt, labelItems, type LabelItem } from "./labels-inputs.js";
+import { outputLinesOf, readWrittenChunkLine } from "./labels-lines.js";
 
 
 export async function loadSources(ctx: StageContext, roles: readonly ModelRole[]): Promise<Record<string, LogitSource>> {
@@ -126,6 +127,7 @@ async function runLabels(ctx: StageContext, mode: ChunkedMode) {
       chunkItems: ctx.config.logits.chunkBlocks,
       chunkSchema: labelChunkRowSchema,
       checkBuilt: checkBuiltLabelChunkRow,
+      readWritten: readWrittenChunkLine,
       partsDir: ctx.partsDir(),
       shardDir: join(ctx.config.runDir, "shards", `labels-${key.slice(0, 16)}`),
       shardRecordSchema: labelsShardRecordSchema,
@@ -236,8 +238,11 @@ async function writeOutputs(ctx: StageContext, key: string, meta: LabelsMeta, ro
   try {
     for await (const r of rows) {
       const { uncertainty: u, ...row } = r as LabelRow & { uncertainty?: UncertaintyRow };
-      await labels.write(`${JSON.stringify(review.row(row))}\n`);
-      if (uncertainty) await uncertainty.write(`${JSON.stringify(u)}\n`);
+      const reviewed = review.row(row);
+      // A row the review leaves as it is, from a chunk this run wrote: its lines are slices of the chunk's.
+      const same = reviewed === row && u !== undefined ? outputLinesOf(r as LabelChunkRow) : undefined;
+      await labels.write(same ? same.labels : `${JSON.stringify(reviewed)}\n`);
+      if (uncertainty) await uncertainty.write(same ? same.uncertainty : `${JSON.stringify(u)}\n`);
       n++;
     }
     outputs = { labels: (await labels.commit()).sha256, uncertainty: uncertainty ? (await uncertainty.commit()).sha256 : keptUncertainty! };
