@@ -4,7 +4,8 @@ import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
 import { createInterface } from "node:readline";
 import { UserError } from "../core/errors.js";
-import { jsonlValues } from "../io/artifacts.js";
+import { fileExists, fileLines, jsonlValues } from "../io/artifacts.js";
+import { isAlignedRow, isBlockRow } from "./labels-input-check.js";
 import type { StageContext } from "../stage.js";
 import type { AlignedBlock } from "../schemas/aligned.js";
 import { type Block, blockSchema } from "../schemas/blocks.js";
@@ -17,9 +18,42 @@ export interface LabelItem {
 
 type Streams = { blocks: AsyncGenerator<Block>; aligned: AsyncGenerator<AlignedBlock> };
 
+/**
+ * An input's rows, each valid for its schema: a row the quick check passes (labels-input-check.ts:
+ * never laxer than the schema) is yielded as parsed; from the first row it refuses (or a line that
+ * is not JSON, or a missing file) the registry's validated stream takes over at that row, so the
+ * schema decides and its errors are the registry's own, word for word.
+ */
+export async function* checkedRows<N extends "blocks" | "aligned">(ctx: StageContext, name: N, quick: (row: unknown) => boolean): AsyncGenerator<N extends "blocks" ? Block : AlignedBlock> {
+  type Row = N extends "blocks" ? Block : AlignedBlock;
+  let passed = 0;
+  if (await fileExists(ctx.path(name))) {
+    let refused = false;
+    for await (const text of fileLines(ctx.path(name))) {
+      if (text.trim() === "") continue;
+      let raw: unknown;
+      try {
+        raw = JSON.parse(text);
+      } catch {
+        refused = true;
+        break;
+      }
+      if (!quick(raw)) {
+        refused = true;
+        break;
+      }
+      passed++;
+      yield raw as Row;
+    }
+    if (!refused) return;
+  }
+  let skip = passed;
+  for await (const row of ctx.stream(name)) if (skip-- <= 0) yield row as Row;
+}
+
 /** blocks.jsonl and aligned.jsonl read together, row by row, their ids checked to pair up; every row
- * validated with its schema unless `rows` gives other streams of them. */
-export async function* blocksWithAligned(ctx: StageContext, rows: Streams = { blocks: ctx.stream("blocks"), aligned: ctx.stream("aligned") }): AsyncGenerator<LabelItem> {
+ * valid for its schema (checkedRows) unless `rows` gives other streams of them. */
+export async function* blocksWithAligned(ctx: StageContext, rows: Streams = { blocks: checkedRows(ctx, "blocks", isBlockRow), aligned: checkedRows(ctx, "aligned", isAlignedRow) }): AsyncGenerator<LabelItem> {
   const aligned = rows.aligned;
   const mismatch = (row: number, what: string) => new UserError(`aligned.jsonl does not match blocks.jsonl (row ${row}: ${what})`, "re-run `whp translate`");
   try {
