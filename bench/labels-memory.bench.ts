@@ -14,7 +14,7 @@
  * keeps from heap V8 merely left uncollected.
  */
 import { fork } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { pipelinePoolThreads } from "./pipeline-pool.js";
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -22,27 +22,12 @@ import { buildLabelsInputs, writeServedConfig, type LabelsInputOptions } from ".
 import { fmt, runLabelsTimed, verdict } from "./labels-run.js";
 import { startReplayServer } from "./replay-server.js";
 
+export { peakRssMb } from "./peak-rss.js";
+import { peakRssMb } from "./peak-rss.js";
 export const MEMORY_LIMIT_MB = 500;
 export const MEMORY_GROWTH = 1.3;
 /** Old-space cap of the diagnostic run (bytes the stage may keep live, in MB). */
 const CAPPED_HEAP_MB = 128;
-
-/**
- * This process's peak RSS in MB. On Linux, VmHWM of /proc/self/status: the high-water mark of this
- * program's own memory. Not getrusage's maxRSS there: Linux carries the pre-exec image's peak into
- * it (exec_mmap keeps the old mm's hiwater_rss), and a child forked from a bench process that holds
- * a 5 M-token corpus starts with the parent's pages counted, so maxRSS read 351-513 MB where VmHWM
- * reads the stage's own peak.
- */
-export function peakRssMb(): number {
-  try {
-    const m = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync("/proc/self/status", "utf8"));
-    if (m) return Number(m[1]) / 1024;
-  } catch {
-    // not Linux: getrusage below
-  }
-  return process.resourceUsage().maxRSS / 1024;
-}
 
 interface ChildResult {
   maxRssMb: number;
@@ -55,7 +40,7 @@ function inChild(dir: string, nodeFlags: string[] = []): Promise<ChildResult> {
   const child = fork(fileURLToPath(import.meta.url), ["--child", dir], {
     execArgv: [...process.execArgv, ...nodeFlags],
     // bin/whp.js's libuv pool (2 threads unless set): glibc keeps a malloc arena per pool thread.
-    env: { ...process.env, UV_THREADPOOL_SIZE: process.env.UV_THREADPOOL_SIZE ?? "2" },
+    env: { ...process.env, UV_THREADPOOL_SIZE: pipelinePoolThreads() },
     stdio: ["ignore", "inherit", "inherit", "ipc"],
   });
   return new Promise((resolve, reject) => {

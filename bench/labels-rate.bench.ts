@@ -58,7 +58,7 @@ export async function benchRequestRate(delayMs = 100, C = 16, chunkBlocks = 8): 
     const fraction = Math.min(...rates.map((r) => r.perSecond)) / ideal;
     const ok = fraction >= RATE_TARGET;
     console.log(
-      `request rate, real labels stage (issue 17): ${inputs.blocks} blocks of <= 16 tokens in chunks of ${chunkBlocks}, server delay ${delayMs} ms, C = ${C} per model, one server per model, libuv pool ${process.env.UV_THREADPOOL_SIZE ?? 4} threads: ` +
+      `request rate, real labels stage (issue 17): ${inputs.blocks} blocks of <= 16 tokens in chunks of ${chunkBlocks}, server delay ${delayMs} ms, C = ${C} per model, one server per model, libuv pool ${process.env.UV_THREADPOOL_SIZE ?? 4} thread(s): ` +
         `${rates.map((r, i) => `${["baseline", "reinforced"][i]} ${r.requests} requests in ${r.seconds.toFixed(2)} s = ${r.perSecond.toFixed(1)}/s`).join(", ")} ` +
         `= ${(100 * fraction).toFixed(1)}% of C/delay (${ideal}/s; target >= ${100 * RATE_TARGET}%: ${verdict(ok)}); stage ${stage.wallS.toFixed(2)} s wall, ${stage.cpuS.toFixed(2)} s CPU`,
     );

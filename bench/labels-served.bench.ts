@@ -137,7 +137,7 @@ export async function benchServedStage(label: string, o: LabelsInputOptions, tar
       d: "(d) VllmSource.rows over HTTP + cache",
       e: "(e) whole labels stage (runStage)",
     };
-    console.log(`labels stage, served (issue 17), ${label}: ${inputs.blocks} blocks, ${bodies.length} responses (${distinct(bodies).length} distinct), ${fmt(all)} positions, ${fmt(mb, 1)} MB of JSON; mean of ${rounds} rounds after a warm-up; server: a child process replaying bodies instantly; libuv pool ${process.env.UV_THREADPOOL_SIZE ?? 4} threads`);
+    console.log(`labels stage, served (issue 17), ${label}: ${inputs.blocks} blocks, ${bodies.length} responses (${distinct(bodies).length} distinct), ${fmt(all)} positions, ${fmt(mb, 1)} MB of JSON; mean of ${rounds} rounds after a warm-up; server: a child process replaying bodies instantly; libuv pool ${process.env.UV_THREADPOOL_SIZE ?? 4} thread(s)`);
     for (const v of VARIANTS) {
       const per = runs[v].map((m) => `${m.cpuS.toFixed(2)}`).join(" / ");
       console.log(`  ${names[v].padEnd(42)} CPU ${mean(v, "cpuS").toFixed(2)} s (${per}) = ${us(perPosition(v)).padStart(9)}/position; wall ${mean(v, "wallS").toFixed(2)} s = ${us(perPosition(v, "wallS"))}/position; ${fmt(perPosition(v) / perPosition("a"), 2)}x (a) CPU`);

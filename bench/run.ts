@@ -34,13 +34,14 @@ import { benchMemory } from "./labels-memory.bench.js";
 import { benchStagesMemory } from "./stages-memory.bench.js";
 import { benchReview, printReviewBench } from "./review.bench.js";
 import { benchEmbedded, printEmbedded } from "./embedded.bench.js";
+import { PIPELINE_POOL_THREADS } from "./pipeline-pool.js";
 import { benchNoopRun, benchStartup, printNoopRun, printStartup } from "./startup.bench.js";
 
-// bin/whp.js runs the pipeline with a 2-thread libuv pool unless UV_THREADPOOL_SIZE is set; the pool
+// bin/whp.js runs the pipeline with a PIPELINE_POOL_THREADS libuv pool unless UV_THREADPOOL_SIZE is set; the pool
 // is sized when it first starts (before this line runs), so the bench runs itself again with the
 // same setting, and the stages it times in this process see the pool a user's `whp` has.
 if (process.env.UV_THREADPOOL_SIZE === undefined) {
-  const again = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: "inherit", env: { ...process.env, UV_THREADPOOL_SIZE: "2" } });
+  const again = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: "inherit", env: { ...process.env, UV_THREADPOOL_SIZE: PIPELINE_POOL_THREADS } });
   process.exit(again.status ?? 1);
 }
 

@@ -26,6 +26,7 @@ import { pathToFileURL } from "node:url";
 import { parse, stringify } from "yaml";
 import { loadConfig } from "../pipeline/config.js";
 import { generateBookCorpus } from "./book-corpus.js";
+import { pipelinePoolThreads } from "./pipeline-pool.js";
 
 const ROOT = resolve(import.meta.dirname, "..");
 const CHILD = join(import.meta.dirname, "stage-child.ts");
@@ -79,8 +80,8 @@ export async function synthesizeLabels(runDir: string, alphas: readonly number[]
 /** Runs one stage in a fresh process (tsx's loader flags passed on from this one). */
 function runChild(stage: string, config: string): Promise<StageRun> {
   return new Promise((res, rej) => {
-    // The thread pool bin/whp.js gives every run (2 unless set): the tokenizer's native memory depends on it.
-    const child = spawn(process.execPath, [...process.execArgv, CHILD, stage, config], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, UV_THREADPOOL_SIZE: process.env.UV_THREADPOOL_SIZE ?? "2" } });
+    // The thread pool bin/whp.js gives every run (PIPELINE_POOL_THREADS unless set): the tokenizer's native memory depends on it.
+    const child = spawn(process.execPath, [...process.execArgv, CHILD, stage, config], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, UV_THREADPOOL_SIZE: pipelinePoolThreads() } });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d) => (stdout += d));
