@@ -1,6 +1,6 @@
 /** The dataset folder's manifest.json: what the verifier checks the folder against. */
 import { z } from "zod";
-import { embeddedModelsSchema, tokenizerInfoSchema } from "../schemas/provenance.js";
+import { alphasSchema, runProvenanceShape, toolSchema } from "../schemas/provenance.js";
 import { EXPORT_FORMATS } from "./config.js";
 
 /** 2: `torchtune/` holds unshifted labels (released torchtune) and `torchtune-shifted/` the pre-shifted
@@ -24,18 +24,12 @@ export type DatasetFile = z.infer<typeof datasetFileSchema>;
 export const datasetManifestSchema = z.object({
   format: z.literal("whp-dataset"),
   version: z.union([z.literal(1), z.literal(DATASET_MANIFEST_VERSION)]),
-  tool: z.object({ name: z.string(), version: z.string() }),
+  tool: toolSchema,
   git: z.object({ commit: z.string() }),
-  run: z.string(),
-  /** Present (true) only when a logit source was an embedded sandbox model: not for real fine-tuning. */
-  demonstrationOnly: z.literal(true).optional(),
-  embeddedModels: embeddedModelsSchema,
-  seed: z.number().int(),
-  config: z.record(z.string(), z.unknown()),
-  tokenizer: tokenizerInfoSchema,
+  ...runProvenanceShape,
   models: z.record(z.string(), z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]))),
   dictionary: z.object({ source: z.string(), sha256: z.string(), terms: z.number().int() }),
-  alphas: z.object({ main: z.number(), all: z.array(z.number()), columns: z.array(z.string()) }),
+  alphas: alphasSchema,
   split: z.object({ validationFraction: z.number(), train: z.number().int(), validation: z.number().int() }),
   labelConventions: z.record(z.string(), z.string()),
   counts: z.record(z.string(), z.unknown()),

@@ -4,7 +4,7 @@
  * commands, `whp run`'s summary) imports them instead of keeping a partial copy of its own.
  */
 import { z } from "zod";
-import { embeddedModelsSchema, tokenizerInfoSchema } from "./provenance.js";
+import { alphasSchema, runProvenanceShape, toolSchema } from "./provenance.js";
 import { labelsMetaSchema } from "./labels.js";
 
 const ids = z.array(z.number().int());
@@ -54,16 +54,10 @@ export type RunManifestCounts = z.infer<typeof runManifestCountsSchema>;
 export const runManifestSchema = z.object({
   format: z.literal("whp-run"),
   version: z.literal(RUN_MANIFEST_VERSION),
-  tool: z.object({ name: z.string(), version: z.string() }),
-  run: z.string(),
-  /** Present (true) only when a logit source was an embedded sandbox model. */
-  demonstrationOnly: z.literal(true).optional(),
-  embeddedModels: embeddedModelsSchema,
-  seed: z.number().int(),
-  config: z.record(z.string(), z.unknown()),
-  tokenizer: tokenizerInfoSchema,
+  tool: toolSchema,
+  ...runProvenanceShape,
   models: labelsMetaSchema.shape.models,
-  alphas: z.object({ main: z.number(), all: z.array(z.number()), columns: z.array(z.string()) }),
+  alphas: alphasSchema,
   logitSpace: labelsMetaSchema.shape.logitSpace,
   topK: labelsMetaSchema.shape.topK,
   labelConvention: z.string(),
