@@ -22,6 +22,13 @@ export const fileStampSchema = z.object({
 });
 export type FileStamp = z.infer<typeof fileStampSchema>;
 
+/** A file's size and mtime as one string to compare ("unchanged since" checks that trust size and
+ * mtime, as the hasher below does), or undefined when the file is not there. */
+export async function sizeAndMtime(path: string): Promise<string | undefined> {
+  const s = await stat(path).catch(() => undefined);
+  return s && `${s.size}:${s.mtimeMs}`;
+}
+
 export interface StampedHasher {
   /** The file's sha256, from its recorded stamp when size and mtime match, else read and hashed. */
   hash(path: string, key: string): Promise<string>;

@@ -15,11 +15,12 @@
  *   and stops on the first missing chunk, naming the shard that makes it.
  * - Assembly. The rows of every chunk, in chunk order, one chunk in memory at a time.
  */
-import { mkdir, stat } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import { relative } from "node:path";
 import type { LimitFunction } from "p-limit";
 import type { z } from "zod";
 import { UserError } from "../core/errors.js";
+import { sizeAndMtime } from "../io/file-stamps.js";
 import type { ShardRecordBase } from "../schemas/shards.js";
 import { chunkPath, chunkRows, leftoverChunk, schemaCheck, writeChunk } from "./chunk-files.js";
 import { scheduleChunks } from "./schedule.js";
@@ -53,7 +54,7 @@ export interface ChunkedSpec<Item, Row extends { id: string }, Meta extends obje
   readonly shardCommand: string;
 }
 
-/** What the survey pass found. `weight` sums `Work.weight` over the chunks still to do. */
+/** What the survey pass found: items and chunks, how many are still to do and how many were done. */
 export interface Survey {
   items: number;
   chunks: number;
@@ -84,13 +85,8 @@ interface ChunkAt {
   /** A leftover from an earlier run: its size and mtime when the survey validated it. Assembly
    * validates it again only if they changed since (resume stays safe without checking every number
    * twice); a chunk this run wrote has none (validated as it was written). */
-  surveyed?: { size: number; mtimeMs: number };
+  surveyed?: string;
 }
-
-const stampOf = async (file: string) => {
-  const s = await stat(file);
-  return { size: s.size, mtimeMs: s.mtimeMs };
-};
 
 /** Cuts a stream of items into chunks of `size`, numbered from 0. */
 async function* cut<Item>(items: AsyncIterable<Item>, size: number): AsyncGenerator<{ c: number; items: Item[] }> {
@@ -129,7 +125,7 @@ export async function runChunked<Item, Row extends { id: string }, Meta extends 
     if (owns(chunk.c)) {
       for (const dir of mode.kind === "shard" ? [outDir] : [outDir, spec.shardDir]) {
         const file = chunkPath(dir, chunk.c);
-        const before = await stampOf(file).catch(() => undefined);
+        const before = await sizeAndMtime(file);
         if (before && (await leftoverChunk(file, spec.chunkSchema, chunkIds))) {
           at = { file, surveyed: before };
           break;
@@ -177,8 +173,7 @@ export async function runChunked<Item, Row extends { id: string }, Meta extends 
     for (let c = 0; c < chunks; c++) {
       const at = done.get(c);
       if (!at) throw new Error(`${spec.stage}: chunk ${c} is neither done nor to do (executor bug)`);
-      const now = at.surveyed && (await stampOf(at.file).catch(() => undefined));
-      const changed = at.surveyed !== undefined && (!now || now.size !== at.surveyed.size || now.mtimeMs !== at.surveyed.mtimeMs);
+      const changed = at.surveyed !== undefined && (await sizeAndMtime(at.file)) !== at.surveyed;
       yield* await chunkRows(at.file, spec.chunkSchema, ids[c], changed, at.surveyed ? undefined : spec.readWritten);
     }
   };

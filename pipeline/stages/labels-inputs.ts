@@ -1,10 +1,8 @@
 /** The labels stage's inputs as streams: blocks.jsonl and aligned.jsonl paired row by row (the items
  * the chunked executor cuts into chunks), and a few blocks picked by row for the servers' check. */
-import { createReadStream } from "node:fs";
-import { stat } from "node:fs/promises";
-import { createInterface } from "node:readline";
 import { UserError } from "../core/errors.js";
 import { fileExists, fileLines, jsonlValues } from "../io/artifacts.js";
+import { sizeAndMtime } from "../io/file-stamps.js";
 import { isAlignedRow, isBlockRow } from "./labels-input-check.js";
 import type { StageContext } from "../stage.js";
 import type { AlignedBlock } from "../schemas/aligned.js";
@@ -74,8 +72,8 @@ export async function* blocksWithAligned(ctx: StageContext, rows: Streams = { bl
 
 /** Size and mtime of both inputs, as one string to compare. */
 async function stampOf(ctx: StageContext): Promise<string> {
-  const [b, a] = await Promise.all([stat(ctx.path("blocks")), stat(ctx.path("aligned"))]);
-  return `${b.size}:${b.mtimeMs}|${a.size}:${a.mtimeMs}`;
+  const [b, a] = await Promise.all([sizeAndMtime(ctx.path("blocks")), sizeAndMtime(ctx.path("aligned"))]);
+  return `${b}|${a}`;
 }
 
 async function* parsedOnly<T>(path: string): AsyncGenerator<T> {
@@ -108,13 +106,11 @@ export function labelItems(ctx: StageContext): () => AsyncGenerator<LabelItem> {
 export async function blockIdsAt(ctx: StageContext, rows: readonly number[]): Promise<Map<number, number[]>> {
   const out = new Map<number, number[]>();
   const last = Math.max(-1, ...rows);
-  const lines = createInterface({ input: createReadStream(ctx.path("blocks")), crlfDelay: Infinity });
   let i = 0;
-  for await (const line of lines) {
+  for await (const line of fileLines(ctx.path("blocks"))) {
     if (!line.trim()) continue;
     if (rows.includes(i)) out.set(i, blockSchema.parse(JSON.parse(line)).input_ids);
     if (++i > last) break;
   }
-  lines.close();
   return out;
 }
