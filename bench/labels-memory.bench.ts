@@ -39,7 +39,7 @@ interface ChildResult {
 function inChild(dir: string, nodeFlags: string[] = []): Promise<ChildResult> {
   const child = fork(fileURLToPath(import.meta.url), ["--child", dir], {
     execArgv: [...process.execArgv, ...nodeFlags],
-    // bin/whp.js's libuv pool (2 threads unless set): glibc keeps a malloc arena per pool thread.
+    // bin/whp.js's libuv pool (PIPELINE_POOL_THREADS unless set): glibc keeps a malloc arena per pool thread.
     env: { ...process.env, UV_THREADPOOL_SIZE: pipelinePoolThreads() },
     stdio: ["ignore", "inherit", "inherit", "ipc"],
   });

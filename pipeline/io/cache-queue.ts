@@ -2,7 +2,7 @@
  * Cache entries are written in the background (io/disk-cache.ts): a fetched value goes back to its
  * caller at once and its entry joins this queue. The queue is bounded twice, so thousands of pending
  * writes cannot hold thousands of buffers: at most `concurrency` writes run at once (the libuv pool
- * has 2 threads under bin/whp.js, and the hits' reads share it), and at most `maxEntries` entries or
+ * has 1 thread under bin/whp.js, and the hits' reads share it), and at most `maxEntries` entries or
  * `maxBytes` bytes wait. A caller whose entry does not fit waits for room, which only slows a run
  * that outpaces the disk, and is still correct. One entry larger than `maxBytes` is let in alone.
  *
