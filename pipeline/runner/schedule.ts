@@ -35,7 +35,3 @@ export async function scheduleChunks<C>(chunks: AsyncIterable<C> | Iterable<C>, 
   await Promise.all(workers);
 }
 
-/** Chunk numbers as tasks (the request-rate benchmark drives the scheduler this way). */
-export function processChunks(todo: readonly number[], inFlight: number, chunkBlocks: number, task: (c: number, limit: LimitFunction) => Promise<void>): Promise<void> {
-  return scheduleChunks(todo, inFlight, chunkBlocks, task);
-}
