@@ -49,6 +49,11 @@ export interface RetryHooks {
   onRetry?: (info: { attempt: number; delayMs: number; error: unknown }) => void;
 }
 
+/** Hooks that warn about each retry as "<where>: attempt N failed (<reason>); retrying in M ms". */
+export function warnRetries(where: string, warn: ((message: string) => void) | undefined): RetryHooks {
+  return { onRetry: ({ attempt, delayMs, error }) => warn?.(`${where}: attempt ${attempt} failed (${String((error as Error).message).slice(0, 160)}); retrying in ${Math.round(delayMs)} ms`) };
+}
+
 const realSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** Runs `attempt` until it succeeds, a failure is not retryable, or the policy's attempts are spent. */

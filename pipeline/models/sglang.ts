@@ -16,7 +16,7 @@ import { z } from "zod";
 import { UserError } from "../core/errors.js";
 import type { ModelIdentity, RowRequest, Rows, TopKRows } from "../core/rows.js";
 import { cached } from "./cache.js";
-import { EndpointPool, withRetry, type RetryPolicy } from "./http-retry.js";
+import { EndpointPool, warnRetries, withRetry, type RetryPolicy } from "./http-retry.js";
 import { checkLogprobsLimit, compareTokenization, probeReplicas, type PreflightInput, type ServedLogitSource } from "./preflight.js";
 import { RowsBuilder, type ActualTokenMode } from "./server-rows.js";
 import { answered, answeredLogprobs } from "./answer-cache.js";
@@ -154,9 +154,7 @@ export class SglangSource implements ServedLogitSource {
    * retried like a dropped connection. */
   private call<T = unknown>(path: string, body: unknown, ep?: Endpoint, read: (json: unknown) => T = (j) => j as T): Promise<T> {
     const attempt = async (e: Endpoint) => read(parseJsonBody((await e.transport.request({ path, json: body, headers: e.headers, timeoutMs: this.policy.timeoutMs })).body, path));
-    return withRetry(() => (ep ? attempt(ep) : this.pool.run(attempt)), this.policy, {
-      onRetry: ({ attempt: a, delayMs, error }) => this.deps.warn?.(`${this.where}: attempt ${a} failed (${String((error as Error).message).slice(0, 160)}); retrying in ${Math.round(delayMs)} ms`),
-    });
+    return withRetry(() => (ep ? attempt(ep) : this.pool.run(attempt)), this.policy, warnRetries(this.where, this.deps.warn));
   }
 
   async preflight({ topK, samples }: PreflightInput): Promise<void> {

@@ -15,7 +15,7 @@ import { UserError } from "../core/errors.js";
 import type { LogitSpace, ModelIdentity, RowRequest, Rows, TopKRows } from "../core/rows.js";
 import { answered, answeredLogprobs, type AnswerCache } from "./answer-cache.js";
 import { cached, type RowsCache } from "./cache.js";
-import { EndpointPool, withRetry, type RetryPolicy } from "./http-retry.js";
+import { EndpointPool, warnRetries, withRetry, type RetryPolicy } from "./http-retry.js";
 import { checkLogprobsLimit, compareTokenization, probeReplicas, type PreflightInput, type ServedLogitSource } from "./preflight.js";
 import { ACTUAL_TOKEN_MODES, RowsBuilder, type ActualTokenMode } from "./server-rows.js";
 import { transportFor, type Transport } from "./transport.js";
@@ -240,9 +240,7 @@ export class VllmSource implements ServedLogitSource {
   }
 
   private retry<T>(fn: (ep: Endpoint) => Promise<T>): Promise<T> {
-    return withRetry(() => this.pool.run(fn), this.policy, {
-      onRetry: ({ attempt, delayMs, error }) => this.deps.warn?.(`${this.where}: attempt ${attempt} failed (${String((error as Error).message).slice(0, 160)}); retrying in ${Math.round(delayMs)} ms`),
-    });
+    return withRetry(() => this.pool.run(fn), this.policy, warnRetries(this.where, this.deps.warn));
   }
 
   async preflight({ topK, samples }: PreflightInput): Promise<void> {
